@@ -1,0 +1,128 @@
+"""The request/response layer every blueprint uses.
+
+``Blueprint.response`` wraps what a view returns in the success envelope
+(``{"success", "message", "data"}``, plus ``meta`` for a ``Page``) and documents that
+envelope in OpenAPI. ``Blueprint.arguments`` answers bad input with 400
+``VALIDATION_ERROR`` / ``BAD_REQUEST`` instead of webargs' 422.
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+
+import flask_smorest
+import marshmallow as ma
+from flask import Response, jsonify
+from flask_smorest.utils import unpack_tuple_response
+from webargs.flaskparser import FlaskParser
+
+from app.errors import BadRequest
+
+
+class ErrorDetailSchema(ma.Schema):
+    code = ma.fields.String(required=True)
+    details = ma.fields.Dict(required=True)
+
+
+class ErrorEnvelopeSchema(ma.Schema):
+    success = ma.fields.Boolean(required=True, metadata={"example": False})
+    message = ma.fields.String(required=True)
+    error = ma.fields.Nested(ErrorDetailSchema, required=True)
+    request_id = ma.fields.String(allow_none=True)
+
+
+class PageMetaSchema(ma.Schema):
+    page = ma.fields.Integer(required=True)
+    per_page = ma.fields.Integer(required=True)
+    total = ma.fields.Integer(required=True)
+    pages = ma.fields.Integer(required=True)
+
+
+class Parser(FlaskParser):
+    DEFAULT_VALIDATION_STATUS = 400
+
+    def _raw_load_json(self, req):
+        if req.get_data(cache=True) and not req.is_json:
+            raise BadRequest(
+                "Content-Type must be application/json", code="UNSUPPORTED_CONTENT_TYPE"
+            )
+        return super()._raw_load_json(req)
+
+    def _handle_invalid_json_error(self, error, req, *args, **kwargs):
+        raise BadRequest("Request body is not valid JSON", code="MALFORMED_JSON")
+
+
+_envelopes: dict[tuple, type[ma.Schema]] = {}
+
+
+def envelope_schema(schema: type[ma.Schema] | ma.Schema | None, *, many: bool, paginated: bool):
+    """The documented success envelope around ``schema`` (cached: one class per shape)."""
+    schema_cls = schema if schema is None or isinstance(schema, type) else type(schema)
+    many = many or paginated or (isinstance(schema, ma.Schema) and schema.many)
+    key = (schema_cls, many, paginated)
+    if key not in _envelopes:
+        if schema_cls is None:
+            data_field = ma.fields.Raw(allow_none=True)
+            name = "Empty"
+        else:
+            data_field = ma.fields.Nested(schema_cls, many=many)
+            name = schema_cls.__name__.removesuffix("Schema")
+        fields: dict[str, ma.fields.Field] = {
+            "success": ma.fields.Boolean(required=True, metadata={"example": True}),
+            "message": ma.fields.String(allow_none=True),
+            "data": data_field,
+        }
+        suffix = "Page" if paginated else ("List" if many else "")
+        if paginated:
+            fields["meta"] = ma.fields.Nested(PageMetaSchema, required=True)
+        _envelopes[key] = ma.Schema.from_dict(fields, name=f"{name}{suffix}Envelope")
+    return _envelopes[key]
+
+
+class Blueprint(flask_smorest.Blueprint):
+    ARGUMENTS_PARSER = Parser()
+
+    def arguments(self, schema, *, error_status_code: int = 400, **kwargs):
+        return super().arguments(schema, error_status_code=error_status_code, **kwargs)
+
+    def response(
+        self,
+        status_code: int,
+        schema=None,
+        *,
+        message: str | None = None,
+        many: bool = False,
+        paginated: bool = False,
+        **kwargs,
+    ):
+        documented = envelope_schema(schema, many=many, paginated=paginated)
+        inner = schema if schema is None or isinstance(schema, ma.Schema) else schema(many=many)
+        outer = super().response(status_code, documented, **kwargs)
+
+        def decorator(func):
+            @wraps(func)
+            def wrapper(*args, **kw):
+                result, status, headers = unpack_tuple_response(func(*args, **kw))
+                if isinstance(result, Response):
+                    return result, status, headers
+                body = {"success": True, "message": message}
+                if paginated:
+                    body["data"] = inner.dump(result.items, many=True)
+                    body["meta"] = result.meta
+                else:
+                    body["data"] = result if inner is None else inner.dump(result)
+                response = jsonify(body)
+                response.status_code = status or status_code
+                response.headers.extend(headers or {})
+                return response
+
+            return outer(wrapper)
+
+        return decorator
+
+
+class Api(flask_smorest.Api):
+    ERROR_SCHEMA = ErrorEnvelopeSchema
+
+    def _register_error_handlers(self):
+        """Errors are handled by ``app.errors``, registered in the factory."""

@@ -1,0 +1,1 @@
+"""Authentication: register, login, tokens, verification, 2FA, OAuth, profile."""

@@ -1,0 +1,1 @@
+"""Catalog: categories, brands, products, search, reviews, import."""

@@ -1,0 +1,1 @@
+"""Cross-cutting records every domain uses: audit log, idempotency keys, job runs."""

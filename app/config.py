@@ -1,0 +1,238 @@
+"""Configuration classes: the environment is parsed once, into typed values.
+
+Code reads ``current_app.config``; nothing else looks at ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
+
+
+class ConfigError(SystemExit):
+    """A missing or malformed setting: the process stops with one clear line."""
+
+    def __init__(self, message: str):
+        super().__init__(f"Configuration error: {message}")
+
+
+class _Env:
+    def __init__(self, environ: Mapping[str, str]):
+        self.environ = environ
+
+    def str(self, name: str, default: str | None = None) -> str | None:
+        value = self.environ.get(name)
+        return default if value is None or value.strip() == "" else value.strip()
+
+    def int(self, name: str, default: int) -> int:
+        raw = self.str(name)
+        if raw is None:
+            return default
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+
+    def bool(self, name: str, default: bool) -> bool:
+        raw = self.str(name)
+        if raw is None:
+            return default
+        lowered = raw.lower()
+        if lowered in {"1", "true", "yes", "on"}:
+            return True
+        if lowered in {"0", "false", "no", "off"}:
+            return False
+        raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+    def list(self, name: str, default: list[str]) -> list[str]:
+        raw = self.str(name)
+        if raw is None:
+            return default
+        return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def normalize_database_url(url: str) -> str:
+    """Bind PostgreSQL URLs to the pinned psycopg2 driver (``postgres://`` included)."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg2://" + url[len(prefix) :]
+    return url
+
+
+MPESA_BASE_URLS = {
+    "sandbox": "https://sandbox.safaricom.co.ke",
+    "production": "https://api.safaricom.co.ke",
+}
+
+
+class Config:
+    """Defaults shared by every environment; subclasses override what differs."""
+
+    NAME = "base"
+    DEBUG = False
+    TESTING = False
+    REQUIRED: tuple[str, ...] = ()
+
+    def __init__(self, environ: Mapping[str, str] | None = None, instance_path: str = "instance"):
+        env = _Env(os.environ if environ is None else environ)
+        self._check_required(env)
+        self.ENV_NAME = self.NAME
+
+        self.SECRET_KEY = env.str("SECRET_KEY", "dev-secret-key-change-me-0123456789abcdef")
+        self.JWT_SECRET_KEY = env.str("JWT_SECRET_KEY", "dev-jwt-secret-change-me-0123456789abcdef")
+        self.JWT_ACCESS_TOKEN_EXPIRES = timedelta(seconds=env.int("JWT_ACCESS_TOKEN_EXPIRES", 900))
+        self.JWT_REFRESH_TOKEN_EXPIRES = timedelta(
+            seconds=env.int("JWT_REFRESH_TOKEN_EXPIRES", 604800)
+        )
+        self.JWT_TOKEN_LOCATION = ["headers"]
+        self.JWT_ERROR_MESSAGE_KEY = "message"
+
+        default_db = f"sqlite:///{Path(instance_path, self.default_database_name()).resolve()}"
+        self.SQLALCHEMY_DATABASE_URI = normalize_database_url(self.database_url(env) or default_db)
+        self.SQLALCHEMY_ENGINE_OPTIONS = self.engine_options(self.SQLALCHEMY_DATABASE_URI)
+
+        self.PORT = env.int("PORT", 5000)
+        self.FRONTEND_URL = env.str("FRONTEND_URL", "http://localhost:5173")
+        self.BACKEND_URL = env.str("BACKEND_URL", f"http://localhost:{self.PORT}").rstrip("/")
+        self.CORS_ORIGINS = env.list("CORS_ORIGINS", [self.FRONTEND_URL])
+        self.MAX_CONTENT_LENGTH = env.int("MAX_CONTENT_LENGTH", 10 * 1024 * 1024)
+        self.REDIS_URL = env.str("REDIS_URL")
+
+        self.RATELIMIT_ENABLED = env.bool("RATELIMIT_ENABLED", True)
+        self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
+        self.RATELIMIT_HEADERS_ENABLED = True
+        self.RATELIMIT_DEFAULT = env.str("RATELIMIT_DEFAULT", "600 per minute")
+
+        self.MAIL_SERVER = env.str("MAIL_SERVER", "smtp.gmail.com")
+        self.MAIL_PORT = env.int("MAIL_PORT", 587)
+        self.MAIL_USE_TLS = env.bool("MAIL_USE_TLS", True)
+        self.MAIL_USERNAME = env.str("MAIL_USERNAME")
+        self.MAIL_PASSWORD = env.str("MAIL_PASSWORD")
+        self.MAIL_DEFAULT_SENDER = env.str(
+            "MAIL_DEFAULT_SENDER", self.MAIL_USERNAME or "no-reply@quantumgear.co.ke"
+        )
+
+        self.CLOUDINARY_CLOUD_NAME = env.str("CLOUDINARY_CLOUD_NAME")
+        self.CLOUDINARY_API_KEY = env.str("CLOUDINARY_API_KEY")
+        self.CLOUDINARY_API_SECRET = env.str("CLOUDINARY_API_SECRET")
+        self.MEDIA_ROOT = str(Path(instance_path, "media").resolve())
+
+        self.GOOGLE_CLIENT_ID = env.str("GOOGLE_CLIENT_ID")
+        self.GOOGLE_CLIENT_SECRET = env.str("GOOGLE_CLIENT_SECRET")
+
+        self.MPESA_CONSUMER_KEY = env.str("MPESA_CONSUMER_KEY")
+        self.MPESA_CONSUMER_SECRET = env.str("MPESA_CONSUMER_SECRET")
+        self.MPESA_SHORTCODE = env.str("MPESA_SHORTCODE", "174379")
+        self.MPESA_PASSKEY = env.str("MPESA_PASSKEY")
+        self.MPESA_CALLBACK_URL = env.str(
+            "MPESA_CALLBACK_URL", f"{self.BACKEND_URL}/api/payments/mpesa/callback"
+        )
+        self.MPESA_ENVIRONMENT = env.str("MPESA_ENVIRONMENT", "sandbox")
+        if self.MPESA_ENVIRONMENT not in MPESA_BASE_URLS:
+            raise ConfigError("MPESA_ENVIRONMENT must be 'sandbox' or 'production'")
+        self.MPESA_BASE_URL = env.str(
+            "MPESA_BASE_URL", MPESA_BASE_URLS[self.MPESA_ENVIRONMENT]
+        ).rstrip("/")
+        self.MPESA_CALLBACK_TOKEN = env.str("MPESA_CALLBACK_TOKEN")
+        self.MPESA_INITIATOR_NAME = env.str("MPESA_INITIATOR_NAME")
+        self.MPESA_SECURITY_CREDENTIAL = env.str("MPESA_SECURITY_CREDENTIAL")
+        self.MPESA_B2C_SHORTCODE = env.str("MPESA_B2C_SHORTCODE", self.MPESA_SHORTCODE)
+
+        self.PAYSTACK_SECRET_KEY = env.str("PAYSTACK_SECRET_KEY")
+        self.PAYSTACK_PUBLIC_KEY = env.str("PAYSTACK_PUBLIC_KEY")
+        self.PAYSTACK_BASE_URL = env.str("PAYSTACK_BASE_URL", "https://api.paystack.co").rstrip("/")
+        credentials_present = bool(
+            self.MPESA_CONSUMER_KEY and self.MPESA_CONSUMER_SECRET and self.PAYSTACK_SECRET_KEY
+        )
+        self.PAYMENTS_SIMULATOR = env.bool("PAYMENTS_SIMULATOR", not credentials_present)
+        self.PAYMENTS_SIMULATOR_DELAY_SECONDS = env.int("PAYMENTS_SIMULATOR_DELAY_SECONDS", 3)
+
+        self.WEB3FORMS_ACCESS_KEY = env.str("WEB3FORMS_ACCESS_KEY")
+
+        self.ORDER_PAYMENT_TIMEOUT_MINUTES = env.int("ORDER_PAYMENT_TIMEOUT_MINUTES", 30)
+        self.COD_MAX_TOTAL = env.int("COD_MAX_TOTAL", 50000)
+
+        self.SCHEDULER_ENABLED = env.bool("SCHEDULER_ENABLED", self.default_scheduler_enabled())
+        self.IDEMPOTENCY_KEY_TTL_HOURS = 24
+        self.IDEMPOTENCY_LOCK_TIMEOUT_SECONDS = env.int("IDEMPOTENCY_LOCK_TIMEOUT_SECONDS", 60)
+        self.LOG_LEVEL = env.str("LOG_LEVEL", "INFO")
+
+        # flask-smorest / OpenAPI
+        self.API_TITLE = "Quantum Gear Marketplace API"
+        self.API_VERSION = "1.0.0"
+        self.OPENAPI_VERSION = "3.0.3"
+        self.OPENAPI_URL_PREFIX = "/api"
+        self.OPENAPI_JSON_PATH = "openapi.json"
+        self.OPENAPI_SWAGGER_UI_PATH = "/docs"
+        self.OPENAPI_SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
+        self.JSON_SORT_KEYS = False
+
+    # Hooks that subclasses override ------------------------------------------------
+    def _check_required(self, env: _Env) -> None:
+        missing = [name for name in self.REQUIRED if env.str(name) is None]
+        if missing:
+            raise ConfigError(f"{', '.join(missing)} must be set when FLASK_ENV={self.NAME}")
+
+    def database_url(self, env: _Env) -> str | None:
+        return env.str("DATABASE_URL")
+
+    def default_database_name(self) -> str:
+        return "quantum_gear.db"
+
+    def default_scheduler_enabled(self) -> bool:
+        return True
+
+    @staticmethod
+    def engine_options(url: str) -> dict:
+        if url.startswith("postgresql"):
+            return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
+        return {"connect_args": {"timeout": 30}}
+
+    def as_dict(self) -> dict:
+        return {key: value for key, value in vars(self).items() if key.isupper()}
+
+
+class DevelopmentConfig(Config):
+    NAME = "development"
+    DEBUG = True
+
+
+class TestingConfig(Config):
+    NAME = "testing"
+    TESTING = True
+
+    def __init__(self, environ: Mapping[str, str] | None = None, instance_path: str = "instance"):
+        super().__init__(environ, instance_path)
+        self.PAYMENTS_SIMULATOR = True
+        self.PAYMENTS_SIMULATOR_DELAY_SECONDS = 0
+        self.RATELIMIT_ENABLED = False
+        self.MAIL_USERNAME = None
+        self.CORS_ORIGINS = [self.FRONTEND_URL]
+
+    def database_url(self, env: _Env) -> str | None:
+        return env.str("TEST_DATABASE_URL")
+
+    def default_database_name(self) -> str:
+        return "test.db"
+
+    def default_scheduler_enabled(self) -> bool:
+        return False
+
+
+class ProductionConfig(Config):
+    NAME = "production"
+    REQUIRED = ("SECRET_KEY", "JWT_SECRET_KEY", "DATABASE_URL")
+
+
+CONFIGS: dict[str, type[Config]] = {
+    cls.NAME: cls for cls in (DevelopmentConfig, TestingConfig, ProductionConfig)
+}
+
+
+def load_config(name: str | None, instance_path: str) -> Config:
+    name = name or os.environ.get("FLASK_ENV") or "development"
+    if name not in CONFIGS:
+        raise ConfigError(f"FLASK_ENV must be one of {', '.join(CONFIGS)}, got {name!r}")
+    return CONFIGS[name](instance_path=instance_path)

@@ -1,0 +1,56 @@
+"""Marshmallow fields for the API's data conventions (money, phones, UTC times)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import marshmallow as ma
+
+from app.money import format_money, parse_money
+from app.phone import normalize_phone
+
+
+class Money(ma.fields.Field):
+    """Accepts a number or numeric string with at most two decimals; dumps ``"1499.00"``."""
+
+    def __init__(self, *, allow_negative: bool = False, **kwargs):
+        kwargs.setdefault("metadata", {}).setdefault("example", "1499.00")
+        super().__init__(**kwargs)
+        self.allow_negative = allow_negative
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else format_money(value)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            return parse_money(value, allow_negative=self.allow_negative)
+        except ValueError as exc:
+            raise ma.ValidationError(str(exc)) from None
+
+
+class Phone(ma.fields.String):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("metadata", {}).setdefault("example", "254712345678")
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return normalize_phone(text)
+        except ValueError as exc:
+            raise ma.ValidationError(str(exc)) from None
+
+
+class Timestamp(ma.fields.DateTime):
+    """ISO 8601 in UTC with a ``Z``: ``2026-11-22T14:03:11Z``."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def _deserialize(self, value, attr, data, **kwargs) -> datetime:
+        parsed = super()._deserialize(value, attr, data, **kwargs)
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)

@@ -1,0 +1,42 @@
+"""Exact money: Decimal in, Decimal out, two places, never a binary float."""
+
+from __future__ import annotations
+
+from decimal import ROUND_CEILING, Decimal, InvalidOperation
+
+CENTS = Decimal("0.01")
+CURRENCY = "KES"
+
+
+def parse_money(value: object, *, allow_negative: bool = False) -> Decimal:
+    """Turn a JSON number or numeric string into Decimal cents, or raise ValueError."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+        raise ValueError("Not a valid amount.")
+    try:
+        # str() of a float gives its shortest repr: 1499.99 -> "1499.99", exactly.
+        amount = Decimal(str(value).strip()) if not isinstance(value, Decimal) else value
+    except InvalidOperation:
+        raise ValueError("Not a valid amount.") from None
+    if not amount.is_finite():
+        raise ValueError("Amount must be a finite number.")
+    if amount != amount.quantize(CENTS):
+        raise ValueError("Amount cannot have more than two decimal places.")
+    if amount < 0 and not allow_negative:
+        raise ValueError("Amount cannot be negative.")
+    if abs(amount) >= Decimal("10000000000"):
+        raise ValueError("Amount is too large.")
+    return amount.quantize(CENTS)
+
+
+def format_money(amount: Decimal) -> str:
+    return f"{amount.quantize(CENTS):.2f}"
+
+
+def whole_shillings(amount: Decimal) -> int:
+    """M-Pesa takes whole shillings only: round up so the order is never underpaid."""
+    return int(amount.to_integral_value(rounding=ROUND_CEILING))
+
+
+def cents(amount: Decimal) -> int:
+    """Paystack takes the amount in the currency's subunit (KES cents)."""
+    return int((amount.quantize(CENTS) * 100).to_integral_value())

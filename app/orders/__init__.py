@@ -1,0 +1,1 @@
+"""Orders, addresses and delivery zones."""

@@ -1,0 +1,197 @@
+"""Delivery zones, addresses, orders, their items and their status history."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Numeric,
+    String,
+    Text,
+    true,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.auth.models import User, enum_column
+from app.db import Base, TimestampMixin, UTCDateTime, utcnow
+
+
+class OrderStatus(enum.StrEnum):
+    PENDING = "PENDING"
+    PAID = "PAID"
+    PROCESSING = "PROCESSING"
+    QUALITY_APPROVED = "QUALITY_APPROVED"
+    SHIPPED = "SHIPPED"
+    OUT_FOR_DELIVERY = "OUT_FOR_DELIVERY"
+    ARRIVED = "ARRIVED"
+    DELIVERED = "DELIVERED"
+    CANCELLED = "CANCELLED"
+    RETURNED = "RETURNED"
+
+
+class PaymentMethod(enum.StrEnum):
+    MPESA = "MPESA"
+    CARD = "CARD"
+    CASH = "CASH"
+
+
+class PaymentStatus(enum.StrEnum):
+    PENDING = "PENDING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    REFUNDED = "REFUNDED"
+
+
+class DeliveryZone(TimestampMixin, Base):
+    __tablename__ = "delivery_zones"
+    __table_args__ = (
+        CheckConstraint("fee >= 0", name="fee_non_negative"),
+        CheckConstraint("estimated_days >= 0", name="estimated_days_non_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    counties: Mapped[str | None] = mapped_column(String(500))
+    fee: Mapped[Decimal]
+    estimated_days: Mapped[int] = mapped_column(default=1)
+    free_delivery_threshold: Mapped[Decimal | None]
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+
+
+class Address(TimestampMixin, Base):
+    __tablename__ = "addresses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str] = mapped_column(String(50), default="Home")
+    recipient_name: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str] = mapped_column(String(12))
+    county: Mapped[str] = mapped_column(String(100))
+    town: Mapped[str] = mapped_column(String(100))
+    street: Mapped[str] = mapped_column(String(255))
+    landmark: Mapped[str | None] = mapped_column(String(255))
+    delivery_zone_id: Mapped[int] = mapped_column(
+        ForeignKey("delivery_zones.id", ondelete="RESTRICT"), index=True
+    )
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    delivery_zone: Mapped[DeliveryZone] = relationship()
+
+
+class Order(TimestampMixin, Base):
+    __tablename__ = "orders"
+    __table_args__ = (
+        CheckConstraint("subtotal >= 0", name="subtotal_non_negative"),
+        CheckConstraint("delivery_fee >= 0", name="delivery_fee_non_negative"),
+        Index("ix_orders_customer_created", "customer_id", "created_at"),
+        Index("ix_orders_status_created", "status", "created_at"),
+        Index("ix_orders_payment_expiry", "status", "payment_due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_number: Mapped[str] = mapped_column(String(32), unique=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    status: Mapped[OrderStatus] = mapped_column(
+        enum_column(OrderStatus), default=OrderStatus.PENDING
+    )
+    payment_status: Mapped[PaymentStatus] = mapped_column(
+        enum_column(PaymentStatus), default=PaymentStatus.PENDING, index=True
+    )
+    payment_method: Mapped[PaymentMethod] = mapped_column(enum_column(PaymentMethod))
+    subtotal: Mapped[Decimal]
+    delivery_fee: Mapped[Decimal]
+    total: Mapped[Decimal]
+    currency: Mapped[str] = mapped_column(String(3), default="KES")
+    notes: Mapped[str | None] = mapped_column(Text)
+
+    # Where it goes: the address as it was when ordered (addresses can change later).
+    address_id: Mapped[int | None] = mapped_column(
+        ForeignKey("addresses.id", ondelete="SET NULL"), index=True
+    )
+    delivery_zone_id: Mapped[int] = mapped_column(
+        ForeignKey("delivery_zones.id", ondelete="RESTRICT"), index=True
+    )
+    recipient_name: Mapped[str] = mapped_column(String(200))
+    recipient_phone: Mapped[str] = mapped_column(String(12))
+    delivery_county: Mapped[str] = mapped_column(String(100))
+    delivery_town: Mapped[str] = mapped_column(String(100))
+    delivery_street: Mapped[str] = mapped_column(String(255))
+    estimated_delivery_days: Mapped[int] = mapped_column(default=1)
+    delivery_agent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+
+    payment_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancellation_reason: Mapped[str | None] = mapped_column(String(500))
+
+    customer: Mapped[User] = relationship(foreign_keys=[customer_id])
+    delivery_zone: Mapped[DeliveryZone] = relationship()
+    items: Mapped[list[OrderItem]] = relationship(
+        back_populates="order", cascade="all, delete-orphan", order_by="OrderItem.id"
+    )
+    history: Mapped[list[OrderStatusHistory]] = relationship(
+        back_populates="order", cascade="all, delete-orphan", order_by="OrderStatusHistory.id"
+    )
+
+
+class OrderItem(Base):
+    """A line of an order, with the price, commission and supplier frozen at checkout."""
+
+    __tablename__ = "order_items"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("unit_price > 0", name="unit_price_positive"),
+        CheckConstraint("commission_rate >= 0 AND commission_rate < 1", name="commission_rate"),
+        Index("ix_order_items_supplier_order", "supplier_id", "order_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    product_id: Mapped[int] = mapped_column(
+        ForeignKey("products.id", ondelete="RESTRICT"), index=True
+    )
+    supplier_id: Mapped[int] = mapped_column(
+        ForeignKey("supplier_profiles.id", ondelete="RESTRICT")
+    )
+    product_name: Mapped[str] = mapped_column(String(200))
+    product_sku: Mapped[str | None] = mapped_column(String(64))
+    unit_price: Mapped[Decimal]
+    quantity: Mapped[int]
+    line_total: Mapped[Decimal]
+    commission_rate: Mapped[Decimal] = mapped_column(Numeric(5, 4))
+    commission_amount: Mapped[Decimal]
+    returned_quantity: Mapped[int] = mapped_column(default=0, server_default="0")
+
+    order: Mapped[Order] = relationship(back_populates="items")
+
+    @property
+    def supplier_earning(self) -> Decimal:
+        return self.line_total - self.commission_amount
+
+
+class OrderStatusHistory(Base):
+    """Every status or payment-status change: who, when, from, to, why."""
+
+    __tablename__ = "order_status_history"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    field: Mapped[str] = mapped_column(String(20), default="status")
+    from_status: Mapped[str | None] = mapped_column(String(32))
+    to_status: Mapped[str] = mapped_column(String(32))
+    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    note: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    order: Mapped[Order] = relationship(back_populates="history")
+    changed_by: Mapped[User | None] = relationship()

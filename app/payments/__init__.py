@@ -1,0 +1,1 @@
+"""Payments in: M-Pesa STK Push, Paystack cards, cash on delivery."""

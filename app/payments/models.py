@@ -1,0 +1,110 @@
+"""Payment attempts, refunds and every provider callback or webhook received."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, String, Text, false
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.auth.models import enum_column
+from app.db import Base, TimestampMixin, UTCDateTime, utcnow
+from app.orders.models import Order, PaymentMethod, PaymentStatus
+
+
+class PaymentProvider(enum.StrEnum):
+    MPESA = "MPESA"
+    PAYSTACK = "PAYSTACK"
+    CASH = "CASH"
+
+
+class Payment(TimestampMixin, Base):
+    """One attempt to pay an order. A callback moves it out of PENDING at most once."""
+
+    __tablename__ = "payments"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        Index("ix_payments_status_created", "status", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="RESTRICT"), index=True)
+    method: Mapped[PaymentMethod] = mapped_column(enum_column(PaymentMethod))
+    provider: Mapped[PaymentProvider] = mapped_column(enum_column(PaymentProvider))
+    amount: Mapped[Decimal]
+    currency: Mapped[str] = mapped_column(String(3), default="KES")
+    status: Mapped[PaymentStatus] = mapped_column(
+        enum_column(PaymentStatus), default=PaymentStatus.PENDING
+    )
+    # Our reference (Paystack `reference`, cash receipt); unique per attempt.
+    reference: Mapped[str] = mapped_column(String(100), unique=True)
+    checkout_request_id: Mapped[str | None] = mapped_column(String(100), unique=True)
+    merchant_request_id: Mapped[str | None] = mapped_column(String(100), unique=True)
+    receipt: Mapped[str | None] = mapped_column(String(100), unique=True)
+    payer_phone: Mapped[str | None] = mapped_column(String(12))
+    payer_email: Mapped[str | None] = mapped_column(String(255))
+    amount_received: Mapped[Decimal | None]
+    failure_code: Mapped[str | None] = mapped_column(String(32))
+    failure_reason: Mapped[str | None] = mapped_column(String(500))
+    flagged: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    flag_reason: Mapped[str | None] = mapped_column(String(500))
+    provider_response: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    order: Mapped[Order] = relationship()
+
+
+class RefundStatus(enum.StrEnum):
+    PENDING = "PENDING"
+    PROCESSING = "PROCESSING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+
+
+class Refund(TimestampMixin, Base):
+    """Money owed back to a customer (a cancelled paid order, an approved return)."""
+
+    __tablename__ = "refunds"
+    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="RESTRICT"), index=True)
+    payment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("payments.id", ondelete="RESTRICT"), index=True
+    )
+    amount: Mapped[Decimal]
+    currency: Mapped[str] = mapped_column(String(3), default="KES")
+    status: Mapped[RefundStatus] = mapped_column(
+        enum_column(RefundStatus), default=RefundStatus.PENDING, index=True
+    )
+    reason: Mapped[str] = mapped_column(String(500))
+    provider_reference: Mapped[str | None] = mapped_column(String(100), unique=True)
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    order: Mapped[Order] = relationship()
+
+
+class ProviderEvent(Base):
+    """Every callback and webhook as received, stored before it is acted on."""
+
+    __tablename__ = "provider_events"
+    __table_args__ = (Index("ix_provider_events_lookup", "provider", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider: Mapped[PaymentProvider] = mapped_column(enum_column(PaymentProvider))
+    kind: Mapped[str] = mapped_column(String(64))
+    external_id: Mapped[str | None] = mapped_column(String(100))
+    payload: Mapped[str] = mapped_column(Text)
+    authentic: Mapped[bool] = mapped_column(Boolean, default=True)
+    payment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("payments.id", ondelete="SET NULL"), index=True
+    )
+    outcome: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[str | None] = mapped_column(String(500))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

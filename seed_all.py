@@ -1,0 +1,26 @@
+"""Load sample data for development. Safe to run again: every seeder upserts."""
+
+from importlib import import_module
+
+from app import create_app
+from app.extensions import db
+
+# Each module exposes seed() -> str (a one-line summary), run in this order.
+SEEDERS = ("app.auth.seed", "app.catalog.seed", "app.orders.seed")
+
+
+def main() -> None:
+    app = create_app()
+    with app.app_context():
+        for module_name in SEEDERS:
+            try:
+                module = import_module(module_name)
+            except ModuleNotFoundError:
+                continue
+            summary = module.seed()
+            db.session.commit()
+            print(f"seeded {module_name.split('.')[1]}: {summary}")
+
+
+if __name__ == "__main__":
+    main()

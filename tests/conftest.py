@@ -1,0 +1,143 @@
+"""One fixture set for the whole suite.
+
+The database is PostgreSQL when ``TEST_DATABASE_URL`` is set (CI), else a SQLite file
+in a temporary folder. Tables are created once per session; every test starts from
+empty tables (they are emptied after each test), so tests are independent and code
+under test may commit, open new connections and run threads as it does in production.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+import pytest
+from sqlalchemy import text
+
+if not os.environ.get("TEST_DATABASE_URL"):
+    _tmp = tempfile.mkdtemp(prefix="qg-test-")
+    os.environ["TEST_DATABASE_URL"] = f"sqlite:///{_tmp}/test.db"
+
+from app import create_app  # noqa: E402
+from app.auth.models import UserRole  # noqa: E402
+from app.auth.tokens import start_session  # noqa: E402
+from app.extensions import db as _db  # noqa: E402
+from tests.factories.auth import (  # noqa: E402
+    AdminProfileFactory,
+    SupplierProfileFactory,
+    UserFactory,
+)
+
+
+def is_postgres() -> bool:
+    return os.environ["TEST_DATABASE_URL"].startswith(("postgres://", "postgresql"))
+
+
+def pytest_collection_modifyitems(config, items):
+    if is_postgres():
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL (set TEST_DATABASE_URL)")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def app():
+    app = create_app("testing")
+    with app.app_context():
+        _db.drop_all()
+        _db.create_all()
+    yield app
+    with app.app_context():
+        _db.session.remove()
+        _db.engine.dispose()
+
+
+def _empty_tables() -> None:
+    tables = list(reversed(_db.metadata.sorted_tables))
+    if _db.engine.dialect.name == "postgresql":
+        names = ", ".join(f'"{t.name}"' for t in tables)
+        _db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    else:
+        for table in tables:
+            _db.session.execute(table.delete())
+    _db.session.commit()
+
+
+@pytest.fixture(autouse=True)
+def db(app):
+    """The database, inside an app context; emptied after each test."""
+    with app.app_context():
+        yield _db
+        _db.session.rollback()
+        _db.session.remove()
+        _empty_tables()
+        _db.session.remove()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def auth_headers(app):
+    """``auth_headers(user)`` -> headers with a fresh access token for that user."""
+
+    def make(user, **extra) -> dict[str, str]:
+        _, tokens = start_session(user, user_agent="pytest", ip_address="127.0.0.1")
+        _db.session.commit()
+        return {"Authorization": f"Bearer {tokens['access_token']}", **extra}
+
+    return make
+
+
+@pytest.fixture
+def customer():
+    return UserFactory(role=UserRole.CUSTOMER)
+
+
+@pytest.fixture
+def supplier():
+    """An approved, verified supplier's user (``user.supplier_profile`` is set)."""
+    return SupplierProfileFactory().user
+
+
+@pytest.fixture
+def admin():
+    return AdminProfileFactory().user
+
+
+@pytest.fixture
+def role_user():
+    """``role_user(UserRole.FINANCE_ADMIN)`` -> a verified user with that role."""
+
+    def make(role: UserRole, **kwargs):
+        if role == UserRole.SUPPLIER:
+            return SupplierProfileFactory(**kwargs).user
+        if role in (
+            UserRole.ADMIN,
+            UserRole.PRODUCT_MANAGER,
+            UserRole.FINANCE_ADMIN,
+            UserRole.SUPPORT_ADMIN,
+        ):
+            return AdminProfileFactory(user__role=role, **kwargs).user
+        return UserFactory(role=role, **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def customer_headers(customer, auth_headers):
+    return auth_headers(customer)
+
+
+@pytest.fixture
+def supplier_headers(supplier, auth_headers):
+    return auth_headers(supplier)
+
+
+@pytest.fixture
+def admin_headers(admin, auth_headers):
+    return auth_headers(admin)
