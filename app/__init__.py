@@ -32,6 +32,7 @@ BLUEPRINT_MODULES = (
 # Modules whose models must be imported for the metadata (and Alembic) to see them.
 MODEL_MODULES = (
     "app.common.models",
+    "app.notifications.models",
     "app.auth.models",
     "app.catalog.models",
     "app.cart.models",

@@ -1,0 +1,1 @@
+"""Outgoing messages: transactional email (SMTP or the offline outbox)."""

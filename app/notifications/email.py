@@ -1,0 +1,96 @@
+"""Transactional email, sent only after the caller's transaction commits.
+
+``send_email_after_commit`` renders ``templates/email/<template>.txt`` (and ``.html``
+when present) now, and delivers once the current database transaction commits: over
+SMTP (Flask-Mail) when ``MAIL_USERNAME`` is set, otherwise into the ``outbox_emails``
+table and the log, so every flow works offline. A rolled-back transaction sends
+nothing; a mail failure is logged and never fails the request.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from flask import current_app, render_template
+from flask_mail import Message
+from jinja2 import TemplateNotFound
+from sqlalchemy import event
+from sqlalchemy.orm import Session as OrmSession
+
+from app.db import utcnow
+from app.extensions import db, mail
+from app.notifications.models import OutboxEmail
+
+log = logging.getLogger(__name__)
+_PENDING_KEY = "qg_pending_emails"
+
+
+@dataclass(frozen=True)
+class Email:
+    to: str
+    subject: str
+    template: str
+    text: str
+    html: str | None
+
+
+def render_email(to: str, subject: str, template: str, **context) -> Email:
+    context = {"subject": subject, "frontend_url": current_app.config["FRONTEND_URL"], **context}
+    text = render_template(f"email/{template}.txt", **context)
+    try:
+        html = render_template(f"email/{template}.html", **context)
+    except TemplateNotFound:
+        html = None
+    return Email(to=to, subject=subject, template=template, text=text, html=html)
+
+
+def send_email_after_commit(to: str, subject: str, template: str, **context) -> None:
+    """Queue an email on the current transaction; it goes out only if that commits."""
+    email = render_email(to, subject, template, **context)
+    session = db.session()
+    session.connection()  # make sure a transaction is open, so a rollback drops the email
+    session.info.setdefault(_PENDING_KEY, []).append(email)
+
+
+def deliver(email: Email) -> OutboxEmail:
+    """Send one email now and record it in its own session; never raises."""
+    record = OutboxEmail(
+        to_address=email.to,
+        subject=email.subject,
+        template=email.template,
+        body_text=email.text,
+        body_html=email.html,
+    )
+    if current_app.config.get("MAIL_USERNAME"):
+        try:
+            mail.send(
+                Message(
+                    subject=email.subject, recipients=[email.to], body=email.text, html=email.html
+                )
+            )
+            record.status, record.sent_at = "SENT", utcnow()
+        except Exception as exc:  # SMTP trouble must never fail the caller
+            log.error("email to %s failed: %s", email.to, exc)
+            record.status, record.error = "FAILED", str(exc)[:500]
+    else:
+        log.info("email (outbox) to=%s subject=%r", email.to, email.subject)
+        record.status, record.sent_at = "LOGGED", utcnow()
+    try:
+        with OrmSession(db.engine, expire_on_commit=False) as session:
+            session.add(record)
+            session.commit()
+    except Exception:
+        log.exception("could not record email to %s", email.to)
+    return record
+
+
+@event.listens_for(OrmSession, "after_commit")
+def _send_pending(session: OrmSession) -> None:
+    for email in session.info.pop(_PENDING_KEY, ()):
+        deliver(email)
+
+
+@event.listens_for(OrmSession, "after_soft_rollback")
+def _drop_pending(session: OrmSession, previous_transaction) -> None:
+    session.info.pop(_PENDING_KEY, None)
