@@ -10,12 +10,13 @@ from dotenv import load_dotenv
 from flask import Flask
 
 from app.api import Api
-from app.auth.access import register_jwt_callbacks
+from app.auth.access import BEARER_SCHEME, register_jwt_callbacks
 from app.config import load_config
 from app.errors import register_error_handlers
 from app.extensions import cors, db, jwt, limiter, mail, migrate
 from app.middleware import configure_logging, register_request_hooks
 from app.scheduler import register_jobs_cli, start_scheduler
+from app.services import init_payment_providers
 
 log = logging.getLogger(__name__)
 
@@ -84,14 +85,20 @@ def register_extensions(app: Flask) -> None:
     )
     mail.init_app(app)
     limiter.init_app(app)
+    init_payment_providers(app)
 
 
 def register_blueprints(app: Flask) -> None:
     # One Api (and OpenAPI document) per app: tests build several apps in one process.
     api = Api(app)
     app.extensions["qg_api"] = api
+    api.spec.components.security_scheme(
+        BEARER_SCHEME, {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    )
     for module in BLUEPRINT_MODULES:
         api.register_blueprint(import_module(module).blp)
+    if app.config["PAYMENTS_SIMULATOR"]:  # the offline card checkout page
+        api.register_blueprint(import_module("app.payments.simulator").blp)
 
 
 def register_cli(app: Flask) -> None:

@@ -16,7 +16,7 @@ from flask import Response, jsonify
 from flask_smorest.utils import unpack_tuple_response
 from webargs.flaskparser import FlaskParser
 
-from app.errors import BadRequest
+from app.errors import ApiError, BadRequest
 
 
 class ErrorDetailSchema(ma.Schema):
@@ -43,8 +43,10 @@ class Parser(FlaskParser):
 
     def _raw_load_json(self, req):
         if req.get_data(cache=True) and not req.is_json:
-            raise BadRequest(
-                "Content-Type must be application/json", code="UNSUPPORTED_CONTENT_TYPE"
+            raise ApiError(
+                "Content-Type must be application/json",
+                code="UNSUPPORTED_MEDIA_TYPE",
+                status=415,
             )
         return super()._raw_load_json(req)
 

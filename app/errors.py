@@ -145,6 +145,10 @@ def error_response(
 
 
 def _handle_api_error(error: ApiError):
+    """A domain refusal changes nothing: whatever the operation flushed is rolled back."""
+    from app.extensions import db
+
+    db.session.rollback()
     return error_response(error.status, error.code, error.message, error.details, error.headers)
 
 

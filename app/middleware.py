@@ -40,17 +40,23 @@ def _start_request() -> None:
     incoming = request.headers.get("X-Request-ID", "")
     g.request_id = incoming if _VALID_REQUEST_ID.match(incoming) else str(uuid.uuid4())
     g.request_started = time.perf_counter()
+    # g lives in the app context, which tests share across requests: start with no caller.
+    g.pop("current_user", None)
+    g.pop("user_id", None)
 
 
-def _finish_request(response):
-    response.headers["X-Request-ID"] = g.get("request_id", "")
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-    if g.get("hsts"):
-        response.headers.setdefault(
-            "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
-        )
+def _security_headers(hsts: bool) -> dict[str, str]:
+    headers = {
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": "DENY",
+        "Referrer-Policy": "strict-origin-when-cross-origin",
+    }
+    if hsts:
+        headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+    return headers
+
+
+def _log_request(response) -> None:
     started = g.get("request_started")
     duration_ms = (time.perf_counter() - started) * 1000 if started else 0.0
     access_log.info(
@@ -62,15 +68,19 @@ def _finish_request(response):
         g.get("request_id", "-"),
         g.get("user_id", "-"),
     )
-    return response
 
 
 def register_request_hooks(app: Flask) -> None:
-    hsts = app.config["ENV_NAME"] == "production"
+    headers = _security_headers(hsts=app.config["ENV_NAME"] == "production")
 
-    @app.before_request
-    def start_request():
-        _start_request()
-        g.hsts = hsts
+    def finish_request(response):
+        response.headers["X-Request-ID"] = g.get("request_id", "")
+        for name, value in headers.items():
+            response.headers.setdefault(name, value)
+        _log_request(response)
+        return response
 
-    app.after_request(_finish_request)
+    # First of all before_request hooks: a 429 from the rate limiter (registered
+    # earlier, with the extensions) must already carry the request id.
+    app.before_request_funcs.setdefault(None, []).insert(0, _start_request)
+    app.after_request(finish_request)

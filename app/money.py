@@ -6,6 +6,7 @@ from decimal import ROUND_CEILING, Decimal, InvalidOperation
 
 CENTS = Decimal("0.01")
 CURRENCY = "KES"
+MAX_AMOUNT = Decimal("10000000000")  # NUMERIC(12, 2) holds up to 9999999999.99
 
 
 def parse_money(value: object, *, allow_negative: bool = False) -> Decimal:
@@ -19,12 +20,12 @@ def parse_money(value: object, *, allow_negative: bool = False) -> Decimal:
         raise ValueError("Not a valid amount.") from None
     if not amount.is_finite():
         raise ValueError("Amount must be a finite number.")
+    if abs(amount) >= MAX_AMOUNT:  # before quantize(), which fails on huge exponents
+        raise ValueError("Amount is too large.")
     if amount != amount.quantize(CENTS):
         raise ValueError("Amount cannot have more than two decimal places.")
     if amount < 0 and not allow_negative:
         raise ValueError("Amount cannot be negative.")
-    if abs(amount) >= Decimal("10000000000"):
-        raise ValueError("Amount is too large.")
     return amount.quantize(CENTS)
 
 

@@ -12,6 +12,8 @@ from sqlalchemy import Select, func, select
 from app.extensions import db
 
 MAX_PER_PAGE = 100
+# Far beyond any real list; keeps OFFSET inside a BIGINT (page=10**30 is clamped, not a 500).
+MAX_PAGE = 1_000_000
 
 
 @dataclass
@@ -32,20 +34,19 @@ class Page:
 class ClampedInteger(ma.fields.Integer):
     """An integer query parameter clamped into a range instead of rejected."""
 
-    def __init__(self, *, minimum: int, maximum: int | None = None, **kwargs):
+    def __init__(self, *, minimum: int, maximum: int, **kwargs):
         super().__init__(**kwargs)
         self.minimum, self.maximum = minimum, maximum
 
     def _deserialize(self, value, attr, data, **kwargs):
         number = super()._deserialize(value, attr, data, **kwargs)
-        number = max(number, self.minimum)
-        return min(number, self.maximum) if self.maximum is not None else number
+        return min(max(number, self.minimum), self.maximum)
 
 
 class PaginationSchema(ma.Schema):
     """Query string of every list endpoint; subclass it to add filters."""
 
-    page = ClampedInteger(minimum=1, load_default=1)
+    page = ClampedInteger(minimum=1, maximum=MAX_PAGE, load_default=1)
     per_page = ClampedInteger(minimum=1, maximum=MAX_PER_PAGE, load_default=20)
 
 

@@ -6,8 +6,8 @@ import re
 
 _SEPARATORS = re.compile(r"[\s\-().]")
 _PATTERNS = (
-    re.compile(r"^0([17]\d{8})$"),
-    re.compile(r"^\+?254([17]\d{8})$"),
+    re.compile(r"^0([17][0-9]{8})$"),
+    re.compile(r"^\+?254([17][0-9]{8})$"),
 )
 
 

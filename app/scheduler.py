@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from importlib import import_module
 
 import click
@@ -25,6 +25,7 @@ from app.db import utcnow
 from app.extensions import db
 
 log = logging.getLogger(__name__)
+SLOT_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,18 @@ JOBS: tuple[Job, ...] = (
         "app.common.idempotency:purge_expired_idempotency_keys",
         3600,
         "Forget Idempotency-Keys older than 24 hours",
+    ),
+    Job(
+        "expire_unpaid_orders",
+        "app.orders.jobs:expire_unpaid_orders",
+        60,
+        "Cancel M-Pesa/card orders unpaid after ORDER_PAYMENT_TIMEOUT_MINUTES; release stock",
+    ),
+    Job(
+        "reconcile_pending_payments",
+        "app.payments.jobs:reconcile_pending_payments",
+        60,
+        "Query M-Pesa / verify Paystack for payments pending over 2 minutes",
     ),
 )
 
@@ -110,6 +123,7 @@ def start_scheduler(app: Flask) -> BackgroundScheduler | None:
             runner,
             "interval",
             seconds=job.interval_seconds,
+            start_date=SLOT_EPOCH,  # every worker fires on the same slot boundaries
             args=[job],
             id=job.name,
             max_instances=1,

@@ -46,9 +46,14 @@ def _load_user() -> User:
 
 
 def _authenticate(refresh: bool = False) -> User:
+    if not refresh and g.get("current_user") is not None:  # stacked guards: check once
+        return g.current_user
     verify_jwt_in_request(refresh=refresh)
     g.current_user = _load_user()
     return g.current_user
+
+
+BEARER_SCHEME = "bearerAuth"
 
 
 def role_allows(user: User, roles: Iterable[UserRole]) -> bool:
@@ -86,6 +91,11 @@ def auth_required(
                 )
             return view(*args, **kwargs)
 
+        # Document the bearer requirement on the operation (flask-smorest reads _apidoc).
+        apidoc = dict(getattr(view, "_apidoc", {}))
+        manual = dict(apidoc.get("manual_doc", {}))
+        manual["security"] = [{BEARER_SCHEME: []}]
+        wrapper._apidoc = apidoc | {"manual_doc": manual}
         return wrapper
 
     return decorator
@@ -104,6 +114,10 @@ supplier_or_admin_required = auth_required(
     [UserRole.SUPPLIER, *ADMIN_ROLES], approved_supplier=True
 )
 verified_required = auth_required(verified=True)
+# Supplier product listing and payout settings: approved and email-verified suppliers.
+verified_supplier_required = auth_required(
+    [UserRole.SUPPLIER], verified=True, approved_supplier=True
+)
 finance_admin_required = auth_required([UserRole.FINANCE_ADMIN])
 support_admin_required = auth_required([UserRole.SUPPORT_ADMIN])
 product_manager_required = auth_required([UserRole.PRODUCT_MANAGER])

@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, Enum, ForeignKey, Index, Numeric, String, Text, false, func, true
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Enum,
+    ForeignKey,
+    Index,
+    Numeric,
+    String,
+    Text,
+    false,
+    func,
+    true,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, TimestampMixin, UTCDateTime, utcnow
@@ -44,6 +56,10 @@ def enum_column(enum_cls: type[enum.Enum]) -> Enum:
 
 class User(TimestampMixin, Base):
     __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint("email = lower(email)", name="email_lower_case"),
+        CheckConstraint("failed_login_count >= 0", name="failed_login_count_non_negative"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(255), unique=True)
@@ -62,8 +78,10 @@ class User(TimestampMixin, Base):
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     totp_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     totp_last_step: Mapped[int | None]
-    recovery_codes: Mapped[str | None] = mapped_column(Text)  # JSON list of bcrypt hashes
+    recovery_codes: Mapped[str | None] = mapped_column(Text)  # JSON list of SHA-256 hashes
+    # Failed logins counted since ``failed_login_window_start`` (a 15-minute window).
     failed_login_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    failed_login_window_start: Mapped[datetime | None] = mapped_column(UTCDateTime())
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -96,6 +114,10 @@ class User(TimestampMixin, Base):
     def is_admin(self) -> bool:
         return self.role in ADMIN_ROLES
 
+    @property
+    def has_password(self) -> bool:
+        return self.password_hash is not None
+
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email} {self.role}>"
 
@@ -105,7 +127,7 @@ class CustomerProfile(TimestampMixin, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
-    date_of_birth: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    date_of_birth: Mapped[date | None]
     marketing_opt_in: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     user: Mapped[User] = relationship(back_populates="customer_profile")
@@ -196,15 +218,23 @@ class Session(Base):
     user: Mapped[User] = relationship()
 
 
+class OTPPurpose(enum.StrEnum):
+    EMAIL_VERIFICATION = "EMAIL_VERIFICATION"
+    PASSWORD_RESET = "PASSWORD_RESET"
+
+
 class OTP(Base):
-    """A six-digit code, hashed at rest, for one purpose and one email."""
+    """A six-digit code, hashed at rest (HMAC), for one purpose and one email."""
 
     __tablename__ = "otps"
-    __table_args__ = (Index("ix_otps_email_purpose", "email", "purpose"),)
+    __table_args__ = (
+        Index("ix_otps_email_purpose", "email", "purpose"),
+        CheckConstraint("attempts >= 0", name="attempts_non_negative"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(255))
-    purpose: Mapped[str] = mapped_column(String(32))
+    purpose: Mapped[OTPPurpose] = mapped_column(enum_column(OTPPurpose))
     code_hash: Mapped[str] = mapped_column(String(128))
     attempts: Mapped[int] = mapped_column(default=0, server_default="0")
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())

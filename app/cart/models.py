@@ -21,6 +21,15 @@ class Cart(TimestampMixin, Base):
         back_populates="cart", cascade="all, delete-orphan", order_by="CartItem.id"
     )
 
+    @property
+    def subtotal(self) -> Decimal:
+        """The lines at today's prices: what checkout would charge before delivery."""
+        return sum((item.line_total for item in self.items), Decimal("0.00"))
+
+    @property
+    def item_count(self) -> int:
+        return sum(item.quantity for item in self.items)
+
 
 class CartItem(TimestampMixin, Base):
     __tablename__ = "cart_items"
@@ -39,3 +48,11 @@ class CartItem(TimestampMixin, Base):
 
     cart: Mapped[Cart] = relationship(back_populates="items")
     product: Mapped[Product] = relationship()
+
+    @property
+    def unit_price(self) -> Decimal:
+        return self.product.price
+
+    @property
+    def line_total(self) -> Decimal:
+        return self.product.price * self.quantity

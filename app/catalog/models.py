@@ -16,11 +16,14 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
+    inspect,
     true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.auth.models import SupplierProfile, enum_column
+from app.auth.models import SupplierProfile, User, enum_column
+from app.catalog.search import SearchVector, document
 from app.db import Base, TimestampMixin
 
 DEFAULT_COMMISSION_RATE = Decimal("0.1000")
@@ -73,9 +76,20 @@ class Product(TimestampMixin, Base):
             "commission_rate IS NULL OR (commission_rate >= 0 AND commission_rate < 1)",
             name="commission_rate",
         ),
+        CheckConstraint("compare_at_price IS NULL OR compare_at_price > 0", name="compare_at"),
+        CheckConstraint("warranty_months >= 0", name="warranty_non_negative"),
+        CheckConstraint("rating_count >= 0", name="rating_count_non_negative"),
         UniqueConstraint("supplier_id", "sku"),
-        Index("ix_products_active_created", "is_active", "created_at"),
+        # One index per public sort order (each led by is_active, the listing filter).
+        Index("ix_products_active_supplier", "is_active", "supplier_id"),
+        Index("ix_products_active_created", "is_active", "created_at", "id"),
         Index("ix_products_active_price", "is_active", "price"),
+        Index("ix_products_active_name", "is_active", "name"),
+        Index("ix_products_active_rating", "is_active", "rating_average"),
+        Index("ix_products_active_sold", "is_active", "sold_count"),
+        Index("ix_products_search_vector", "search_vector", postgresql_using="gin").ddl_if(
+            dialect="postgresql"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -104,13 +118,28 @@ class Product(TimestampMixin, Base):
     # Per-product override set by admins; None means the category's rate applies.
     commission_rate: Mapped[Decimal | None] = mapped_column(Numeric(5, 4))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # Exact rating aggregates, recomputed from the reviews whenever one changes.
     rating_sum: Mapped[int] = mapped_column(default=0, server_default="0")
     rating_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    rating_average: Mapped[Decimal] = mapped_column(
+        Numeric(3, 2), default=Decimal("0.00"), server_default="0"
+    )
     sold_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Weighted search document (name A, brand + category B, description C), written
+    # by the database from the row on every insert/update (see app.catalog.search).
+    search_vector: Mapped[str | None] = mapped_column(SearchVector(), deferred=True)
 
     supplier: Mapped[SupplierProfile] = relationship()
     category: Mapped[Category] = relationship()
     brand: Mapped[Brand | None] = relationship()
+
+    @property
+    def cover_image(self) -> str | None:
+        return self.images[0] if self.images else None
+
+    @property
+    def rating(self) -> dict[str, Any]:
+        return {"average": self.rating_average, "count": self.rating_count}
 
     @property
     def in_stock(self) -> bool:
@@ -133,3 +162,42 @@ class ProductSlug(Base):
         ForeignKey("products.id", ondelete="CASCADE"), index=True
     )
     slug: Mapped[str] = mapped_column(String(220), unique=True)
+
+
+class Review(TimestampMixin, Base):
+    """A customer's review of a product they received: one per customer and product."""
+
+    __tablename__ = "reviews"
+    __table_args__ = (
+        UniqueConstraint("product_id", "user_id"),
+        CheckConstraint("rating BETWEEN 1 AND 5", name="rating_range"),
+        Index("ix_reviews_product_created", "product_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    rating: Mapped[int]
+    title: Mapped[str] = mapped_column(String(150))
+    body: Mapped[str] = mapped_column(Text, default="")
+
+    product: Mapped[Product] = relationship()
+    user: Mapped[User] = relationship()
+
+
+_SEARCHED = ("name", "description", "brand", "brand_id", "category", "category_id")
+
+
+@event.listens_for(Product, "before_insert")
+@event.listens_for(Product, "before_update")
+def _write_search_document(mapper, connection, product: Product) -> None:
+    state = inspect(product)
+    if state.persistent and not any(state.attrs[key].history.has_changes() for key in _SEARCHED):
+        return
+    product.search_vector = document(
+        connection.dialect.name,
+        product.name,
+        product.description,
+        product.brand.id if product.brand else product.brand_id,
+        product.category.id if product.category else product.category_id,
+    )

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.common.models import IdempotencyKey
 from app.db import utcnow
-from app.errors import ApiError, BadRequest, Conflict, Unprocessable, error_response
+from app.errors import BadRequest, Conflict, Unprocessable
 from app.extensions import db
 
 HEADER = "Idempotency-Key"
@@ -99,7 +99,18 @@ def _release(record_id: int) -> None:
 
 
 def idempotent(view):
-    """Honour ``Idempotency-Key`` on an authenticated view (place it under the auth check)."""
+    """Honour ``Idempotency-Key`` on an authenticated view.
+
+    Place it under the auth decorator (it needs the caller) and above ``@blp.response``
+    (it stores the finished JSON response)::
+
+        @blp.route("/orders", methods=["POST"])
+        @blp.arguments(CheckoutSchema)
+        @customer_required
+        @idempotent
+        @blp.response(201, OrderSchema, message="Order created")
+        def create_order(data): ...
+    """
 
     @wraps(view)
     def wrapper(*args, **kwargs):
@@ -122,14 +133,11 @@ def idempotent(view):
         record_id = claimed.id
         try:
             response = make_response(view(*args, **kwargs))
-        except ApiError as error:
-            if error.status >= 500:
-                _release(record_id)
-                raise
+        except Exception as error:
+            # Answer as the error handlers would, so that a 4xx is stored and replayed;
+            # whatever the view had written is rolled back first.
             db.session.rollback()
-            response = error_response(
-                error.status, error.code, error.message, error.details, error.headers
-            )
+            response = make_response(current_app.handle_user_exception(error))
         except BaseException:
             _release(record_id)
             raise

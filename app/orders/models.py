@@ -14,6 +14,8 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    false,
+    text,
     true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -67,6 +69,16 @@ class DeliveryZone(TimestampMixin, Base):
 
 class Address(TimestampMixin, Base):
     __tablename__ = "addresses"
+    __table_args__ = (
+        # At most one default address per customer, enforced by the database too.
+        Index(
+            "uq_addresses_one_default_per_user",
+            "user_id",
+            unique=True,
+            postgresql_where=text("is_default"),
+            sqlite_where=text("is_default"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
@@ -80,7 +92,7 @@ class Address(TimestampMixin, Base):
     delivery_zone_id: Mapped[int] = mapped_column(
         ForeignKey("delivery_zones.id", ondelete="RESTRICT"), index=True
     )
-    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     delivery_zone: Mapped[DeliveryZone] = relationship()
 
@@ -90,6 +102,10 @@ class Order(TimestampMixin, Base):
     __table_args__ = (
         CheckConstraint("subtotal >= 0", name="subtotal_non_negative"),
         CheckConstraint("delivery_fee >= 0", name="delivery_fee_non_negative"),
+        # Exact on PostgreSQL's NUMERIC; SQLite's REAL sums are not, so it is skipped there.
+        CheckConstraint("total = subtotal + delivery_fee", name="total_is_sum").ddl_if(
+            dialect="postgresql"
+        ),
         Index("ix_orders_customer_created", "customer_id", "created_at"),
         Index("ix_orders_status_created", "status", "created_at"),
         Index("ix_orders_payment_expiry", "status", "payment_due_at"),

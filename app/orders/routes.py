@@ -1,7 +1,198 @@
 """Orders, addresses and delivery fees"""
 
 from app.api import Blueprint
+from app.auth.access import (
+    auth_required,
+    current_user,
+    customer_required,
+    finance_admin_required,
+    login_required,
+    supplier_or_admin_required,
+)
+from app.auth.models import UserRole
+from app.common.idempotency import idempotent
+from app.errors import ValidationFailed
+from app.extensions import db
+from app.orders import operations
+from app.orders.schemas import (
+    AddressSchema,
+    AddressUpdateSchema,
+    CancelSchema,
+    CheckoutSchema,
+    DeliveryQuoteArgsSchema,
+    DeliveryQuoteSchema,
+    DeliveryZoneSchema,
+    OrderQuerySchema,
+    OrderSchema,
+    OrderSummarySchema,
+    PaymentChangeSchema,
+    StatusChangeSchema,
+)
+from app.orders.visibility import find_order, list_orders, present
 
 blp = Blueprint(
     "orders", __name__, url_prefix="/api/orders", description="Orders, addresses and delivery fees"
 )
+
+customer_or_admin_required = auth_required([UserRole.CUSTOMER, UserRole.SUPPORT_ADMIN])
+
+
+# Delivery zones ---------------------------------------------------------------------
+@blp.route("/delivery-zones", methods=["GET"])
+@blp.response(200, DeliveryZoneSchema(many=True))
+def list_delivery_zones():
+    """Active delivery zones, cheapest first."""
+    return operations.active_zones()
+
+
+@blp.route("/delivery-zones/calculate", methods=["POST"])
+@blp.arguments(DeliveryQuoteArgsSchema)
+@blp.response(200, DeliveryQuoteSchema)
+def calculate_delivery_fee(data):
+    """The delivery fee for a subtotal in a zone (free at or above the zone's threshold)."""
+    zone = operations.active_zone(data["delivery_zone_id"])
+    return operations.quote_delivery(zone, data["subtotal"])
+
+
+# Addresses --------------------------------------------------------------------------
+@blp.route("/addresses", methods=["GET"])
+@customer_required
+@blp.response(200, AddressSchema(many=True))
+def list_addresses():
+    """The caller's addresses, the default first."""
+    return operations.addresses_of(current_user())
+
+
+@blp.route("/addresses", methods=["POST"])
+@customer_required
+@blp.arguments(AddressSchema)
+@blp.response(201, AddressSchema, message="Address saved")
+def create_address(data):
+    """Save an address; the first one, or one sent with ``is_default``, becomes the default."""
+    address = operations.create_address(current_user(), data)
+    db.session.commit()
+    return address
+
+
+@blp.route("/addresses/<int:address_id>", methods=["PUT"])
+@customer_required
+@blp.arguments(AddressUpdateSchema)
+@blp.response(200, AddressSchema, message="Address updated")
+def update_address(data, address_id):
+    address = operations.find_address(current_user(), address_id)
+    operations.update_address(address, data)
+    db.session.commit()
+    return address
+
+
+@blp.route("/addresses/<int:address_id>", methods=["DELETE"])
+@customer_required
+@blp.response(200, message="Address deleted")
+def delete_address(address_id):
+    """Delete an address (past orders keep their copy of it)."""
+    operations.delete_address(operations.find_address(current_user(), address_id))
+    db.session.commit()
+    return None
+
+
+# Orders -----------------------------------------------------------------------------
+@blp.route("", methods=["POST"])
+@customer_required
+@idempotent
+@blp.arguments(CheckoutSchema)
+@blp.response(201, OrderSchema, message="Order created")
+def create_order(data):
+    """Check out the cart (honours ``Idempotency-Key``).
+
+    All or nothing: any shortfall is 422 ``INSUFFICIENT_STOCK`` listing every short
+    product with what is available; an empty cart is 422 ``CART_EMPTY``; cash above
+    ``COD_MAX_TOTAL`` is 422 ``COD_LIMIT_EXCEEDED``. M-Pesa and card orders must be paid
+    before ``payment_due_at`` or they are cancelled and their stock released.
+    """
+    user = current_user()
+    address = operations.find_address(user, data["address_id"])
+    zone_id = data.get("delivery_zone_id")
+    order = operations.place_order(
+        user,
+        address=address,
+        zone=operations.active_zone(zone_id) if zone_id is not None else None,
+        payment_method=data["payment_method"],
+        notes=data.get("notes"),
+    )
+    db.session.commit()
+    return present(order, user)
+
+
+@blp.route("", methods=["GET"])
+@login_required
+@blp.arguments(OrderQuerySchema, location="query")
+@blp.response(200, OrderSummarySchema, paginated=True)
+def get_orders(params):
+    """Orders the caller may see: a customer's own, a supplier's (only their items and
+    subtotal), a delivery agent's assignments, or all of them for admins."""
+    return list_orders(current_user(), params)
+
+
+@blp.route("/<int:order_id>", methods=["GET"])
+@login_required
+@blp.response(200, OrderSchema)
+def get_order(order_id):
+    """One order with its status history; someone else's order is 404."""
+    user = current_user()
+    return present(find_order(user, order_id), user)
+
+
+@blp.route("/<int:order_id>/status", methods=["PUT"])
+@supplier_or_admin_required
+@blp.arguments(StatusChangeSchema)
+@blp.response(200, OrderSchema, message="Order status updated")
+def update_status(data, order_id):
+    """Move an order along its lifecycle (409 ``INVALID_TRANSITION`` off the table).
+
+    Suppliers may move orders made only of their items to ``PROCESSING`` or
+    ``QUALITY_APPROVED``. ``CANCELLED`` returns the stock (as ``/cancel`` does);
+    ``PAID`` follows a completed payment and cannot be set here.
+    """
+    user = current_user()
+    order = find_order(user, order_id)
+    if user.role == UserRole.SUPPLIER:
+        operations.check_supplier_may_set(order, user.supplier_profile.id, data["status"])
+    order = operations.set_status(order, data["status"], actor_id=user.id, note=data.get("note"))
+    db.session.commit()
+    return present(order, user)
+
+
+@blp.route("/<int:order_id>/payment", methods=["PUT"])
+@finance_admin_required
+@blp.arguments(PaymentChangeSchema)
+@blp.response(200, OrderSchema, message="Payment status updated")
+def update_payment_status(data, order_id):
+    """Record a payment outcome by hand (finance admins); ``COMPLETED`` pays a pending
+    M-Pesa/card order. 409 ``INVALID_TRANSITION`` for anything off the table."""
+    user = current_user()
+    order = operations.set_payment_status(
+        find_order(user, order_id),
+        data["payment_status"],
+        actor_id=user.id,
+        note=data.get("note"),
+    )
+    db.session.commit()
+    return order
+
+
+@blp.route("/<int:order_id>/cancel", methods=["POST"])
+@customer_or_admin_required
+@blp.arguments(CancelSchema)
+@blp.response(200, OrderSchema, message="Order cancelled")
+def cancel_order(data, order_id):
+    """Cancel a PENDING, PAID or PROCESSING order: its stock returns, once; a paid order
+    gets a refund due. The owner may cancel; so may admins, giving a ``reason``."""
+    user = current_user()
+    order = find_order(user, order_id)
+    if user.role != UserRole.CUSTOMER and not data.get("reason"):
+        raise ValidationFailed(details={"reason": ["A reason is required when staff cancel."]})
+    order = operations.cancel_order(
+        order, actor_id=user.id, reason=data.get("reason") or "Cancelled by the customer"
+    )
+    db.session.commit()
+    return present(order, user)

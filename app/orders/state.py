@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from app.db import utcnow
 from app.errors import InvalidTransition, NotFound
 from app.extensions import db
 from app.orders.models import Order, OrderStatus, OrderStatusHistory, PaymentMethod, PaymentStatus
@@ -21,6 +22,9 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.CANCELLED: frozenset(),
     S.RETURNED: frozenset(),
 }
+
+# The timestamp an order gets the first time it reaches a status.
+_STAMPED_ON = {S.PAID: "paid_at", S.DELIVERED: "delivered_at", S.CANCELLED: "cancelled_at"}
 
 P = PaymentStatus
 PAYMENT_TRANSITIONS: dict[PaymentStatus, frozenset[PaymentStatus]] = {
@@ -64,8 +68,11 @@ def change_status(
                 "allowed": sorted(str(s) for s in allowed_next(order)),
             },
         )
-    _record(order, "status", order.status, new_status, actor_id, note)
+    record_history(order, "status", order.status, new_status, actor_id=actor_id, note=note)
     order.status = new_status
+    stamp = _STAMPED_ON.get(new_status)
+    if stamp and getattr(order, stamp) is None:
+        setattr(order, stamp, utcnow())
     db.session.flush()
     return order
 
@@ -78,13 +85,24 @@ def change_payment_status(
             f"Payment status cannot go from {order.payment_status} to {new_status}",
             details={"from": str(order.payment_status), "to": str(new_status)},
         )
-    _record(order, "payment_status", order.payment_status, new_status, actor_id, note)
+    record_history(
+        order, "payment_status", order.payment_status, new_status, actor_id=actor_id, note=note
+    )
     order.payment_status = new_status
     db.session.flush()
     return order
 
 
-def _record(order, field, old, new, actor_id, note) -> None:
+def record_history(
+    order: Order,
+    field: str,
+    old: str | None,
+    new: str,
+    *,
+    actor_id: int | None = None,
+    note: str | None = None,
+) -> None:
+    """Append one history row (who, when, from, to, why); it is written with the order."""
     order.history.append(
         OrderStatusHistory(
             field=field,

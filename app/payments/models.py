@@ -7,7 +7,17 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, String, Text, false
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import enum_column
@@ -22,12 +32,20 @@ class PaymentProvider(enum.StrEnum):
 
 
 class Payment(TimestampMixin, Base):
-    """One attempt to pay an order. A callback moves it out of PENDING at most once."""
+    """One attempt to pay an order. A callback moves it out of PENDING at most once.
+
+    ``amount`` is what was asked of the provider (M-Pesa: the total rounded up to whole
+    shillings); ``amount_received`` what the provider reported. ``flagged`` marks money
+    that needs a human: a wrong amount, or a payment for an order already paid or
+    cancelled (a refund is then recorded as due).
+    """
 
     __tablename__ = "payments"
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("amount_received >= 0", name="amount_received_non_negative"),
         Index("ix_payments_status_created", "status", "created_at"),
+        Index("ix_payments_order_status", "order_id", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -65,11 +83,24 @@ class RefundStatus(enum.StrEnum):
     FAILED = "FAILED"
 
 
+class RefundCause(enum.StrEnum):
+    ORDER_CANCELLED = "ORDER_CANCELLED"  # a paid order was cancelled
+    LATE_PAYMENT = "LATE_PAYMENT"  # paid after the order was cancelled (expired)
+    DUPLICATE_PAYMENT = "DUPLICATE_PAYMENT"  # a second payment for an order already paid
+    PROVIDER = "PROVIDER"  # started outside the API (Paystack dashboard)
+
+
 class Refund(TimestampMixin, Base):
-    """Money owed back to a customer (a cancelled paid order, an approved return)."""
+    """Money owed back to a customer (a cancelled paid order, an approved return).
+
+    At most one refund per (payment, cause): recording it twice returns the first.
+    """
 
     __tablename__ = "refunds"
-    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        UniqueConstraint("payment_id", "cause", name="uq_refunds_payment_cause"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="RESTRICT"), index=True)
@@ -81,19 +112,24 @@ class Refund(TimestampMixin, Base):
     status: Mapped[RefundStatus] = mapped_column(
         enum_column(RefundStatus), default=RefundStatus.PENDING, index=True
     )
+    cause: Mapped[str] = mapped_column(String(64), default=RefundCause.ORDER_CANCELLED)
     reason: Mapped[str] = mapped_column(String(500))
     provider_reference: Mapped[str | None] = mapped_column(String(100), unique=True)
     requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     order: Mapped[Order] = relationship()
+    payment: Mapped[Payment | None] = relationship()
 
 
 class ProviderEvent(Base):
     """Every callback and webhook as received, stored before it is acted on."""
 
     __tablename__ = "provider_events"
-    __table_args__ = (Index("ix_provider_events_lookup", "provider", "external_id"),)
+    __table_args__ = (
+        Index("ix_provider_events_lookup", "provider", "external_id"),
+        Index("ix_provider_events_outcome", "outcome", "received_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     provider: Mapped[PaymentProvider] = mapped_column(enum_column(PaymentProvider))

@@ -2,12 +2,12 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 18:22:49.027080
+Create Date: 2026-11-23 19:32:51.325412
 
 """
 from alembic import op
 import sqlalchemy as sa
-
+from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
 revision = '0001'
@@ -92,16 +92,34 @@ def upgrade():
     op.create_table('otps',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('email', sa.String(length=255), nullable=False),
-    sa.Column('purpose', sa.String(length=32), nullable=False),
+    sa.Column('purpose', sa.Enum('EMAIL_VERIFICATION', 'PASSWORD_RESET', name='otppurpose', native_enum=False, length=32), nullable=False),
     sa.Column('code_hash', sa.String(length=128), nullable=False),
     sa.Column('attempts', sa.Integer(), server_default='0', nullable=False),
     sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('consumed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+    sa.CheckConstraint('attempts >= 0', name=op.f('ck_otps_attempts_non_negative')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_otps'))
     )
     with op.batch_alter_table('otps', schema=None) as batch_op:
         batch_op.create_index('ix_otps_email_purpose', ['email', 'purpose'], unique=False)
+
+    op.create_table('outbox_emails',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('to_address', sa.String(length=255), nullable=False),
+    sa.Column('subject', sa.String(length=255), nullable=False),
+    sa.Column('template', sa.String(length=64), nullable=False),
+    sa.Column('body_text', sa.Text(), nullable=False),
+    sa.Column('body_html', sa.Text(), nullable=True),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('error', sa.String(length=500), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox_emails'))
+    )
+    with op.batch_alter_table('outbox_emails', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_outbox_emails_template'), ['template'], unique=False)
+        batch_op.create_index(batch_op.f('ix_outbox_emails_to_address'), ['to_address'], unique=False)
 
     op.create_table('users',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -121,11 +139,14 @@ def upgrade():
     sa.Column('totp_last_step', sa.Integer(), nullable=True),
     sa.Column('recovery_codes', sa.Text(), nullable=True),
     sa.Column('failed_login_count', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('failed_login_window_start', sa.DateTime(timezone=True), nullable=True),
     sa.Column('locked_until', sa.DateTime(timezone=True), nullable=True),
     sa.Column('last_login_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('password_changed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+    sa.CheckConstraint('email = lower(email)', name=op.f('ck_users_email_lower_case')),
+    sa.CheckConstraint('failed_login_count >= 0', name=op.f('ck_users_failed_login_count_non_negative')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
     sa.UniqueConstraint('email', name=op.f('uq_users_email')),
     sa.UniqueConstraint('google_sub', name=op.f('uq_users_google_sub'))
@@ -144,7 +165,7 @@ def upgrade():
     sa.Column('street', sa.String(length=255), nullable=False),
     sa.Column('landmark', sa.String(length=255), nullable=True),
     sa.Column('delivery_zone_id', sa.Integer(), nullable=False),
-    sa.Column('is_default', sa.Boolean(), nullable=False),
+    sa.Column('is_default', sa.Boolean(), server_default=sa.text('false'), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
     sa.ForeignKeyConstraint(['delivery_zone_id'], ['delivery_zones.id'], name=op.f('fk_addresses_delivery_zone_id_delivery_zones'), ondelete='RESTRICT'),
@@ -154,6 +175,7 @@ def upgrade():
     with op.batch_alter_table('addresses', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_addresses_delivery_zone_id'), ['delivery_zone_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_addresses_user_id'), ['user_id'], unique=False)
+        batch_op.create_index('uq_addresses_one_default_per_user', ['user_id'], unique=True, postgresql_where=sa.text('is_default'), sqlite_where=sa.text('is_default'))
 
     op.create_table('admin_profiles',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -197,7 +219,7 @@ def upgrade():
     op.create_table('customer_profiles',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
-    sa.Column('date_of_birth', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('date_of_birth', sa.Date(), nullable=True),
     sa.Column('marketing_opt_in', sa.Boolean(), server_default=sa.text('false'), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
@@ -315,6 +337,7 @@ def upgrade():
     sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
     sa.CheckConstraint('delivery_fee >= 0', name=op.f('ck_orders_delivery_fee_non_negative')),
     sa.CheckConstraint('subtotal >= 0', name=op.f('ck_orders_subtotal_non_negative')),
+    sa.CheckConstraint('total = subtotal + delivery_fee', name=op.f('ck_orders_total_is_sum')),
     sa.ForeignKeyConstraint(['address_id'], ['addresses.id'], name=op.f('fk_orders_address_id_addresses'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['customer_id'], ['users.id'], name=op.f('fk_orders_customer_id_users'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['delivery_agent_id'], ['users.id'], name=op.f('fk_orders_delivery_agent_id_users'), ondelete='SET NULL'),
@@ -351,12 +374,17 @@ def upgrade():
     sa.Column('is_active', sa.Boolean(), server_default=sa.text('true'), nullable=False),
     sa.Column('rating_sum', sa.Integer(), server_default='0', nullable=False),
     sa.Column('rating_count', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('rating_average', sa.Numeric(precision=3, scale=2), server_default='0', nullable=False),
     sa.Column('sold_count', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('search_vector', sa.Text().with_variant(postgresql.TSVECTOR(), 'postgresql'), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
     sa.CheckConstraint('commission_rate IS NULL OR (commission_rate >= 0 AND commission_rate < 1)', name=op.f('ck_products_commission_rate')),
+    sa.CheckConstraint('compare_at_price IS NULL OR compare_at_price > 0', name=op.f('ck_products_compare_at')),
     sa.CheckConstraint('price > 0', name=op.f('ck_products_price_positive')),
+    sa.CheckConstraint('rating_count >= 0', name=op.f('ck_products_rating_count_non_negative')),
     sa.CheckConstraint('stock >= 0', name=op.f('ck_products_stock_non_negative')),
+    sa.CheckConstraint('warranty_months >= 0', name=op.f('ck_products_warranty_non_negative')),
     sa.ForeignKeyConstraint(['brand_id'], ['brands.id'], name=op.f('fk_products_brand_id_brands'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['category_id'], ['categories.id'], name=op.f('fk_products_category_id_categories'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['supplier_id'], ['supplier_profiles.id'], name=op.f('fk_products_supplier_id_supplier_profiles'), ondelete='RESTRICT'),
@@ -365,10 +393,15 @@ def upgrade():
     sa.UniqueConstraint('supplier_id', 'sku', name=op.f('uq_products_supplier_id_sku'))
     )
     with op.batch_alter_table('products', schema=None) as batch_op:
-        batch_op.create_index('ix_products_active_created', ['is_active', 'created_at'], unique=False)
+        batch_op.create_index('ix_products_active_created', ['is_active', 'created_at', 'id'], unique=False)
+        batch_op.create_index('ix_products_active_name', ['is_active', 'name'], unique=False)
         batch_op.create_index('ix_products_active_price', ['is_active', 'price'], unique=False)
+        batch_op.create_index('ix_products_active_rating', ['is_active', 'rating_average'], unique=False)
+        batch_op.create_index('ix_products_active_sold', ['is_active', 'sold_count'], unique=False)
+        batch_op.create_index('ix_products_active_supplier', ['is_active', 'supplier_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_products_brand_id'), ['brand_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_products_category_id'), ['category_id'], unique=False)
+        batch_op.create_index('ix_products_search_vector', ['search_vector'], unique=False, postgresql_using='gin')
         batch_op.create_index(batch_op.f('ix_products_supplier_id'), ['supplier_id'], unique=False)
 
     op.create_table('cart_items',
@@ -455,6 +488,7 @@ def upgrade():
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
     sa.CheckConstraint('amount > 0', name=op.f('ck_payments_amount_positive')),
+    sa.CheckConstraint('amount_received >= 0', name=op.f('ck_payments_amount_received_non_negative')),
     sa.ForeignKeyConstraint(['order_id'], ['orders.id'], name=op.f('fk_payments_order_id_orders'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['recorded_by_id'], ['users.id'], name=op.f('fk_payments_recorded_by_id_users'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_payments')),
@@ -465,6 +499,7 @@ def upgrade():
     )
     with op.batch_alter_table('payments', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_payments_order_id'), ['order_id'], unique=False)
+        batch_op.create_index('ix_payments_order_status', ['order_id', 'status'], unique=False)
         batch_op.create_index('ix_payments_status_created', ['status', 'created_at'], unique=False)
 
     op.create_table('product_slugs',
@@ -477,6 +512,25 @@ def upgrade():
     )
     with op.batch_alter_table('product_slugs', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_product_slugs_product_id'), ['product_id'], unique=False)
+
+    op.create_table('reviews',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('product_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('rating', sa.Integer(), nullable=False),
+    sa.Column('title', sa.String(length=150), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+    sa.CheckConstraint('rating BETWEEN 1 AND 5', name=op.f('ck_reviews_rating_range')),
+    sa.ForeignKeyConstraint(['product_id'], ['products.id'], name=op.f('fk_reviews_product_id_products'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_reviews_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_reviews')),
+    sa.UniqueConstraint('product_id', 'user_id', name=op.f('uq_reviews_product_id_user_id'))
+    )
+    with op.batch_alter_table('reviews', schema=None) as batch_op:
+        batch_op.create_index('ix_reviews_product_created', ['product_id', 'created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_reviews_user_id'), ['user_id'], unique=False)
 
     op.create_table('provider_events',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -495,6 +549,7 @@ def upgrade():
     )
     with op.batch_alter_table('provider_events', schema=None) as batch_op:
         batch_op.create_index('ix_provider_events_lookup', ['provider', 'external_id'], unique=False)
+        batch_op.create_index('ix_provider_events_outcome', ['outcome', 'received_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_provider_events_payment_id'), ['payment_id'], unique=False)
 
     op.create_table('refunds',
@@ -504,6 +559,7 @@ def upgrade():
     sa.Column('amount', sa.Numeric(precision=12, scale=2), nullable=False),
     sa.Column('currency', sa.String(length=3), nullable=False),
     sa.Column('status', sa.Enum('PENDING', 'PROCESSING', 'COMPLETED', 'FAILED', name='refundstatus', native_enum=False, length=32), nullable=False),
+    sa.Column('cause', sa.String(length=64), nullable=False),
     sa.Column('reason', sa.String(length=500), nullable=False),
     sa.Column('provider_reference', sa.String(length=100), nullable=True),
     sa.Column('requested_by_id', sa.Integer(), nullable=True),
@@ -515,6 +571,7 @@ def upgrade():
     sa.ForeignKeyConstraint(['payment_id'], ['payments.id'], name=op.f('fk_refunds_payment_id_payments'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['requested_by_id'], ['users.id'], name=op.f('fk_refunds_requested_by_id_users'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_refunds')),
+    sa.UniqueConstraint('payment_id', 'cause', name='uq_refunds_payment_cause'),
     sa.UniqueConstraint('provider_reference', name=op.f('uq_refunds_provider_reference'))
     )
     with op.batch_alter_table('refunds', schema=None) as batch_op:
@@ -535,15 +592,22 @@ def downgrade():
     op.drop_table('refunds')
     with op.batch_alter_table('provider_events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_provider_events_payment_id'))
+        batch_op.drop_index('ix_provider_events_outcome')
         batch_op.drop_index('ix_provider_events_lookup')
 
     op.drop_table('provider_events')
+    with op.batch_alter_table('reviews', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_reviews_user_id'))
+        batch_op.drop_index('ix_reviews_product_created')
+
+    op.drop_table('reviews')
     with op.batch_alter_table('product_slugs', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_product_slugs_product_id'))
 
     op.drop_table('product_slugs')
     with op.batch_alter_table('payments', schema=None) as batch_op:
         batch_op.drop_index('ix_payments_status_created')
+        batch_op.drop_index('ix_payments_order_status')
         batch_op.drop_index(batch_op.f('ix_payments_order_id'))
 
     op.drop_table('payments')
@@ -563,9 +627,14 @@ def downgrade():
     op.drop_table('cart_items')
     with op.batch_alter_table('products', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_products_supplier_id'))
+        batch_op.drop_index('ix_products_search_vector', postgresql_using='gin')
         batch_op.drop_index(batch_op.f('ix_products_category_id'))
         batch_op.drop_index(batch_op.f('ix_products_brand_id'))
+        batch_op.drop_index('ix_products_active_supplier')
+        batch_op.drop_index('ix_products_active_sold')
+        batch_op.drop_index('ix_products_active_rating')
         batch_op.drop_index('ix_products_active_price')
+        batch_op.drop_index('ix_products_active_name')
         batch_op.drop_index('ix_products_active_created')
 
     op.drop_table('products')
@@ -607,6 +676,7 @@ def downgrade():
     op.drop_table('audit_logs')
     op.drop_table('admin_profiles')
     with op.batch_alter_table('addresses', schema=None) as batch_op:
+        batch_op.drop_index('uq_addresses_one_default_per_user', postgresql_where=sa.text('is_default'), sqlite_where=sa.text('is_default'))
         batch_op.drop_index(batch_op.f('ix_addresses_user_id'))
         batch_op.drop_index(batch_op.f('ix_addresses_delivery_zone_id'))
 
@@ -615,6 +685,11 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_users_role'))
 
     op.drop_table('users')
+    with op.batch_alter_table('outbox_emails', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_outbox_emails_to_address'))
+        batch_op.drop_index(batch_op.f('ix_outbox_emails_template'))
+
+    op.drop_table('outbox_emails')
     with op.batch_alter_table('otps', schema=None) as batch_op:
         batch_op.drop_index('ix_otps_email_purpose')
 

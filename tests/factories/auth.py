@@ -1,7 +1,16 @@
 import bcrypt
 import factory
+import pyotp
 
-from app.auth.models import AdminProfile, SupplierProfile, User, UserRole
+from app.auth.models import (
+    AdminProfile,
+    AuthProvider,
+    CustomerProfile,
+    DeliveryAgentProfile,
+    SupplierProfile,
+    User,
+    UserRole,
+)
 from app.db import utcnow
 from tests.factories.base import Factory
 
@@ -25,6 +34,23 @@ class UserFactory(Factory):
     class Params:
         unverified = factory.Trait(email_verified_at=None)
         disabled = factory.Trait(is_active=False)
+        # 2FA on: ``pyotp.TOTP(user.totp_secret).now()`` is a valid code
+        two_factor = factory.Trait(
+            totp_secret=factory.LazyFunction(pyotp.random_base32), totp_enabled=True
+        )
+        # made with Google, no password yet
+        google = factory.Trait(
+            password_hash=None,
+            auth_provider=AuthProvider.GOOGLE,
+            google_sub=factory.Sequence(lambda n: f"1{n:020d}"),
+        )
+
+
+class CustomerProfileFactory(Factory):
+    class Meta:
+        model = CustomerProfile
+
+    user = factory.SubFactory(UserFactory, role=UserRole.CUSTOMER)
 
 
 class SupplierProfileFactory(Factory):
@@ -47,3 +73,12 @@ class AdminProfileFactory(Factory):
 
     user = factory.SubFactory(UserFactory, role=UserRole.ADMIN)
     department = "Operations"
+
+
+class DeliveryAgentProfileFactory(Factory):
+    class Meta:
+        model = DeliveryAgentProfile
+
+    user = factory.SubFactory(UserFactory, role=UserRole.DELIVERY_AGENT)
+    vehicle_type = "Motorbike"
+    mpesa_payout_number = factory.Sequence(lambda n: f"2547{(n + 70000000) % 100000000:08d}")

@@ -1,17 +1,19 @@
+from datetime import timedelta
 from decimal import Decimal
 
 import factory
 
 from app.auth.models import UserRole
+from app.db import utcnow
 from app.orders.models import (
     Address,
     DeliveryZone,
     Order,
-    OrderItem,
     OrderStatus,
     PaymentMethod,
     PaymentStatus,
 )
+from app.orders.operations import order_item_snapshot
 from tests.factories.auth import UserFactory
 from tests.factories.base import Factory
 
@@ -60,7 +62,12 @@ class OrderFactory(Factory):
     delivery_zone = factory.SubFactory(DeliveryZoneFactory)
     delivery_fee = factory.LazyAttribute(lambda o: o.delivery_zone.fee)
     subtotal = Decimal("0.00")
-    total = Decimal("0.00")
+    total = factory.LazyAttribute(lambda o: o.subtotal + o.delivery_fee)
+    payment_due_at = factory.LazyAttribute(
+        lambda o: (
+            None if o.payment_method == PaymentMethod.CASH else utcnow() + timedelta(minutes=30)
+        )
+    )
     recipient_name = "Wanjiku Kamau"
     recipient_phone = "254712345678"
     delivery_county = "Nairobi"
@@ -68,31 +75,33 @@ class OrderFactory(Factory):
     delivery_street = "Waiyaki Way 12"
 
     class Params:
-        paid = factory.Trait(status=OrderStatus.PAID, payment_status=PaymentStatus.COMPLETED)
+        paid = factory.Trait(
+            status=OrderStatus.PAID,
+            payment_status=PaymentStatus.COMPLETED,
+            paid_at=factory.LazyFunction(utcnow),
+        )
+        processing = factory.Trait(
+            status=OrderStatus.PROCESSING,
+            payment_status=PaymentStatus.COMPLETED,
+            paid_at=factory.LazyFunction(utcnow),
+        )
+        shipped = factory.Trait(
+            status=OrderStatus.SHIPPED,
+            payment_status=PaymentStatus.COMPLETED,
+            paid_at=factory.LazyFunction(utcnow),
+        )
+        expired = factory.Trait(
+            payment_due_at=factory.LazyFunction(lambda: utcnow() - timedelta(minutes=1))
+        )
         cash = factory.Trait(payment_method=PaymentMethod.CASH)
         card = factory.Trait(payment_method=PaymentMethod.CARD)
 
     @factory.post_generation
     def items(order, create, extracted, **kwargs):
         for product, quantity in extracted or ():
-            line_total = product.price * quantity
-            rate = product.effective_commission_rate
-            order.items.append(
-                OrderItem(
-                    product_id=product.id,
-                    supplier_id=product.supplier_id,
-                    product_name=product.name,
-                    product_sku=product.sku,
-                    unit_price=product.price,
-                    quantity=quantity,
-                    line_total=line_total,
-                    commission_rate=rate,
-                    commission_amount=(line_total * rate).quantize(Decimal("0.01")),
-                )
-            )
+            order.items.append(order_item_snapshot(product, quantity))
         order.subtotal = sum((item.line_total for item in order.items), Decimal("0.00"))
         order.total = order.subtotal + order.delivery_fee
         if create:
             factory_session = OrderFactory._meta.sqlalchemy_session_factory()
             factory_session.commit()
-

@@ -1,0 +1,175 @@
+"""Cart rules: one cart per customer, quantities within stock, exact Decimal totals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from app.cart.models import Cart, CartItem
+from app.catalog.models import Product
+from app.errors import InsufficientStock, NotFound
+from app.extensions import db
+
+
+def _with_items(statement):
+    product = selectinload(Cart.items).joinedload(CartItem.product)
+    return statement.options(
+        product.joinedload(Product.category),
+        product.joinedload(Product.brand),
+        product.joinedload(Product.supplier),
+    )
+
+
+def find_cart(user_id: int) -> Cart:
+    """The customer's cart with its items and products, or an empty unsaved one (reads only)."""
+    cart = db.session.scalar(_with_items(select(Cart).where(Cart.user_id == user_id)))
+    return cart or Cart(user_id=user_id, items=[])
+
+
+def lock_cart(user_id: int, *, with_products: bool = True) -> Cart:
+    """The customer's cart, created on first use, row-locked until commit.
+
+    Every change to a cart takes this lock first, so two requests of one customer (two
+    tabs, a double click on "checkout") are applied one after the other. Checkout,
+    which locks and re-reads the products itself, passes ``with_products=False``.
+    """
+    statement = select(Cart).where(Cart.user_id == user_id).with_for_update(of=Cart)
+    statement = (
+        _with_items(statement) if with_products else statement.options(selectinload(Cart.items))
+    ).execution_options(populate_existing=True)
+    cart = db.session.scalar(statement)
+    if cart is not None:
+        return cart
+    try:
+        with db.session.begin_nested():
+            db.session.add(Cart(user_id=user_id))
+    except IntegrityError:  # created by a concurrent request of the same customer
+        pass
+    return db.session.scalar(statement)
+
+
+def count_items(user_id: int) -> dict[str, int]:
+    quantity, lines = db.session.execute(
+        select(func.coalesce(func.sum(CartItem.quantity), 0), func.count(CartItem.id))
+        .join(Cart, Cart.id == CartItem.cart_id)
+        .where(Cart.user_id == user_id)
+    ).one()
+    return {"item_count": int(quantity), "line_count": lines}
+
+
+def _purchasable_product(product_id: int) -> Product:
+    product = db.session.get(Product, product_id)
+    if product is None or not product.is_active:
+        raise NotFound("Product not found", details={"product_id": product_id})
+    return product
+
+
+def _check_stock(product: Product, quantity: int) -> None:
+    if quantity > product.stock:
+        message = (
+            f"Only {product.stock} left in stock for '{product.name}'"
+            if product.stock
+            else f"'{product.name}' is out of stock"
+        )
+        raise InsufficientStock(
+            message,
+            details={"product_id": product.id, "available": product.stock, "requested": quantity},
+        )
+
+
+def add_item(cart: Cart, product_id: int, quantity: int) -> bool:
+    """Add ``quantity`` of a product (merging with its line); True when a line was created."""
+    product = _purchasable_product(product_id)
+    line = next((item for item in cart.items if item.product_id == product_id), None)
+    _check_stock(product, quantity + (line.quantity if line else 0))
+    if line is None:
+        cart.items.append(
+            CartItem(product=product, quantity=quantity, price_when_added=product.price)
+        )
+    else:
+        line.quantity += quantity
+        line.price_when_added = product.price  # the customer has just seen today's price
+    db.session.flush()
+    return line is None
+
+
+def find_line(cart: Cart, item_id: int) -> CartItem:
+    line = next((item for item in cart.items if item.id == item_id), None)
+    if line is None:
+        raise NotFound("Cart item not found")
+    return line
+
+
+def set_quantity(cart: Cart, item_id: int, quantity: int) -> Cart:
+    line = find_line(cart, item_id)
+    if not line.product.is_active:
+        raise NotFound("Product not found", details={"product_id": line.product_id})
+    _check_stock(line.product, quantity)
+    line.quantity = quantity
+    line.price_when_added = line.product.price
+    db.session.flush()
+    return cart
+
+
+def remove_item(cart: Cart, item_id: int) -> Cart:
+    cart.items.remove(find_line(cart, item_id))
+    db.session.flush()
+    return cart
+
+
+def clear(cart: Cart) -> Cart:
+    cart.items.clear()
+    db.session.flush()
+    return cart
+
+
+@dataclass
+class LineCheck:
+    """What changed for one cart line since it was added."""
+
+    item: CartItem
+    issues: list[str] = field(default_factory=list)
+
+    @property
+    def product(self) -> Product:
+        return self.item.product
+
+    @property
+    def price_change(self) -> Decimal:
+        return self.product.price - self.item.price_when_added
+
+
+@dataclass
+class CartCheck:
+    lines: list[LineCheck]
+    subtotal: Decimal
+
+    @property
+    def valid(self) -> bool:
+        return bool(self.lines) and not any(line.issues for line in self.lines)
+
+
+PRICE_CHANGED, INSUFFICIENT_STOCK, UNAVAILABLE = (
+    "PRICE_CHANGED",
+    "INSUFFICIENT_STOCK",
+    "UNAVAILABLE",
+)
+
+
+def validate(cart: Cart) -> CartCheck:
+    """Per line: a price change since it was added, a stock shortfall, an inactive product."""
+    lines = []
+    for item in cart.items:
+        check = LineCheck(item)
+        if not item.product.is_active:
+            check.issues.append(UNAVAILABLE)
+        elif item.quantity > item.product.stock:
+            check.issues.append(INSUFFICIENT_STOCK)
+        if check.price_change:
+            check.issues.append(PRICE_CHANGED)
+        lines.append(check)
+    return CartCheck(lines=lines, subtotal=cart.subtotal)

@@ -1,0 +1,560 @@
+"""Catalog rules: visibility, listing, slugs, product writes, categories, reviews.
+
+Plain functions that flush and never commit; the view (or script) commits once.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import defaultdict
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Select, any_, delete, exists, func, or_, select
+from sqlalchemy.orm import joinedload
+
+from app.auth.models import SupplierProfile, User, UserRole
+from app.cart.models import CartItem
+from app.catalog import search
+from app.catalog.models import Brand, Category, Product, ProductSlug, Review
+from app.common.audit import record_audit
+from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from app.extensions import db
+from app.orders.models import DeliveryZone, Order, OrderItem, OrderStatus
+from app.pagination import Page, paginate
+
+CENTS = Decimal("0.01")
+PRODUCT_MANAGERS = (UserRole.ADMIN, UserRole.PRODUCT_MANAGER)
+SPEC_CHECKS = {
+    "string": lambda v: isinstance(v, str),
+    "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "boolean": lambda v: isinstance(v, bool),
+}
+SORT_ORDERS = {
+    "newest": (Product.created_at.desc(), Product.id.desc()),
+    "price_asc": (Product.price.asc(), Product.id.asc()),
+    "price_desc": (Product.price.desc(), Product.id.desc()),
+    "name": (Product.name.asc(), Product.id.asc()),
+    "rating": (Product.rating_average.desc(), Product.rating_count.desc(), Product.id.desc()),
+    "popularity": (Product.sold_count.desc(), Product.id.desc()),
+}
+
+
+def _dialect() -> str:
+    return db.session.get_bind().dialect.name
+
+
+# ---- slugs ----------------------------------------------------------------------------
+
+
+def slugify(text: str, max_length: int = 200) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return slug[:max_length].strip("-") or "item"
+
+
+def unique_slug(text: str, column) -> str:
+    """``text`` slugified, with ``-2``, ``-3``... when ``column`` already holds it."""
+    base = slugify(text)
+    taken = set(
+        db.session.scalars(select(column).where(or_(column == base, column.like(f"{base}-%"))))
+    )
+    if base not in taken:
+        return base
+    suffix = 2
+    while f"{base}-{suffix}" in taken:
+        suffix += 1
+    return f"{base}-{suffix}"
+
+
+def _ensure_free(slug: str, column, message: str) -> None:
+    if db.session.scalar(select(exists().where(column == slug))):
+        raise Conflict(message, code="SLUG_TAKEN", details={"slug": slug})
+
+
+# ---- visibility and loading -----------------------------------------------------------
+
+
+def listed_products() -> Select:
+    """Active products of approved suppliers, with what a product card shows."""
+    approved = select(SupplierProfile.id).where(SupplierProfile.is_approved)
+    if _dialect() == "postgresql":
+        # ANY(ARRAY(...)) lets PostgreSQL count with an index-only scan of
+        # (is_active, supplier_id); a join or IN (subquery) reads every row.
+        of_approved = Product.supplier_id == any_(func.array(approved.scalar_subquery()))
+    else:
+        of_approved = Product.supplier_id.in_(approved)
+    return (
+        select(Product)
+        .where(Product.is_active, of_approved)
+        .options(
+            joinedload(Product.supplier),
+            joinedload(Product.category),
+            joinedload(Product.brand),
+        )
+    )
+
+
+def get_listed_product(product_id: int) -> Product:
+    product = db.session.scalar(listed_products().where(Product.id == product_id))
+    if product is None:
+        raise NotFound("Product not found")
+    return product
+
+
+def get_listed_product_by_slug(slug: str) -> Product:
+    """By its current slug, or any slug it had before."""
+    old = select(ProductSlug.product_id).where(ProductSlug.slug == slug).scalar_subquery()
+    product = db.session.scalar(
+        listed_products().where(or_(Product.slug == slug, Product.id == old)).limit(1)
+    )
+    if product is None:
+        raise NotFound("Product not found")
+    return product
+
+
+def can_manage_all(user: User) -> bool:
+    return user.role in PRODUCT_MANAGERS
+
+
+def get_managed_product(product_id: int, user: User) -> Product:
+    """A product the caller may edit: their own (suppliers) or any (product managers)."""
+    product = db.session.get(Product, product_id)
+    if product is None or not (
+        can_manage_all(user)
+        or (user.supplier_profile and product.supplier_id == user.supplier_profile.id)
+    ):
+        raise NotFound("Product not found")
+    return product
+
+
+# ---- listing --------------------------------------------------------------------------
+
+
+def _category_ids(value: str) -> list[int]:
+    """The category (by id or slug) and all its descendants."""
+    rows = db.session.execute(select(Category.id, Category.slug, Category.parent_id)).all()
+    root = next((r.id for r in rows if str(r.id) == value or r.slug == value), None)
+    if root is None:
+        return []
+    children = defaultdict(list)
+    for row in rows:
+        children[row.parent_id].append(row.id)
+    ids, stack = [], [root]
+    while stack:
+        current = stack.pop()
+        if current not in ids:
+            ids.append(current)
+            stack.extend(children[current])
+    return ids
+
+
+def _by_id_or_slug(model, value: str):
+    return model.id == int(value) if value.isdigit() else model.slug == value
+
+
+def list_products(params: dict[str, Any]) -> Page:
+    statement = listed_products()
+    if "category" in params:
+        statement = statement.where(Product.category_id.in_(_category_ids(params["category"])))
+    if "brand" in params:
+        brand = select(Brand.id).where(_by_id_or_slug(Brand, params["brand"])).scalar_subquery()
+        statement = statement.where(Product.brand_id == brand)
+    if "min_price" in params:
+        statement = statement.where(Product.price >= params["min_price"])
+    if "max_price" in params:
+        statement = statement.where(Product.price <= params["max_price"])
+    if "condition" in params:
+        statement = statement.where(Product.condition == params["condition"])
+    if "in_stock" in params:
+        statement = statement.where((Product.stock > 0) == params["in_stock"])
+    if "supplier" in params:
+        statement = statement.where(Product.supplier_id == params["supplier"])
+
+    words = search.terms(params.get("search") or "")
+    sort_by = params.get("sort_by") or ("relevance" if words else "newest")
+    if words:
+        matches, rank = search.match(_dialect(), Product.search_vector, Product.name, words)
+        statement = statement.where(matches)
+        if sort_by == "relevance":
+            statement = statement.order_by(rank.desc(), *SORT_ORDERS["newest"])
+    if sort_by != "relevance" or not words:
+        statement = statement.order_by(*SORT_ORDERS.get(sort_by, SORT_ORDERS["newest"]))
+    # Ranking reads every match anyway: take the total in the same pass. Index-ordered
+    # lists stop after one page, so there a separate (index-only) count is cheaper.
+    return _page_with_total(statement, params) if words else paginate(statement, params)
+
+
+def _page_with_total(statement: Select, params: dict[str, Any]) -> Page:
+    """Like ``paginate``, with the total taken from the page (``count(*) OVER ()``) so
+    the database matches and ranks once; a page past the end is counted separately."""
+    page, per_page = params["page"], params["per_page"]
+    rows = db.session.execute(
+        statement.add_columns(func.count().over().label("total"))
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    if not rows:
+        return paginate(statement, params)
+    return Page(items=[row[0] for row in rows], page=page, per_page=per_page, total=rows[0][1])
+
+
+# ---- product writes -------------------------------------------------------------------
+
+
+def _active_category(category_id: int) -> Category:
+    category = db.session.get(Category, category_id)
+    if category is None or not category.is_active:
+        raise ValidationFailed(details={"category_id": ["Unknown category."]})
+    return category
+
+
+def _active_brand(brand_id: int | None) -> Brand | None:
+    if brand_id is None:
+        return None
+    brand = db.session.get(Brand, brand_id)
+    if brand is None or not brand.is_active:
+        raise ValidationFailed(details={"brand_id": ["Unknown brand."]})
+    return brand
+
+
+def spec_errors(category: Category, specs: dict[str, Any]) -> dict[str, list[str]]:
+    """Type mismatches of specs against the category's suggested spec keys."""
+    errors = {}
+    for key, value in specs.items():
+        kind = (category.suggested_specs or {}).get(key)
+        if kind in SPEC_CHECKS and not SPEC_CHECKS[kind](value):
+            errors[key] = [f"Must be a {kind}."]
+    return errors
+
+
+def _check_specs(category: Category, specs: dict[str, Any]) -> None:
+    errors = spec_errors(category, specs)
+    if errors:
+        raise ValidationFailed(details={"specs": errors})
+
+
+def _check_commission(user: User, data: dict[str, Any]) -> None:
+    if "commission_rate" in data and not can_manage_all(user):
+        raise Forbidden("Only admins can set a product's commission rate")
+
+
+def _audit_changes(product: Product, before: dict[str, Any]) -> None:
+    changes = {
+        field: {"from": str(old), "to": str(getattr(product, field))}
+        for field, old in before.items()
+        if old != getattr(product, field)
+    }
+    if changes:
+        record_audit("product.updated", product, details=changes)
+
+
+def create_product(supplier: SupplierProfile, data: dict[str, Any], actor: User) -> Product:
+    _check_commission(actor, data)
+    category = _active_category(data.pop("category_id"))
+    brand = _active_brand(data.pop("brand_id", None))
+    _check_specs(category, data.get("specs", {}))
+    if data.get("sku") and db.session.scalar(
+        select(exists().where(Product.supplier_id == supplier.id, Product.sku == data["sku"]))
+    ):
+        raise Conflict("You already have a product with this SKU", code="SKU_TAKEN")
+    slug = unique_slug(data["name"], ProductSlug.slug)
+    product = Product(supplier=supplier, category=category, brand=brand, slug=slug, **data)
+    db.session.add(product)
+    db.session.flush()
+    db.session.add(ProductSlug(product_id=product.id, slug=slug))
+    record_audit(
+        "product.created",
+        product,
+        details={"price": str(product.price), "stock": product.stock},
+    )
+    return product
+
+
+def update_product(product: Product, data: dict[str, Any], actor: User) -> Product:
+    _check_commission(actor, data)
+    category_changed = "category_id" in data
+    if category_changed:
+        product.category = _active_category(data.pop("category_id"))
+    if "brand_id" in data:
+        product.brand = _active_brand(data.pop("brand_id"))
+    if "specs" in data or category_changed:
+        _check_specs(product.category, data.get("specs", product.specs))
+    price = data.get("price", product.price)
+    compare_at = data.get("compare_at_price", product.compare_at_price)
+    if compare_at is not None and compare_at <= price:
+        raise ValidationFailed(details={"compare_at_price": ["Must be greater than the price."]})
+    if data.get("sku") and data["sku"] != product.sku:
+        taken = select(Product.id).where(
+            Product.supplier_id == product.supplier_id, Product.sku == data["sku"]
+        )
+        if db.session.scalar(select(exists(taken))):
+            raise Conflict("You already have a product with this SKU", code="SKU_TAKEN")
+    if "slug" in data and data["slug"] != product.slug:
+        new_slug = data.pop("slug")
+        _ensure_free(new_slug, ProductSlug.slug, "This slug is already used")
+        db.session.add(ProductSlug(product_id=product.id, slug=new_slug))
+        product.slug = new_slug
+    data.pop("slug", None)
+    before = {field: getattr(product, field) for field in ("price", "stock", "is_active")}
+    for field, value in data.items():
+        setattr(product, field, value)
+    _audit_changes(product, before)
+    db.session.flush()
+    return product
+
+
+def delete_product(product: Product) -> str:
+    """Delete it, or deactivate it when orders reference it. Returns what was done."""
+    if db.session.scalar(select(exists().where(OrderItem.product_id == product.id))):
+        product.is_active = False
+        record_audit("product.deactivated", product)
+        db.session.flush()
+        return "deactivated"
+    record_audit("product.deleted", product, details={"name": product.name, "sku": product.sku})
+    db.session.execute(delete(CartItem).where(CartItem.product_id == product.id))
+    db.session.execute(delete(ProductSlug).where(ProductSlug.product_id == product.id))
+    db.session.delete(product)
+    db.session.flush()
+    return "deleted"
+
+
+# ---- categories, brands, delivery zones -----------------------------------------------
+
+
+def category_tree(include_inactive: bool = False) -> list[Category]:
+    """Root categories with ``children`` and ``product_count`` (descendants included)."""
+    statement = select(Category).order_by(Category.name)
+    if not include_inactive:
+        statement = statement.where(Category.is_active)
+    categories = list(db.session.scalars(statement))
+    counts = dict(
+        db.session.execute(
+            listed_products()
+            .options()
+            .with_only_columns(Product.category_id, func.count())
+            .group_by(Product.category_id)
+        ).all()
+    )
+    by_id = {category.id: category for category in categories}
+    for category in categories:
+        category.children = []
+    roots = []
+    for category in categories:
+        parent = by_id.get(category.parent_id)
+        (parent.children if parent else roots).append(category)
+
+    def total(category: Category) -> int:
+        category.product_count = counts.get(category.id, 0) + sum(
+            total(child) for child in category.children
+        )
+        return category.product_count
+
+    for root in roots:
+        total(root)
+    return roots
+
+
+def _check_parent(category: Category | None, parent_id: int | None) -> None:
+    if parent_id is None:
+        return
+    parent = db.session.get(Category, parent_id)
+    if parent is None:
+        raise ValidationFailed(details={"parent_id": ["Unknown category."]})
+    seen = parent
+    while seen is not None:
+        if category is not None and seen.id == category.id:
+            raise ValidationFailed(
+                details={"parent_id": ["A category cannot be inside itself or its children."]}
+            )
+        seen = seen.parent
+
+
+def save_category(category: Category | None, data: dict[str, Any]) -> Category:
+    """Create (``category`` None) or update a category."""
+    if "parent_id" in data:
+        _check_parent(category, data["parent_id"])
+    if category is None:
+        category = Category(slug=data.pop("slug", None) or unique_slug(data["name"], Category.slug))
+        db.session.add(category)
+        record_audit("category.created", details={"name": data["name"]})
+    elif "slug" in data and data["slug"] != category.slug:
+        _ensure_free(data["slug"], Category.slug, "This slug is already used")
+    if data.get("is_active") is False:
+        _check_retirable(category)
+    renamed = category.id is not None and data.get("name", category.name) != category.name
+    for field, value in data.items():
+        setattr(category, field, value)
+    db.session.flush()
+    if renamed:
+        search.refresh_documents(db.session, Product.category_id == category.id)
+    return category
+
+
+def _check_retirable(category: Category) -> None:
+    if category.id is None:
+        return
+    in_use = or_(
+        exists().where(Product.category_id == category.id, Product.is_active),
+        exists().where(Category.parent_id == category.id, Category.is_active),
+    )
+    if db.session.scalar(select(in_use)):
+        raise Conflict(
+            "Move or retire its active products and sub-categories first",
+            code="CATEGORY_NOT_EMPTY",
+        )
+
+
+def retire_category(category: Category) -> Category:
+    return save_category(category, {"is_active": False})
+
+
+def save_brand(brand: Brand | None, data: dict[str, Any]) -> Brand:
+    if "name" in data and data["name"] != (brand.name if brand else None):
+        taken = select(exists().where(func.lower(Brand.name) == data["name"].lower()))
+        if db.session.scalar(taken):
+            raise Conflict("A brand with this name exists", code="BRAND_EXISTS")
+    if brand is None:
+        brand = Brand(slug=data.pop("slug", None) or unique_slug(data["name"], Brand.slug))
+        db.session.add(brand)
+    elif "slug" in data and data["slug"] != brand.slug:
+        _ensure_free(data["slug"], Brand.slug, "This slug is already used")
+    renamed = brand.id is not None and data.get("name", brand.name) != brand.name
+    for field, value in data.items():
+        setattr(brand, field, value)
+    db.session.flush()
+    if renamed:
+        search.refresh_documents(db.session, Product.brand_id == brand.id)
+    return brand
+
+
+def save_zone(zone: DeliveryZone | None, data: dict[str, Any]) -> DeliveryZone:
+    if "name" in data and data["name"] != (zone.name if zone else None):
+        taken = select(exists().where(func.lower(DeliveryZone.name) == data["name"].lower()))
+        if db.session.scalar(taken):
+            raise Conflict("A delivery zone with this name exists", code="ZONE_EXISTS")
+    if zone is None:
+        zone = DeliveryZone()
+        db.session.add(zone)
+    for field, value in data.items():
+        setattr(zone, field, value)
+    db.session.flush()
+    return zone
+
+
+def get_or_404(model, object_id: int, *, active_only: bool = False):
+    instance = db.session.get(model, object_id)
+    if instance is None or (active_only and not instance.is_active):
+        raise NotFound(f"{model.__name__} not found")
+    return instance
+
+
+def listing(model, include_inactive: bool) -> list:
+    statement = select(model).order_by(model.name)
+    if not include_inactive:
+        statement = statement.where(model.is_active)
+    return list(db.session.scalars(statement))
+
+
+# ---- reviews --------------------------------------------------------------------------
+
+
+def _lock_product(product_id: int) -> Product:
+    """The listed product, locked so concurrent reviews recompute its rating in turn."""
+    product = db.session.scalar(
+        select(Product)
+        .join(Product.supplier)
+        .where(Product.id == product_id, Product.is_active, SupplierProfile.is_approved)
+        .with_for_update(of=Product)
+    )
+    if product is None:
+        raise NotFound("Product not found")
+    return product
+
+
+def refresh_rating(product: Product) -> None:
+    """Recompute the product's rating from its reviews (exact, never incremental drift)."""
+    db.session.flush()
+    count, total = db.session.execute(
+        select(func.count(Review.id), func.coalesce(func.sum(Review.rating), 0)).where(
+            Review.product_id == product.id
+        )
+    ).one()
+    product.rating_count = count
+    product.rating_sum = int(total)
+    product.rating_average = (
+        (Decimal(int(total)) / count).quantize(CENTS) if count else Decimal("0.00")
+    )
+
+
+def has_received(user: User, product_id: int) -> bool:
+    return bool(
+        db.session.scalar(
+            select(
+                exists()
+                .where(OrderItem.product_id == product_id, OrderItem.order_id == Order.id)
+                .where(Order.customer_id == user.id, Order.status == OrderStatus.DELIVERED)
+            )
+        )
+    )
+
+
+def add_review(product_id: int, user: User, data: dict[str, Any]) -> Review:
+    product = _lock_product(product_id)
+    if not has_received(user, product.id):
+        raise Forbidden(
+            "You can review a product once it has been delivered to you", code="NOT_PURCHASED"
+        )
+    if db.session.scalar(
+        select(exists().where(Review.product_id == product.id, Review.user_id == user.id))
+    ):
+        raise Conflict("You have already reviewed this product", code="ALREADY_REVIEWED")
+    review = Review(product=product, user=user, **data)
+    db.session.add(review)
+    refresh_rating(product)
+    return review
+
+
+def get_review(product_id: int, review_id: int, user: User | None = None) -> Review:
+    """A review of that product; with ``user``, only that user's own review."""
+    review = db.session.get(Review, review_id)
+    if (
+        review is None
+        or review.product_id != product_id
+        or (user is not None and review.user_id != user.id)
+    ):
+        raise NotFound("Review not found")
+    return review
+
+
+def update_review(review: Review, data: dict[str, Any]) -> Review:
+    product = _lock_product(review.product_id)
+    for field, value in data.items():
+        setattr(review, field, value)
+    refresh_rating(product)
+    return review
+
+
+def delete_review(review: Review, actor: User) -> None:
+    product = _lock_product(review.product_id)
+    if review.user_id != actor.id:
+        record_audit(
+            "review.removed",
+            review,
+            details={"product_id": review.product_id, "rating": review.rating},
+        )
+    db.session.delete(review)
+    refresh_rating(product)
+
+
+def list_reviews(product_id: int, params: dict[str, Any]) -> Page:
+    get_listed_product(product_id)
+    statement = (
+        select(Review)
+        .where(Review.product_id == product_id)
+        .options(joinedload(Review.user))
+        .order_by(Review.created_at.desc(), Review.id.desc())
+    )
+    return paginate(statement, params)

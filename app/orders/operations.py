@@ -1,0 +1,423 @@
+"""Order rules: addresses, delivery fees, checkout, status changes and cancellation.
+
+Checkout and cancellation are the only places stock moves for an order. Both touch
+product rows in primary-key order, so two transactions never wait on each other in a
+cycle (no deadlock), and checkout reads stock under a row lock, so it never oversells.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from flask import current_app
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
+
+from app.auth.models import User
+from app.cart.operations import lock_cart
+from app.catalog.models import Product
+from app.db import utcnow
+from app.errors import (
+    Conflict,
+    Forbidden,
+    InsufficientStock,
+    InvalidTransition,
+    NotFound,
+    Unprocessable,
+)
+from app.extensions import db
+from app.money import CENTS, format_money
+from app.notifications.email import send_email_after_commit
+from app.orders.models import (
+    Address,
+    DeliveryZone,
+    Order,
+    OrderItem,
+    OrderStatus,
+    PaymentMethod,
+    PaymentStatus,
+)
+from app.orders.state import change_payment_status, change_status, lock_order, record_history
+from app.payments.operations import record_refund_due
+
+ZERO = Decimal("0.00")
+ORDER_NUMBER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I look-alikes
+ORDER_NUMBER_ATTEMPTS = 5
+CANCELLABLE = frozenset({OrderStatus.PENDING, OrderStatus.PAID, OrderStatus.PROCESSING})
+
+
+# Delivery zones ---------------------------------------------------------------------
+def active_zone(zone_id: int) -> DeliveryZone:
+    zone = db.session.get(DeliveryZone, zone_id)
+    if zone is None or not zone.is_active:
+        raise NotFound("Delivery zone not found", details={"delivery_zone_id": zone_id})
+    return zone
+
+
+def delivery_fee(zone: DeliveryZone, subtotal: Decimal) -> Decimal:
+    """The zone's fee, or nothing once the subtotal reaches its free-delivery threshold."""
+    threshold = zone.free_delivery_threshold
+    if threshold is not None and subtotal >= threshold:
+        return ZERO
+    return zone.fee
+
+
+@dataclass(frozen=True)
+class DeliveryQuote:
+    zone: DeliveryZone
+    subtotal: Decimal
+    fee: Decimal
+
+    @property
+    def free_delivery(self) -> bool:
+        return self.fee == ZERO
+
+    @property
+    def total(self) -> Decimal:
+        return self.subtotal + self.fee
+
+
+def quote_delivery(zone: DeliveryZone, subtotal: Decimal) -> DeliveryQuote:
+    return DeliveryQuote(zone=zone, subtotal=subtotal, fee=delivery_fee(zone, subtotal))
+
+
+def active_zones() -> list[DeliveryZone]:
+    return list(
+        db.session.scalars(
+            select(DeliveryZone)
+            .where(DeliveryZone.is_active.is_(True))
+            .order_by(DeliveryZone.fee, DeliveryZone.name)
+        )
+    )
+
+
+# Addresses --------------------------------------------------------------------------
+def addresses_of(user: User) -> list[Address]:
+    return list(
+        db.session.scalars(
+            select(Address)
+            .where(Address.user_id == user.id)
+            .options(joinedload(Address.delivery_zone))
+            .order_by(Address.is_default.desc(), Address.id)
+        )
+    )
+
+
+def find_address(user: User, address_id: int) -> Address:
+    address = db.session.get(Address, address_id, options=[joinedload(Address.delivery_zone)])
+    if address is None or address.user_id != user.id:
+        raise NotFound("Address not found", details={"address_id": address_id})
+    return address
+
+
+def _make_default(address: Address) -> None:
+    """Clear the customer's default first (the unique index allows only one), then set it."""
+    db.session.execute(
+        update(Address)
+        .where(Address.user_id == address.user_id, Address.is_default.is_(True))
+        .values(is_default=False)
+    )
+    address.is_default = True
+
+
+def create_address(user: User, data: dict) -> Address:
+    data = dict(data)
+    zone = active_zone(data.pop("delivery_zone_id"))
+    wants_default = data.pop("is_default", False)
+    first = db.session.scalar(select(Address.id).where(Address.user_id == user.id).limit(1)) is None
+    address = Address(user_id=user.id, delivery_zone=zone, is_default=False, **data)
+    if wants_default or first:
+        _make_default(address)
+    db.session.add(address)
+    db.session.flush()
+    return address
+
+
+def update_address(address: Address, data: dict) -> Address:
+    data = dict(data)
+    if "delivery_zone_id" in data:
+        address.delivery_zone = active_zone(data.pop("delivery_zone_id"))
+    wants_default = data.pop("is_default", None)
+    for name, value in data.items():
+        setattr(address, name, value)
+    if wants_default:
+        _make_default(address)
+    elif wants_default is False:
+        address.is_default = False
+    db.session.flush()
+    return address
+
+
+def delete_address(address: Address) -> None:
+    """Delete it (orders keep their snapshot); a deleted default passes to the newest one."""
+    was_default, user_id = address.is_default, address.user_id
+    db.session.execute(
+        update(Order).where(Order.address_id == address.id).values(address_id=None)
+    )  # as ON DELETE SET NULL does, also where SQLite does not enforce foreign keys
+    db.session.delete(address)
+    db.session.flush()
+    if was_default:
+        successor = db.session.scalar(
+            select(Address)
+            .where(Address.user_id == user_id)
+            .order_by(Address.created_at.desc(), Address.id.desc())
+            .limit(1)
+        )
+        if successor is not None:
+            successor.is_default = True
+            db.session.flush()
+
+
+# Checkout ---------------------------------------------------------------------------
+def new_order_number() -> str:
+    """``QG-YYYYMMDD-XXXXXX``: the UTC date and six random characters (~10^9 a day)."""
+    suffix = "".join(secrets.choice(ORDER_NUMBER_ALPHABET) for _ in range(6))
+    return f"QG-{utcnow():%Y%m%d}-{suffix}"
+
+
+def _insert_with_unique_number(order: Order) -> None:
+    """Insert the order (with its items and history), drawing a new number on the (rare)
+    collision; the savepoint keeps the rest of the checkout's work."""
+    for _ in range(ORDER_NUMBER_ATTEMPTS):
+        order.order_number = new_order_number()
+        try:
+            with db.session.begin_nested():
+                db.session.add(order)
+        except IntegrityError:
+            continue
+        return
+    raise Conflict("Could not allocate an order number, please retry", code="ORDER_NUMBER_TAKEN")
+
+
+def _lock_products(product_ids: list[int]) -> dict[int, Product]:
+    """Lock the products' rows in primary-key order (the order every writer uses)."""
+    products = db.session.scalars(
+        select(Product)
+        .where(Product.id.in_(product_ids))
+        .order_by(Product.id)
+        .options(joinedload(Product.category))
+        .with_for_update(of=Product)
+        .execution_options(populate_existing=True)
+    )
+    return {product.id: product for product in products}
+
+
+def _shortfalls(lines, products: dict[int, Product]) -> list[dict]:
+    problems = []
+    for line in lines:
+        product = products.get(line.product_id)
+        available = product.stock if product is not None and product.is_active else 0
+        if line.quantity > available:
+            problems.append(
+                {
+                    "product_id": line.product_id,
+                    "name": product.name if product is not None else None,
+                    "requested": line.quantity,
+                    "available": available,
+                }
+            )
+    return problems
+
+
+def _insufficient_stock(problems: list[dict]) -> InsufficientStock:
+    names = ", ".join(f"'{p['name']}' ({p['available']} available)" for p in problems)
+    # One short product: its fields at the top level too, as API.md's example shows.
+    details = dict(problems[0]) if len(problems) == 1 else {}
+    details["items"] = problems
+    return InsufficientStock(f"Not enough stock for {names}", details=details)
+
+
+def order_item_snapshot(product: Product, quantity: int) -> OrderItem:
+    """A line with today's price, commission rate and supplier frozen into it."""
+    line_total = product.price * quantity
+    rate = product.effective_commission_rate
+    return OrderItem(
+        product_id=product.id,
+        supplier_id=product.supplier_id,
+        product_name=product.name,
+        product_sku=product.sku,
+        unit_price=product.price,
+        quantity=quantity,
+        line_total=line_total,
+        commission_rate=rate,
+        commission_amount=(line_total * rate).quantize(CENTS, rounding=ROUND_HALF_UP),
+    )
+
+
+def place_order(
+    customer: User,
+    *,
+    address: Address,
+    zone: DeliveryZone | None,
+    payment_method: PaymentMethod,
+    notes: str | None = None,
+) -> Order:
+    """Turn the customer's cart into an order, all or nothing.
+
+    Holds the cart lock (a second checkout of the same cart waits, then finds it empty)
+    and the products' row locks in primary-key order; re-reads prices and stock under
+    those locks; refuses any shortfall naming every short product before writing
+    anything; then decrements stock, snapshots each line and empties the cart.
+    """
+    zone = zone or address.delivery_zone
+    cart = lock_cart(customer.id, with_products=False)
+    lines = sorted(cart.items, key=lambda line: line.product_id)
+    if not lines:
+        raise Unprocessable("Your cart is empty", code="CART_EMPTY")
+
+    products = _lock_products([line.product_id for line in lines])
+    problems = _shortfalls(lines, products)
+    if problems:
+        raise _insufficient_stock(problems)
+
+    items = [order_item_snapshot(products[line.product_id], line.quantity) for line in lines]
+    subtotal = sum((item.line_total for item in items), ZERO)
+    fee = delivery_fee(zone, subtotal)
+    total = subtotal + fee
+    cod_limit = Decimal(current_app.config["COD_MAX_TOTAL"])
+    if payment_method == PaymentMethod.CASH and total > cod_limit:
+        raise Unprocessable(
+            f"Cash on delivery is available for orders up to KES {format_money(cod_limit)}; "
+            "please pay by M-Pesa or card",
+            code="COD_LIMIT_EXCEEDED",
+            details={"limit": format_money(cod_limit), "total": format_money(total)},
+        )
+
+    for line in lines:
+        product = products[line.product_id]
+        product.stock -= line.quantity
+        product.sold_count += line.quantity
+
+    timeout = timedelta(minutes=current_app.config["ORDER_PAYMENT_TIMEOUT_MINUTES"])
+    order = Order(
+        customer_id=customer.id,
+        status=OrderStatus.PENDING,
+        payment_status=PaymentStatus.PENDING,
+        payment_method=payment_method,
+        subtotal=subtotal,
+        delivery_fee=fee,
+        total=total,
+        notes=notes,
+        address_id=address.id,
+        delivery_zone_id=zone.id,
+        recipient_name=address.recipient_name,
+        recipient_phone=address.phone,
+        delivery_county=address.county,
+        delivery_town=address.town,
+        delivery_street=", ".join(filter(None, (address.street, address.landmark))),
+        estimated_delivery_days=zone.estimated_days,
+        payment_due_at=None if payment_method == PaymentMethod.CASH else utcnow() + timeout,
+        items=items,
+        history=[],
+    )
+    record_history(order, "status", None, OrderStatus.PENDING, actor_id=customer.id, note="Placed")
+    _insert_with_unique_number(order)
+    cart.items.clear()
+    db.session.flush()
+
+    send_email_after_commit(
+        customer.email,
+        f"Order {order.order_number} received",
+        "order_confirmation",
+        order=order,
+        customer=customer,
+    )
+    return order
+
+
+# Status changes ---------------------------------------------------------------------
+def _notify_status(order: Order, note: str | None = None) -> None:
+    send_email_after_commit(
+        order.customer.email,
+        f"Order {order.order_number}: {order.status.replace('_', ' ').title()}",
+        "order_status",
+        order=order,
+        customer=order.customer,
+        note=note,
+    )
+
+
+SUPPLIER_STATUSES = frozenset({OrderStatus.PROCESSING, OrderStatus.QUALITY_APPROVED})
+
+
+def check_supplier_may_set(order: Order, supplier_id: int, status: OrderStatus) -> None:
+    """Suppliers move only orders made entirely of their items, only to these statuses."""
+    if status not in SUPPLIER_STATUSES:
+        raise Forbidden(
+            "Suppliers may only move orders to PROCESSING or QUALITY_APPROVED",
+            details={"allowed": sorted(SUPPLIER_STATUSES)},
+        )
+    if any(item.supplier_id != supplier_id for item in order.items):
+        raise Forbidden("This order also holds other suppliers' items; an admin moves it")
+
+
+def set_status(order: Order, status: OrderStatus, *, actor_id: int, note: str | None) -> Order:
+    """An admin or supplier moves the order along the table (cancelling returns stock)."""
+    if status == OrderStatus.CANCELLED:
+        return cancel_order(order, actor_id=actor_id, reason=note or "Cancelled by staff")
+    if status == OrderStatus.PAID:
+        raise InvalidTransition(
+            "An order becomes PAID when its payment completes; use PUT /orders/<id>/payment",
+            details={"from": str(order.status), "to": str(status)},
+        )
+    change_status(order, status, actor_id=actor_id, note=note)
+    _notify_status(order, note)
+    return order
+
+
+def set_payment_status(
+    order: Order, payment_status: PaymentStatus, *, actor_id: int, note: str | None
+) -> Order:
+    """A finance admin records a payment outcome; a completed payment pays a pending order."""
+    change_payment_status(order, payment_status, actor_id=actor_id, note=note)
+    if payment_status == PaymentStatus.COMPLETED:
+        order.paid_at = order.paid_at or utcnow()
+        if order.status == OrderStatus.PENDING and order.payment_method != PaymentMethod.CASH:
+            change_status(order, OrderStatus.PAID, actor_id=actor_id, note=note)
+            _notify_status(order, note)
+    db.session.flush()
+    return order
+
+
+# Cancellation -----------------------------------------------------------------------
+def release_stock(order: Order) -> None:
+    """Put the order's quantities back on the shelf, in product-id order."""
+    quantities: dict[int, int] = {}
+    for item in order.items:
+        quantities[item.product_id] = quantities.get(item.product_id, 0) + item.quantity
+    for product_id in sorted(quantities):
+        db.session.execute(
+            update(Product)
+            .where(Product.id == product_id)
+            .values(
+                stock=Product.stock + quantities[product_id],
+                sold_count=Product.sold_count - quantities[product_id],
+            )
+            .execution_options(synchronize_session=False)
+        )
+
+
+def cancel_order(order: Order, *, actor_id: int | None, reason: str) -> Order:
+    """Cancel a PENDING/PAID/PROCESSING order: stock back once, a refund due if it was paid.
+
+    Takes the order's row lock and re-reads it, so of two concurrent cancellations (or a
+    cancellation and the expiry job) exactly one succeeds; the other gets 409.
+    """
+    order = lock_order(order.id)
+    if order.status not in CANCELLABLE:
+        raise InvalidTransition(
+            f"An order that is {order.status} cannot be cancelled",
+            details={"from": str(order.status), "to": str(OrderStatus.CANCELLED)},
+        )
+    change_status(order, OrderStatus.CANCELLED, actor_id=actor_id, note=reason)
+    order.cancellation_reason = reason
+    release_stock(order)
+    if order.payment_status == PaymentStatus.COMPLETED:
+        record_refund_due(order, reason=reason, requested_by_id=actor_id)
+    db.session.flush()
+    _notify_status(order, reason)
+    return order

@@ -1,0 +1,123 @@
+"""Who sees which orders, and which parts of them.
+
+- customers: their own orders, without the platform's commission figures;
+- suppliers: orders holding at least one of their items, showing only those items, their
+  subtotal (no delivery fee, order total, customer contact or address);
+- delivery agents: the orders assigned to them, without commission figures;
+- admins (every admin role): everything.
+
+Someone else's order is simply not found (404).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Select, exists, or_, select
+from sqlalchemy.orm import joinedload, selectinload
+
+from app.auth.models import ADMIN_ROLES, User, UserRole
+from app.errors import NotFound
+from app.extensions import db
+from app.orders.models import Order, OrderItem, OrderStatusHistory
+from app.pagination import Page, paginate
+
+COMMISSION_FIELDS = frozenset({"commission_rate", "commission_amount", "supplier_earning"})
+HIDDEN_FROM_SUPPLIERS = frozenset(
+    {
+        "delivery_fee",
+        "total",
+        "customer",
+        "address_id",
+        "recipient_name",
+        "recipient_phone",
+        "delivery_street",
+        "notes",
+    }
+)
+
+
+class Redacted:
+    """``obj`` minus the attributes in ``hidden`` (schemas leave missing ones out)."""
+
+    def __init__(self, obj: Any, hidden: frozenset[str] = frozenset(), **overrides: Any):
+        self._obj, self._hidden = obj, hidden
+        self.__dict__.update(overrides)
+
+    def __getattr__(self, name: str) -> Any:
+        if name in self._hidden:
+            raise AttributeError(name)
+        return getattr(self._obj, name)
+
+
+def _supplier_id(user: User) -> int:
+    return user.supplier_profile.id if user.supplier_profile else -1
+
+
+def scoped(statement: Select, user: User) -> Select:
+    """Restrict a ``select(Order)`` to the orders ``user`` may see."""
+    if user.role in ADMIN_ROLES:
+        return statement
+    if user.role == UserRole.SUPPLIER:
+        mine = exists().where(
+            OrderItem.order_id == Order.id, OrderItem.supplier_id == _supplier_id(user)
+        )
+        return statement.where(mine)
+    if user.role == UserRole.DELIVERY_AGENT:
+        return statement.where(Order.delivery_agent_id == user.id)
+    return statement.where(Order.customer_id == user.id)
+
+
+def present(order: Order, user: User) -> Order | Redacted:
+    """The order as ``user`` may see it."""
+    if user.role in ADMIN_ROLES:
+        return order
+    if user.role == UserRole.SUPPLIER:
+        mine = [item for item in order.items if item.supplier_id == _supplier_id(user)]
+        return Redacted(
+            order,
+            HIDDEN_FROM_SUPPLIERS,
+            items=mine,
+            subtotal=sum((item.line_total for item in mine), Decimal("0.00")),
+        )
+    items = [Redacted(item, COMMISSION_FIELDS) for item in order.items]
+    return Redacted(order, items=items)
+
+
+_LIST_LOADS = (
+    selectinload(Order.items),
+    joinedload(Order.customer),
+    joinedload(Order.delivery_zone),
+)
+
+
+def find_order(user: User, order_id: int) -> Order:
+    """Load-or-404 an order ``user`` may see, with everything its detail view shows."""
+    order = db.session.scalar(
+        scoped(select(Order).where(Order.id == order_id), user).options(
+            *_LIST_LOADS, selectinload(Order.history).joinedload(OrderStatusHistory.changed_by)
+        )
+    )
+    if order is None:
+        raise NotFound("Order not found")
+    return order
+
+
+def list_orders(user: User, params: dict[str, Any]) -> Page:
+    """A page of the orders ``user`` may see, newest first, filtered by ``params``."""
+    statement = scoped(select(Order), user).options(*_LIST_LOADS)
+    for name in ("status", "payment_status", "payment_method"):
+        if params.get(name) is not None:
+            statement = statement.where(getattr(Order, name) == params[name])
+    if params.get("from") is not None:
+        statement = statement.where(Order.created_at >= params["from"])
+    if params.get("to") is not None:
+        statement = statement.where(Order.created_at <= params["to"])
+    if params.get("q"):
+        pattern = f"%{params['q'].strip()}%"
+        customer_matches = exists().where(User.id == Order.customer_id, User.email.ilike(pattern))
+        statement = statement.where(or_(Order.order_number.ilike(pattern), customer_matches))
+    page = paginate(statement.order_by(Order.created_at.desc(), Order.id.desc()), params)
+    page.items = [present(order, user) for order in page.items]
+    return page

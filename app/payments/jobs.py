@@ -1,0 +1,79 @@
+"""Scheduled payment work: no payment depends on a callback arriving."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from app.db import utcnow
+from app.errors import ApiError
+from app.extensions import db
+from app.orders.models import PaymentStatus
+from app.payments import operations as ops
+from app.payments.models import Payment, PaymentProvider, ProviderEvent
+
+log = logging.getLogger(__name__)
+
+PENDING_FOR = timedelta(minutes=2)
+GIVE_UP_AFTER = timedelta(days=2)  # older attempts are left to finance, not polled forever
+BATCH = 50
+
+
+def reconcile_pending_payments() -> dict[str, int]:
+    """Settle M-Pesa and card attempts still pending after 2 minutes.
+
+    First an STK callback that arrived before its attempt was committed (stored as
+    UNKNOWN_PAYMENT) is replayed; otherwise M-Pesa is queried and Paystack verified,
+    and the answer applied exactly as a callback would. One commit per attempt, so a
+    provider error on one does not hold back the others.
+    """
+    now = utcnow()
+    payments = db.session.scalars(
+        select(Payment)
+        .where(
+            Payment.status == PaymentStatus.PENDING,
+            Payment.provider.in_([PaymentProvider.MPESA, PaymentProvider.PAYSTACK]),
+            Payment.created_at < now - PENDING_FOR,
+            Payment.created_at > now - GIVE_UP_AFTER,
+        )
+        .order_by(Payment.created_at)
+        .limit(BATCH)
+    ).all()
+    counts = {"checked": 0, "settled": 0, "errors": 0}
+    for payment_id in [payment.id for payment in payments]:
+        payment = db.session.get(Payment, payment_id)
+        counts["checked"] += 1
+        try:
+            _reconcile(payment)
+            settled = payment.status != PaymentStatus.PENDING
+            db.session.commit()
+        except ApiError as exc:  # provider down or refusing: try again next run
+            db.session.rollback()
+            log.warning("reconcile payment %s: %s", payment_id, exc.message)
+            counts["errors"] += 1
+            continue
+        counts["settled"] += settled
+    return counts
+
+
+def _reconcile(payment: Payment) -> None:
+    if payment.provider == PaymentProvider.PAYSTACK:
+        ops.verify_card_payment(payment)
+        return
+    early = db.session.scalar(
+        select(ProviderEvent)
+        .where(
+            ProviderEvent.provider == PaymentProvider.MPESA,
+            ProviderEvent.external_id == payment.checkout_request_id,
+            ProviderEvent.outcome == ops.Outcome.UNKNOWN_PAYMENT,
+        )
+        .order_by(ProviderEvent.id)
+        .limit(1)
+    )
+    if early is not None:
+        ops.handle_mpesa_callback(early)
+        if payment.status != PaymentStatus.PENDING:
+            return
+    ops.query_mpesa_payment(payment)

@@ -1,0 +1,537 @@
+"""Safaricom Daraja (M-Pesa): OAuth, STK Push, STK Push Query; built for B2C to join.
+
+``MpesaClient`` speaks Daraja's wire format over the shared HTTP session;
+``MpesaSimulator`` has the same methods and stands in when ``PAYMENTS_SIMULATOR`` is on:
+it answers like Daraja and, a few seconds after the request is committed, POSTs a
+realistic STK callback to our own ``CallBackURL`` (numbers ending in ``0`` cancel with
+ResultCode 1032). ``build_mpesa(config)`` picks one; the instance lives in
+``app.extensions["mpesa"]``. Wire details: ``shared/reference/daraja-paystack-wire-formats.md``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import re
+import secrets
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from flask import current_app
+from sqlalchemy import event
+from sqlalchemy.orm import Session as OrmSession
+
+from app.errors import ProviderError, ProviderNotConfigured
+from app.extensions import db
+from app.money import whole_shillings
+from app.services.http import DEFAULT_TIMEOUT, json_body, send
+
+log = logging.getLogger(__name__)
+
+PROVIDER = "M-Pesa"
+EAT = timezone(timedelta(hours=3), "EAT")  # Kenya has no daylight saving time
+SANDBOX_PASSKEY = "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919"
+STILL_PROCESSING_CODES = {"4999"}
+TOKEN_REFRESH_MARGIN_SECONDS = 300
+
+# ResultCode -> what we tell the customer (Daraja's ResultDesc text varies over time).
+RESULT_REASONS = {
+    "1": "Insufficient M-Pesa balance",
+    "17": "A payment of the same amount was made moments ago; wait two minutes",
+    "1001": "Another M-Pesa transaction is in progress on this phone",
+    "1019": "The M-Pesa request expired",
+    "1025": "M-Pesa could not send the payment prompt",
+    "1032": "The payment was cancelled on the phone",
+    "1037": "The phone could not be reached",
+    "2001": "Wrong M-Pesa PIN",
+    "9999": "M-Pesa could not send the payment prompt",
+}
+
+
+def describe_result(code: str, description: str | None) -> str:
+    return RESULT_REASONS.get(code) or (description or f"M-Pesa result {code}")[:500]
+
+
+def nairobi_timestamp(moment: datetime | None = None) -> str:
+    """``YYYYMMDDHHMMSS`` in Kenyan time (Daraja rejects UTC clocks in some setups)."""
+    return (moment or datetime.now(UTC)).astimezone(EAT).strftime("%Y%m%d%H%M%S")
+
+
+def account_reference(order_number: str) -> str:
+    """Letters and digits only, at most 12: ``QG-20261123-000042`` -> ``QG1123000042``."""
+    compact = re.sub(r"[^A-Za-z0-9]", "", order_number)
+    return compact if len(compact) <= 12 else compact[:2] + compact[-10:]
+
+
+class DarajaError(ProviderError):
+    """Daraja answered with its error body (``requestId``, ``errorCode``, ``errorMessage``)."""
+
+    def __init__(self, message: str, *, error_code: str | None = None, http_status: int = 0):
+        super().__init__(
+            f"M-Pesa error: {message}",
+            details={"provider": "MPESA", "error_code": error_code, "http_status": http_status},
+        )
+        self.error_code = error_code
+        self.provider_message = message
+
+
+class MalformedCallback(ValueError):
+    """A callback body that is not Safaricom's ``Body.stkCallback`` shape."""
+
+
+@dataclass(frozen=True)
+class StkPushResponse:
+    merchant_request_id: str
+    checkout_request_id: str
+    customer_message: str
+    raw: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class StkQueryResult:
+    """A query's answer: ``pending`` while M-Pesa is still waiting for the customer."""
+
+    pending: bool
+    result_code: str | None = None
+    result_desc: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StkCallback:
+    merchant_request_id: str | None
+    checkout_request_id: str
+    result_code: str
+    result_desc: str | None
+    amount: Decimal | None = None
+    receipt: str | None = None
+    phone: str | None = None
+    transaction_date: str | None = None
+
+
+def _metadata_text(value: Any) -> str | None:
+    """Callback numbers (PhoneNumber, TransactionDate) compared as strings."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value)
+
+
+def parse_stk_callback(data: Any) -> StkCallback:
+    """Read Safaricom's callback exactly as sent (numbers as numbers, items by name)."""
+    try:
+        callback = data["Body"]["stkCallback"]
+        checkout_request_id = callback["CheckoutRequestID"]
+        result_code = callback["ResultCode"]
+    except (KeyError, TypeError):
+        raise MalformedCallback("missing Body.stkCallback CheckoutRequestID/ResultCode") from None
+    if not isinstance(checkout_request_id, str) or not 0 < len(checkout_request_id) <= 100:
+        raise MalformedCallback("CheckoutRequestID is not a string")
+    if isinstance(result_code, bool) or not isinstance(result_code, int | str):
+        raise MalformedCallback("ResultCode is neither a number nor a string")
+    items = (callback.get("CallbackMetadata") or {}).get("Item") or []
+    if isinstance(items, dict):  # a single item sent as an object
+        items = [items]
+    values = {
+        item["Name"]: item.get("Value")  # "Balance" comes without a Value
+        for item in items
+        if isinstance(item, dict) and isinstance(item.get("Name"), str)
+    }
+    amount = None
+    if values.get("Amount") is not None and not isinstance(values["Amount"], bool):
+        try:
+            amount = Decimal(str(values["Amount"]))  # 1, 1.0 or 1.00
+        except InvalidOperation:
+            raise MalformedCallback("Amount is not a number") from None
+    merchant = callback.get("MerchantRequestID")
+    return StkCallback(
+        merchant_request_id=merchant if isinstance(merchant, str) else None,
+        checkout_request_id=checkout_request_id,
+        result_code=str(result_code).strip(),
+        result_desc=_metadata_text(callback.get("ResultDesc")),
+        amount=amount,
+        receipt=_metadata_text(values.get("MpesaReceiptNumber")),
+        phone=_metadata_text(values.get("PhoneNumber")),
+        transaction_date=_metadata_text(values.get("TransactionDate")),
+    )
+
+
+class MpesaGateway:
+    """What the real client and the simulator share: settings and the request body."""
+
+    simulated = False
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        consumer_key: str | None,
+        consumer_secret: str | None,
+        shortcode: str,
+        passkey: str | None,
+        callback_url: str,
+        callback_token: str | None = None,
+        initiator_name: str | None = None,
+        security_credential: str | None = None,
+        b2c_shortcode: str | None = None,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+    ):
+        self.base_url = base_url.rstrip("/")
+        self.consumer_key = consumer_key
+        self.consumer_secret = consumer_secret
+        self.shortcode = str(shortcode)
+        self.passkey = passkey
+        self.callback_token = callback_token
+        self.stk_callback_url = self.with_token(callback_url)
+        # B2C (supplier payouts) reuses the token cache and _post with these settings.
+        self.initiator_name = initiator_name
+        self.security_credential = security_credential
+        self.b2c_shortcode = b2c_shortcode or self.shortcode
+        self.timeout = timeout
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any], **extra) -> MpesaGateway:
+        return cls(
+            base_url=config["MPESA_BASE_URL"],
+            consumer_key=config["MPESA_CONSUMER_KEY"],
+            consumer_secret=config["MPESA_CONSUMER_SECRET"],
+            shortcode=config["MPESA_SHORTCODE"],
+            passkey=config["MPESA_PASSKEY"],
+            callback_url=config["MPESA_CALLBACK_URL"],
+            callback_token=config["MPESA_CALLBACK_TOKEN"],
+            initiator_name=config["MPESA_INITIATOR_NAME"],
+            security_credential=config["MPESA_SECURITY_CREDENTIAL"],
+            b2c_shortcode=config["MPESA_B2C_SHORTCODE"],
+            **extra,
+        )
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.consumer_key and self.consumer_secret and self.passkey)
+
+    def with_token(self, url: str) -> str:
+        if not self.callback_token:
+            return url
+        return f"{url}{'&' if '?' in url else '?'}{urlencode({'token': self.callback_token})}"
+
+    def password(self, timestamp: str) -> str:
+        raw = f"{self.shortcode}{self.passkey}{timestamp}"
+        return base64.b64encode(raw.encode()).decode()
+
+    def stk_push_body(
+        self, *, phone: str, amount: Decimal, reference: str, description: str
+    ) -> dict[str, Any]:
+        timestamp = nairobi_timestamp()  # one value for both Password and Timestamp
+        return {
+            "BusinessShortCode": self.shortcode,
+            "Password": self.password(timestamp),
+            "Timestamp": timestamp,
+            "TransactionType": "CustomerPayBillOnline",
+            "Amount": whole_shillings(amount),
+            "PartyA": phone,
+            "PartyB": self.shortcode,
+            "PhoneNumber": phone,
+            "CallBackURL": self.stk_callback_url,
+            "AccountReference": account_reference(reference),
+            "TransactionDesc": description[:13],
+        }
+
+    def stk_query_body(self, checkout_request_id: str) -> dict[str, Any]:
+        timestamp = nairobi_timestamp()
+        return {
+            "BusinessShortCode": self.shortcode,
+            "Password": self.password(timestamp),
+            "Timestamp": timestamp,
+            "CheckoutRequestID": checkout_request_id,
+        }
+
+    def stk_push(
+        self, *, phone: str, amount: Decimal, reference: str, description: str
+    ) -> StkPushResponse:
+        raise NotImplementedError
+
+    def stk_query(self, checkout_request_id: str) -> StkQueryResult:
+        raise NotImplementedError
+
+
+class MpesaClient(MpesaGateway):
+    """The real Daraja API."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._token: str | None = None
+        self._token_expires_at = 0.0
+        self._token_lock = threading.Lock()
+
+    def access_token(self, *, stale: str | None = None) -> str:
+        """The cached OAuth token, fetched when missing, about to expire, or ``stale``."""
+        with self._token_lock:
+            if self._token and self._token != stale and time.monotonic() < self._token_expires_at:
+                return self._token
+            if not self.configured:
+                raise ProviderNotConfigured(
+                    "M-Pesa is not configured", details={"provider": "MPESA"}
+                )
+            response = send(
+                PROVIDER,
+                "GET",
+                f"{self.base_url}/oauth/v1/generate",
+                params={"grant_type": "client_credentials"},
+                auth=(self.consumer_key, self.consumer_secret),
+                timeout=self.timeout,
+            )
+            body = json_body(response)
+            if response.status_code != 200 or not body.get("access_token"):
+                # Wrong key/secret: HTTP 400 with an empty body.
+                raise DarajaError(
+                    body.get("errorMessage") or "authentication failed",
+                    error_code=body.get("errorCode"),
+                    http_status=response.status_code,
+                )
+            try:
+                lifetime = int(str(body.get("expires_in", "3599")))  # "3599" or 3599
+            except ValueError:
+                lifetime = 3599
+            self._token = body["access_token"]
+            margin = min(TOKEN_REFRESH_MARGIN_SECONDS, lifetime // 2)
+            self._token_expires_at = time.monotonic() + lifetime - margin
+            return self._token
+
+    @staticmethod
+    def _token_rejected(status: int, body: dict) -> bool:
+        code = str(body.get("errorCode") or "")
+        return status == 401 or code == "404.001.03" or code.startswith("401.")
+
+    def _post(self, path: str, payload: dict[str, Any]) -> tuple[int, dict]:
+        """POST with the Bearer token; a rejected token is renewed once and retried."""
+        token = self.access_token()
+        for attempt in (1, 2):
+            response = send(
+                PROVIDER,
+                "POST",
+                f"{self.base_url}{path}",
+                json=payload,  # json= also sets Content-Type: application/json
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=self.timeout,
+            )
+            body = json_body(response)
+            if attempt == 1 and self._token_rejected(response.status_code, body):
+                log.info("M-Pesa rejected the cached token; renewing it once")
+                token = self.access_token(stale=token)
+                continue
+            return response.status_code, body
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    def _error(status: int, body: dict) -> DarajaError:
+        return DarajaError(
+            str(body.get("errorMessage") or body.get("ResponseDescription") or f"HTTP {status}"),
+            error_code=body.get("errorCode") or body.get("ResponseCode"),
+            http_status=status,
+        )
+
+    def stk_push(
+        self, *, phone: str, amount: Decimal, reference: str, description: str
+    ) -> StkPushResponse:
+        payload = self.stk_push_body(
+            phone=phone, amount=amount, reference=reference, description=description
+        )
+        status, body = self._post("/mpesa/stkpush/v1/processrequest", payload)
+        if status != 200 or str(body.get("ResponseCode")) != "0" or "CheckoutRequestID" not in body:
+            raise self._error(status, body)
+        return StkPushResponse(
+            merchant_request_id=str(body.get("MerchantRequestID", "")),
+            checkout_request_id=str(body["CheckoutRequestID"]),
+            customer_message=str(body.get("CustomerMessage") or ""),
+            raw=body,
+        )
+
+    def stk_query(self, checkout_request_id: str) -> StkQueryResult:
+        status, body = self._post(
+            "/mpesa/stkpushquery/v1/query", self.stk_query_body(checkout_request_id)
+        )
+        if status == 200 and "ResultCode" in body:
+            code = str(body["ResultCode"]).strip()  # a string here, a number in callbacks
+            if code in STILL_PROCESSING_CODES:
+                return StkQueryResult(pending=True, raw=body)
+            return StkQueryResult(
+                pending=False, result_code=code, result_desc=body.get("ResultDesc"), raw=body
+            )
+        message = str(body.get("errorMessage") or "").lower()
+        if body.get("errorCode") == "500.001.1001" and "processed" in message:
+            return StkQueryResult(pending=True, raw=body)  # "The transaction is being processed"
+        raise self._error(status, body)
+
+
+# -- the simulator ---------------------------------------------------------------------
+
+_AFTER_COMMIT_KEY = "qg_mpesa_simulator_deliveries"
+
+
+def _after_commit(action: Callable[[], None]) -> None:
+    session = db.session()
+    session.connection()  # a transaction is open, so a rollback drops the delivery
+    session.info.setdefault(_AFTER_COMMIT_KEY, []).append(action)
+
+
+@event.listens_for(OrmSession, "after_commit")
+def _run_deliveries(session: OrmSession) -> None:
+    for action in session.info.pop(_AFTER_COMMIT_KEY, ()):
+        action()
+
+
+@event.listens_for(OrmSession, "after_soft_rollback")
+def _drop_deliveries(session: OrmSession, previous_transaction) -> None:
+    session.info.pop(_AFTER_COMMIT_KEY, None)
+
+
+def simulated_outcome(phone: str) -> tuple[int, str]:
+    """Numbers ending in 0 cancel (so failures can be tried); the rest pay."""
+    if phone.endswith("0"):
+        return 1032, "Request cancelled by user"
+    return 0, "The service request is processed successfully."
+
+
+class MpesaSimulator(MpesaGateway):
+    """Daraja without a network: answers like Daraja, then calls us back by itself.
+
+    The callback is POSTed ``delay_seconds`` after the request's transaction commits,
+    from a background thread over HTTP to ``CallBackURL`` (``BACKEND_URL`` by default);
+    with a delay of 0 (tests) it is delivered at once through the app's own WSGI stack.
+    Either way the production callback view handles it. Stateless across workers: the
+    CheckoutRequestID carries the time and phone, which is all ``stk_query`` needs.
+    """
+
+    simulated = True
+
+    def __init__(self, *, delay_seconds: int = 3, **kwargs):
+        kwargs["passkey"] = kwargs.get("passkey") or SANDBOX_PASSKEY
+        super().__init__(**kwargs)
+        self.delay_seconds = delay_seconds
+
+    @property
+    def configured(self) -> bool:
+        return True
+
+    def stk_push(
+        self, *, phone: str, amount: Decimal, reference: str, description: str
+    ) -> StkPushResponse:
+        payload = self.stk_push_body(
+            phone=phone, amount=amount, reference=reference, description=description
+        )
+        now = datetime.now(UTC)
+        checkout_request_id = (
+            f"ws_CO_{now.astimezone(EAT).strftime('%d%m%Y%H%M%S')}"
+            f"{now.microsecond // 1000:03d}{phone}{secrets.token_hex(1)}"
+        )
+        merchant_request_id = "-".join(
+            [
+                secrets.token_hex(2),
+                secrets.token_hex(2),
+                secrets.token_hex(2),
+                secrets.token_hex(10),
+            ]
+        )
+        body = self.callback_body(
+            merchant_request_id, checkout_request_id, payload["Amount"], phone, now
+        )
+        app = current_app._get_current_object()
+        _after_commit(lambda: self._deliver(app, payload["CallBackURL"], body))
+        message = "Success. Request accepted for processing"
+        return StkPushResponse(
+            merchant_request_id=merchant_request_id,
+            checkout_request_id=checkout_request_id,
+            customer_message=message,
+            raw={
+                "MerchantRequestID": merchant_request_id,
+                "CheckoutRequestID": checkout_request_id,
+                "ResponseCode": "0",
+                "ResponseDescription": message,
+                "CustomerMessage": message,
+            },
+        )
+
+    def stk_query(self, checkout_request_id: str) -> StkQueryResult:
+        match = re.fullmatch(r"ws_CO_(\d{14})\d{3}(\d{12})[0-9a-f]{2}", checkout_request_id)
+        if match is None:
+            raise DarajaError(
+                "The transaction does not Exist", error_code="500.001.1001", http_status=500
+            )
+        started = datetime.strptime(match.group(1), "%d%m%Y%H%M%S").replace(tzinfo=EAT)
+        if datetime.now(UTC) - started < timedelta(seconds=self.delay_seconds):
+            return StkQueryResult(pending=True)
+        code, desc = simulated_outcome(match.group(2))
+        return StkQueryResult(pending=False, result_code=str(code), result_desc=desc)
+
+    @staticmethod
+    def callback_body(
+        merchant_request_id: str,
+        checkout_request_id: str,
+        amount: int,
+        phone: str,
+        moment: datetime,
+    ) -> str:
+        """A callback as Safaricom writes it: numbers as numbers, Amount like ``1500.00``."""
+        code, desc = simulated_outcome(phone)
+        callback: dict[str, Any] = {
+            "MerchantRequestID": merchant_request_id,
+            "CheckoutRequestID": checkout_request_id,
+            "ResultCode": code,
+            "ResultDesc": desc,
+        }
+        if code == 0:
+            receipt = "".join(
+                secrets.choice("ABCDEFGHJKLMNPQRSTUVWXYZ0123456789") for _ in range(10)
+            )
+            callback["CallbackMetadata"] = {
+                "Item": [
+                    {"Name": "Amount", "Value": "__AMOUNT__"},
+                    {"Name": "MpesaReceiptNumber", "Value": receipt},
+                    {"Name": "Balance"},
+                    {"Name": "TransactionDate", "Value": int(nairobi_timestamp(moment))},
+                    {"Name": "PhoneNumber", "Value": int(phone)},
+                ]
+            }
+        text = json.dumps({"Body": {"stkCallback": callback}})
+        return text.replace('"__AMOUNT__"', f"{amount}.00")
+
+    def _deliver(self, app, url: str, body: str) -> None:
+        if self.delay_seconds <= 0:
+            parts = urlsplit(url)
+            target = parts.path + (f"?{parts.query}" if parts.query else "")
+            with app.app_context():  # a fresh context: its own database session
+                app.test_client().post(target, data=body, content_type="application/json")
+            return
+        timer = threading.Timer(self.delay_seconds, self._post_callback, args=(url, body))
+        timer.daemon = True
+        timer.start()
+
+    def _post_callback(self, url: str, body: str) -> None:
+        try:
+            response = send(
+                "M-Pesa simulator",
+                "POST",
+                url,
+                data=body,
+                headers={"Content-Type": "application/json"},
+                timeout=(5.0, 30.0),
+            )
+            log.info("simulated M-Pesa callback delivered: HTTP %s", response.status_code)
+        except ProviderError:
+            log.warning("simulated M-Pesa callback to %s failed; reconciliation will query", url)
+
+
+def build_mpesa(config: Mapping[str, Any]) -> MpesaGateway:
+    if config["PAYMENTS_SIMULATOR"]:
+        return MpesaSimulator.from_config(
+            config, delay_seconds=config["PAYMENTS_SIMULATOR_DELAY_SECONDS"]
+        )
+    return MpesaClient.from_config(config)

@@ -1,0 +1,176 @@
+from decimal import Decimal
+
+import pytest
+
+from app.cart.models import CartItem
+from tests.factories.cart import CartFactory
+from tests.factories.catalog import ProductFactory
+
+
+def add(client, headers, product, quantity=1):
+    return client.post(
+        "/api/cart/items", json={"product_id": product.id, "quantity": quantity}, headers=headers
+    )
+
+
+def test_empty_cart_reads_without_creating_one(client, customer_headers, db):
+    response = client.get("/api/cart", headers=customer_headers)
+    assert response.status_code == 200
+    assert response.json["data"] == {
+        "items": [],
+        "subtotal": "0.00",
+        "item_count": 0,
+        "currency": "KES",
+    }
+    assert db.session.query(CartItem).count() == 0
+
+
+def test_add_merges_the_same_product_and_totals_exactly(client, customer_headers):
+    phone = ProductFactory(price=Decimal("1499.99"), stock=10)
+    cable = ProductFactory(price=Decimal("0.10"), stock=10)
+
+    first = add(client, customer_headers, phone, 2)
+    assert first.status_code == 201
+    again = add(client, customer_headers, phone, 1)
+    assert again.status_code == 200
+    response = add(client, customer_headers, cable, 3)
+
+    data = response.json["data"]
+    assert [(line["product"]["id"], line["quantity"]) for line in data["items"]] == [
+        (phone.id, 3),
+        (cable.id, 3),
+    ]
+    assert data["items"][0]["unit_price"] == "1499.99"
+    assert data["items"][0]["line_total"] == "4499.97"
+    assert data["items"][1]["line_total"] == "0.30"
+    assert data["subtotal"] == "4500.27"
+    assert data["item_count"] == 6
+    assert data["items"][0]["product"]["supplier"]["id"] == phone.supplier_id
+
+
+def test_adding_beyond_stock_counts_what_is_already_in_the_cart(client, customer_headers):
+    product = ProductFactory(stock=3, name="Pixel 9")
+    assert add(client, customer_headers, product, 2).status_code == 201
+
+    response = add(client, customer_headers, product, 2)
+
+    assert response.status_code == 422
+    error = response.json["error"]
+    assert error["code"] == "INSUFFICIENT_STOCK"
+    assert error["details"] == {"product_id": product.id, "available": 3, "requested": 4}
+    assert "Pixel 9" in response.json["message"]
+    cart = client.get("/api/cart", headers=customer_headers).json["data"]
+    assert cart["items"][0]["quantity"] == 2
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"product_id": "abc", "quantity": 1},
+        {"product_id": 1, "quantity": "two"},
+        {"product_id": 1, "quantity": 0},
+        {"product_id": 1, "quantity": -1},
+        {"product_id": 1, "quantity": 1.5},
+        {"quantity": 1},
+        {"product_id": 1, "quantity": 1, "price": "1.00"},
+    ],
+)
+def test_bad_input_is_a_400(client, customer_headers, body):
+    response = client.post("/api/cart/items", json=body, headers=customer_headers)
+    assert response.status_code == 400
+    assert response.json["error"]["code"] == "VALIDATION_ERROR"
+
+
+def test_unknown_or_inactive_product_is_404(client, customer_headers):
+    inactive = ProductFactory(inactive=True)
+    assert add(client, customer_headers, inactive).status_code == 404
+    response = client.post(
+        "/api/cart/items", json={"product_id": 999999, "quantity": 1}, headers=customer_headers
+    )
+    assert response.status_code == 404
+
+
+def test_update_quantity_within_stock(client, customer_headers, customer):
+    product = ProductFactory(stock=5)
+    cart = CartFactory(user=customer, items=[(product, 1)])
+    item_id = cart.items[0].id
+
+    response = client.put(
+        f"/api/cart/items/{item_id}", json={"quantity": 5}, headers=customer_headers
+    )
+    assert response.status_code == 200
+    assert response.json["data"]["items"][0]["quantity"] == 5
+
+    too_many = client.put(
+        f"/api/cart/items/{item_id}", json={"quantity": 6}, headers=customer_headers
+    )
+    assert too_many.status_code == 422
+    assert too_many.json["error"]["details"]["available"] == 5
+
+
+def test_someone_elses_cart_item_is_404(client, customer_headers):
+    other = CartFactory(items=[(ProductFactory(), 1)])
+    item_id = other.items[0].id
+
+    assert (
+        client.put(
+            f"/api/cart/items/{item_id}", json={"quantity": 1}, headers=customer_headers
+        ).status_code
+        == 404
+    )
+    assert client.delete(f"/api/cart/items/{item_id}", headers=customer_headers).status_code == 404
+
+
+def test_remove_clear_and_count(client, customer_headers, customer):
+    a, b = ProductFactory(), ProductFactory()
+    cart = CartFactory(user=customer, items=[(a, 2), (b, 3)])
+
+    count = client.get("/api/cart/count", headers=customer_headers).json["data"]
+    assert count == {"item_count": 5, "line_count": 2}
+
+    removed = client.delete(f"/api/cart/items/{cart.items[0].id}", headers=customer_headers)
+    assert removed.status_code == 200
+    assert [line["product"]["id"] for line in removed.json["data"]["items"]] == [b.id]
+
+    cleared = client.delete("/api/cart/clear", headers=customer_headers)
+    assert cleared.json["data"]["items"] == []
+    count = client.get("/api/cart/count", headers=customer_headers).json["data"]
+    assert count == {"item_count": 0, "line_count": 0}
+
+
+def test_validate_reports_price_changes_shortfalls_and_inactive_products(
+    client, customer_headers, customer, db
+):
+    steady = ProductFactory(price=Decimal("100.00"), stock=10)
+    repriced = ProductFactory(price=Decimal("200.00"), stock=10)
+    scarce = ProductFactory(stock=5)
+    retired = ProductFactory(stock=5)
+    CartFactory(user=customer, items=[(steady, 1), (repriced, 1), (scarce, 4), (retired, 1)])
+    repriced.price = Decimal("180.50")
+    scarce.stock = 2
+    retired.is_active = False
+    db.session.commit()
+
+    data = client.get("/api/cart/validate", headers=customer_headers).json["data"]
+
+    assert data["valid"] is False
+    lines = {line["product_id"]: line for line in data["items"]}
+    assert lines[steady.id]["issues"] == []
+    assert lines[repriced.id]["issues"] == ["PRICE_CHANGED"]
+    assert lines[repriced.id]["price_when_added"] == "200.00"
+    assert lines[repriced.id]["current_price"] == "180.50"
+    assert lines[repriced.id]["price_change"] == "-19.50"
+    assert lines[scarce.id]["issues"] == ["INSUFFICIENT_STOCK"]
+    assert lines[scarce.id]["available"] == 2
+    assert lines[retired.id]["issues"] == ["UNAVAILABLE"]
+
+
+def test_validate_an_healthy_cart(client, customer_headers, customer):
+    CartFactory(user=customer, items=[(ProductFactory(), 1)])
+    data = client.get("/api/cart/validate", headers=customer_headers).json["data"]
+    assert data["valid"] is True
+
+
+def test_cart_is_for_customers(client, supplier_headers):
+    assert client.get("/api/cart").status_code == 401
+    assert client.get("/api/cart", headers=supplier_headers).status_code == 403
