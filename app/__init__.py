@@ -8,6 +8,7 @@ from importlib import import_module
 
 from dotenv import load_dotenv
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.api import Api
 from app.auth.access import BEARER_SCHEME, register_jwt_callbacks
@@ -52,6 +53,7 @@ def create_app(config_name: str | None = None, *, serve: bool = False) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.from_mapping(load_config(config_name, app.instance_path).as_dict())
     configure_logging(app)
+    trust_proxies(app)
     register_extensions(app)
     register_request_hooks(app)
     register_blueprints(app)
@@ -61,6 +63,13 @@ def create_app(config_name: str | None = None, *, serve: bool = False) -> Flask:
         warn_about_insecure_settings(app)
         start_scheduler(app)
     return app
+
+
+def trust_proxies(app: Flask) -> None:
+    """Behind a load balancer, see the client's address and scheme, not the proxy's."""
+    count = app.config["TRUSTED_PROXY_COUNT"]
+    if count > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
 
 
 def register_extensions(app: Flask) -> None:

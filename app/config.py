@@ -166,6 +166,8 @@ class Config:
         self.IDEMPOTENCY_KEY_TTL_HOURS = 24
         self.IDEMPOTENCY_LOCK_TIMEOUT_SECONDS = env.int("IDEMPOTENCY_LOCK_TIMEOUT_SECONDS", 60)
         self.LOG_LEVEL = env.str("LOG_LEVEL", "INFO")
+        # Reverse proxies in front of the app whose X-Forwarded-For/-Proto to trust (0: none).
+        self.TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", 0)
 
         # flask-smorest / OpenAPI
         self.API_TITLE = "Quantum Gear Marketplace API"

@@ -195,3 +195,29 @@ def test_flask_env_chooses_the_class_and_rejects_unknown_names(monkeypatch, tmp_
     monkeypatch.setenv("FLASK_ENV", "staging")
     with pytest.raises(SystemExit, match="FLASK_ENV must be one of"):
         load_config(None, str(tmp_path))
+
+
+def test_trusted_proxy_headers_are_used_only_when_configured(monkeypatch):
+    from flask import request
+
+    from app import create_app
+
+    seen = {}
+    for count in ("0", "1"):
+        monkeypatch.setenv("TRUSTED_PROXY_COUNT", count)
+        app = create_app("testing")
+
+        @app.get("/whoami")
+        def whoami():
+            return {"ip": request.remote_addr}
+
+        seen[count] = (
+            app.test_client()
+            .get(
+                "/whoami",
+                environ_base={"REMOTE_ADDR": "10.0.0.1"},
+                headers={"X-Forwarded-For": "41.90.1.2"},
+            )
+            .json["ip"]
+        )
+    assert seen == {"0": "10.0.0.1", "1": "41.90.1.2"}
