@@ -1,9 +1,10 @@
 """Catalog speed benchmark: 100,000 products on PostgreSQL, served by gunicorn.
 
-    .venv/bin/python scripts/bench_catalog.py [--products 100000] [--reload]
+    flock /tmp/qg-bench.lock .venv/bin/python scripts/bench_catalog.py [--products N] [--reload]
 
-Creates (once) and loads the database ``qg_bench_catalog``, starts gunicorn on a free
-localhost port and reports p50/p95 latency of the default list, a filtered + sorted
+Creates (once) and loads the database ``qg_bench_catalog`` (indexes are brought in line
+with the models on every run), starts gunicorn with the production configuration on a
+free localhost port and reports p50/p95 latency of the default list, a filtered + sorted
 list, search and product-by-slug (one client, sequential requests), then the
 throughput of the list endpoint against ``/api/health`` with 16 concurrent clients.
 Targets: list p95 <= 25 ms, search p95 <= 40 ms, detail p95 <= 10 ms, list throughput
@@ -15,6 +16,8 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import secrets
+import signal
 import socket
 import statistics
 import subprocess
@@ -140,7 +143,7 @@ def load(count: int, reload: bool) -> None:
 
     from app import create_app
     from app.auth.models import SupplierProfile, User, UserRole
-    from app.catalog.models import Brand, Category, Product, ProductSlug
+    from app.catalog.models import Brand, Category, Product, ProductSlug, recount_listed
     from app.catalog.search import refresh_documents
     from app.db import utcnow
     from app.extensions import db
@@ -151,8 +154,11 @@ def load(count: int, reload: bool) -> None:
             db.drop_all()
         db.create_all()
         loaded = db.session.scalar(select(func.count(Product.id)))
-        db.session.rollback()
+        db.session.close()  # no open transaction may block the DROP below
         if loaded >= count:
+            sync_indexes(db.engine, Product.__table__)
+            recount_listed(db.session)  # the bulk load bypassed the ORM's counters
+            db.session.commit()
             return
         db.drop_all()
         db.create_all()
@@ -217,10 +223,53 @@ def load(count: int, reload: bool) -> None:
             )
         )
         refresh_documents(db.session, true())
+        recount_listed(db.session)
         db.session.commit()
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("VACUUM ANALYZE"))
         print(f"loaded in {time.perf_counter() - started:.0f} s", flush=True)
+
+
+def sync_indexes(engine, table) -> None:
+    """Recreate the table's indexes that differ from the models (columns, method, partial
+    predicate, included columns) and drop those the models no longer declare."""
+    from sqlalchemy import inspect, text
+
+    def shape(columns, using, where, include) -> tuple:
+        where = "" if where is None else str(where)
+        return tuple(columns), using or "btree", where, tuple(include or ())
+
+    existing = {
+        index["name"]: shape(
+            index["column_names"],
+            index["dialect_options"].get("postgresql_using"),
+            index["dialect_options"].get("postgresql_where"),
+            index["dialect_options"].get("postgresql_include"),
+        )
+        for index in inspect(engine).get_indexes(table.name)
+        if not index.get("duplicates_constraint")
+    }
+    declared = {}
+    for index in table.indexes:
+        options = index.dialect_options["postgresql"]
+        columns = [column.name for column in index.columns]
+        declared[index.name] = (
+            index,
+            shape(columns, options["using"], options["where"], options["include"]),
+        )
+    changed = False
+    with engine.begin() as connection:
+        for name, current in existing.items():
+            if name not in declared or declared[name][1] != current:
+                connection.execute(text(f'DROP INDEX "{name}"'))
+        for name, (index, wanted) in declared.items():
+            if existing.get(name) != wanted:
+                print(f"creating index {name}...", flush=True)
+                index.create(connection)
+                changed = True
+    if changed:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text(f"VACUUM ANALYZE {table.name}"))
 
 
 def listed_slugs(url: str, count: int) -> list[str]:
@@ -251,16 +300,32 @@ def start_server(env: dict[str, str], port: int, workers: int) -> subprocess.Pop
         "--log-level=warning",
         "run:app",
     ]
-    server = subprocess.Popen(command, cwd=ROOT, env=env)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/api/health", timeout=5).ok:
-                return server
-        except requests.RequestException:
-            time.sleep(0.2)
-    server.terminate()
-    raise SystemExit("gunicorn did not start")
+    # Its own process group, so that stop_server() reaches the workers too.
+    server = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and server.poll() is None:
+            try:
+                if requests.get(f"http://127.0.0.1:{port}/api/health", timeout=5).ok:
+                    return server
+            except requests.RequestException:
+                time.sleep(0.2)
+        raise SystemExit("gunicorn did not start")
+    except BaseException:
+        stop_server(server)
+        raise
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    """Stop gunicorn and its workers: SIGTERM to the group, SIGKILL after 20 s."""
+    try:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=20)
+    except ProcessLookupError:
+        pass
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
 
 
 def latencies(session: requests.Session, urls: list[str]) -> tuple[float, float]:
@@ -297,10 +362,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=(os.cpu_count() or 1) * 2 + 1)
     args = parser.parse_args()
 
+    # SIGTERM (timeout, kill) unwinds like Ctrl-C, so the finally below stops gunicorn.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     url = f"{SERVER}/{DATABASE}"
     env = os.environ | {
         "DATABASE_URL": url,
-        "FLASK_ENV": "development",
         "RATELIMIT_ENABLED": "false",
         "SCHEDULER_ENABLED": "false",
         "LOG_LEVEL": "WARNING",
@@ -311,7 +377,13 @@ def main() -> None:
 
     port = free_port()
     base = f"http://127.0.0.1:{port}/api"
-    server = start_server(env, port, args.workers)
+    # Served as in production (development pretty-prints every JSON response).
+    server_env = env | {
+        "FLASK_ENV": "production",
+        "SECRET_KEY": secrets.token_hex(32),
+        "JWT_SECRET_KEY": secrets.token_hex(32),
+    }
+    server = start_server(server_env, port, args.workers)
     try:
         rng = random.Random(1)
         n = args.requests
@@ -335,8 +407,7 @@ def main() -> None:
         health_rps = throughput(f"{base}/health", 16, 150)
         list_rps = throughput(f"{base}/products", 16, 150)
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop_server(server)
 
     targets = {
         "default list": 25,

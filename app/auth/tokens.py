@@ -18,11 +18,12 @@ from datetime import timedelta
 from typing import Any
 
 import redis
-from flask import current_app
+from flask import current_app, g
 from flask_jwt_extended import create_access_token, create_refresh_token
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.orm import joinedload
 
 from app.auth.models import Session, User
 from app.common.audit import record_audit
@@ -194,9 +195,12 @@ def is_session_revoked(payload: dict) -> bool:
         cached = _revoked_in_redis(session_id)
         if cached is not None:
             return cached
-    session = db.session.get(Session, session_id)
+    # The user comes in the same query, and ``g`` holds on to it (the identity map only
+    # keeps weak references), so the access check that reads it next finds it loaded.
+    session = db.session.get(Session, session_id, options=[joinedload(Session.user)])
     if session is None or session.revoked_at is not None:
         return True
+    g.login_session = session
     if payload.get("type") == "refresh" and payload.get("jti") != session.refresh_jti:
         _revoke_for_reuse(session.id, session.user_id)
         return True

@@ -38,6 +38,9 @@ def lock_cart(user_id: int, *, with_products: bool = True) -> Cart:
     which locks and re-reads the products itself, passes ``with_products=False``.
     """
     statement = select(Cart).where(Cart.user_id == user_id).with_for_update(of=Cart)
+    # The lines are read by a second statement, after the lock is granted: joined to the
+    # locking one, they would come from its snapshot, taken before a concurrent checkout
+    # of the same cart emptied it (PostgreSQL re-reads only the locked row).
     statement = (
         _with_items(statement) if with_products else statement.options(selectinload(Cart.items))
     ).execution_options(populate_existing=True)

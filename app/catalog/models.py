@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections import Counter
 from decimal import Decimal
 from typing import Any
 
@@ -16,17 +17,25 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    delete,
     event,
+    func,
+    insert,
     inspect,
+    select,
+    text,
     true,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from app.auth.models import SupplierProfile, User, enum_column
 from app.catalog.search import SearchVector, document
 from app.db import Base, TimestampMixin
 
 DEFAULT_COMMISSION_RATE = Decimal("0.1000")
+_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+_ACTIVE = text("is_active")
 
 
 class ProductCondition(enum.StrEnum):
@@ -80,21 +89,40 @@ class Product(TimestampMixin, Base):
         CheckConstraint("warranty_months >= 0", name="warranty_non_negative"),
         CheckConstraint("rating_count >= 0", name="rating_count_non_negative"),
         UniqueConstraint("supplier_id", "sku"),
-        # One index per public sort order (each led by is_active, the listing filter).
-        Index("ix_products_active_supplier", "is_active", "supplier_id"),
-        Index("ix_products_active_created", "is_active", "created_at", "id"),
-        Index("ix_products_active_price", "is_active", "price"),
-        Index("ix_products_active_name", "is_active", "name"),
-        Index("ix_products_active_rating", "is_active", "rating_average"),
-        Index("ix_products_active_sold", "is_active", "sold_count"),
-        Index("ix_products_search_vector", "search_vector", postgresql_using="gin").ddl_if(
-            dialect="postgresql"
+        # Public lists only show active products: partial indexes (on PostgreSQL) over
+        # the active rows, one per sort order with its tie-breakers, so a page is read
+        # in index order; "category_price" (covering) answers the total of category,
+        # price and stock filters from the index alone. The unfiltered total comes from
+        # ListedCount, search from the (partial) GIN index.
+        Index("ix_products_listed_created", "created_at", "id", postgresql_where=_ACTIVE),
+        Index("ix_products_listed_price", "price", "id", postgresql_where=_ACTIVE),
+        Index("ix_products_listed_name", "name", "id", postgresql_where=_ACTIVE),
+        Index(
+            "ix_products_listed_rating",
+            "rating_average",
+            "rating_count",
+            "id",
+            postgresql_where=_ACTIVE,
         ),
+        Index("ix_products_listed_sold", "sold_count", "id", postgresql_where=_ACTIVE),
+        Index(
+            "ix_products_listed_category_price",
+            "category_id",
+            "price",
+            postgresql_include=["stock", "supplier_id"],
+            postgresql_where=_ACTIVE,
+        ),
+        Index(
+            "ix_products_search_vector",
+            "search_vector",
+            postgresql_using="gin",
+            postgresql_where=_ACTIVE,
+        ).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     supplier_id: Mapped[int] = mapped_column(
-        ForeignKey("supplier_profiles.id", ondelete="RESTRICT"), index=True
+        ForeignKey("supplier_profiles.id", ondelete="RESTRICT"), index=True, active_history=True
     )
     category_id: Mapped[int] = mapped_column(
         ForeignKey("categories.id", ondelete="RESTRICT"), index=True
@@ -117,7 +145,10 @@ class Product(TimestampMixin, Base):
     images: Mapped[list[str]] = mapped_column(JSON, default=list)
     # Per-product override set by admins; None means the category's rate applies.
     commission_rate: Mapped[Decimal | None] = mapped_column(Numeric(5, 4))
-    is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # active_history: the old value is known when it changes (see ListedCount).
+    is_active: Mapped[bool] = mapped_column(
+        Boolean, default=True, server_default=true(), active_history=True
+    )
     # Exact rating aggregates, recomputed from the reviews whenever one changes.
     rating_sum: Mapped[int] = mapped_column(default=0, server_default="0")
     rating_count: Mapped[int] = mapped_column(default=0, server_default="0")
@@ -150,6 +181,25 @@ class Product(TimestampMixin, Base):
         if self.commission_rate is not None:
             return self.commission_rate
         return self.category.commission_rate if self.category else DEFAULT_COMMISSION_RATE
+
+
+class ListedCount(Base):
+    """Each supplier's number of active products, so that the total of the unfiltered
+    product list is exact without counting ~every product on each request.
+
+    Kept in the flushing transaction by the session events below (inserts, deletes and
+    changes of ``is_active`` or ``supplier_id`` through the ORM, in increments, so that
+    concurrent writers add up); writes that bypass the ORM unit of work (bulk inserts,
+    ``update(Product)`` of those columns) must call ``recount_listed()``.
+    """
+
+    __tablename__ = "listed_counts"
+    __table_args__ = (CheckConstraint("active_products >= 0", name="active_products"),)
+
+    supplier_id: Mapped[int] = mapped_column(
+        ForeignKey("supplier_profiles.id", ondelete="CASCADE"), primary_key=True
+    )
+    active_products: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class ProductSlug(Base):
@@ -200,4 +250,64 @@ def _write_search_document(mapper, connection, product: Product) -> None:
         product.description,
         product.brand.id if product.brand else product.brand_id,
         product.category.id if product.category else product.category_id,
+    )
+
+
+def _original(product: Product, key: str):
+    history = inspect(product).attrs[key].history
+    return (history.deleted or history.unchanged or history.added)[0]
+
+
+@event.listens_for(Session, "before_flush")
+def _load_deleted_products(session, flush_context, instances) -> None:
+    for product in session.deleted:
+        if isinstance(product, Product):  # loads what the delta below needs, if expired
+            _ = product.is_active, product.supplier_id
+
+
+@event.listens_for(Session, "after_flush")
+def _count_listed(session, flush_context) -> None:
+    deltas: Counter[int] = Counter()
+    for product in session.new:
+        if isinstance(product, Product) and product.is_active:
+            deltas[product.supplier_id] += 1
+    for product in session.deleted:
+        if isinstance(product, Product) and _original(product, "is_active"):
+            deltas[_original(product, "supplier_id")] -= 1
+    for product in session.dirty:
+        if isinstance(product, Product):
+            if _original(product, "is_active"):
+                deltas[_original(product, "supplier_id")] -= 1
+            if product.is_active:
+                deltas[product.supplier_id] += 1
+    table = ListedCount.__table__
+    insert = _INSERTS[session.get_bind().dialect.name]
+    for supplier_id, delta in sorted(deltas.items()):  # one lock order: no deadlocks
+        if delta < 0:  # the product was counted: the supplier's row exists
+            session.execute(
+                table.update()
+                .where(table.c.supplier_id == supplier_id)
+                .values(active_products=table.c.active_products + delta)
+            )
+        elif delta > 0:
+            session.execute(
+                insert(table)
+                .values(supplier_id=supplier_id, active_products=delta)
+                .on_conflict_do_update(
+                    index_elements=[table.c.supplier_id],
+                    set_={"active_products": table.c.active_products + delta},
+                )
+            )
+
+
+def recount_listed(session) -> None:
+    """Rebuild ``ListedCount`` from the products (after writes that bypass the ORM)."""
+    session.execute(delete(ListedCount))
+    session.execute(
+        insert(ListedCount).from_select(
+            ["supplier_id", "active_products"],
+            select(Product.supplier_id, func.count())
+            .where(Product.is_active)
+            .group_by(Product.supplier_id),
+        )
     )

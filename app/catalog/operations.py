@@ -11,13 +11,13 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, any_, delete, exists, func, or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import ColumnElement, Select, all_, delete, exists, func, or_, select
+from sqlalchemy.orm import defer, joinedload
 
 from app.auth.models import SupplierProfile, User, UserRole
 from app.cart.models import CartItem
 from app.catalog import search
-from app.catalog.models import Brand, Category, Product, ProductSlug, Review
+from app.catalog.models import Brand, Category, ListedCount, Product, ProductSlug, Review
 from app.common.audit import record_audit
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.extensions import db
@@ -77,24 +77,34 @@ def _ensure_free(slug: str, column, message: str) -> None:
 # ---- visibility and loading -----------------------------------------------------------
 
 
-def listed_products() -> Select:
-    """Active products of approved suppliers, with what a product card shows."""
-    approved = select(SupplierProfile.id).where(SupplierProfile.is_approved)
+def listed() -> list[ColumnElement[bool]]:
+    """The criteria of listed products: active, of an approved supplier."""
     if _dialect() == "postgresql":
-        # ANY(ARRAY(...)) lets PostgreSQL count with an index-only scan of
-        # (is_active, supplier_id); a join or IN (subquery) reads every row.
-        of_approved = Product.supplier_id == any_(func.array(approved.scalar_subquery()))
-    else:
-        of_approved = Product.supplier_id.in_(approved)
-    return (
-        select(Product)
-        .where(Product.is_active, of_approved)
-        .options(
-            joinedload(Product.supplier),
-            joinedload(Product.category),
-            joinedload(Product.brand),
-        )
-    )
+        # "Not one of the (few) unapproved suppliers" (supplier_id is a required foreign
+        # key): a cheap per-row test that PostgreSQL checks on the covering indexes'
+        # entries or the rows it reads anyway; an IN (subquery) or join plans worse.
+        unapproved = select(SupplierProfile.id).where(~SupplierProfile.is_approved)
+        return [
+            Product.is_active,
+            Product.supplier_id != all_(func.array(unapproved.scalar_subquery())),
+        ]
+    approved = select(SupplierProfile.id).where(SupplierProfile.is_approved)
+    return [Product.is_active, Product.supplier_id.in_(approved)]
+
+
+# The category, brand and supplier of listed products: only what their references show.
+REFERENCES = (
+    joinedload(Product.category).load_only(Category.id, Category.name, Category.slug),
+    joinedload(Product.brand).load_only(Brand.id, Brand.name, Brand.slug, Brand.logo_url),
+    joinedload(Product.supplier).load_only(SupplierProfile.id, SupplierProfile.business_name),
+)
+# What a product card (``ProductSchema``) shows: no description or specs.
+CARD = (defer(Product.description), defer(Product.specs), *REFERENCES)
+
+
+def listed_products() -> Select:
+    """Listed products with everything the detail page shows."""
+    return select(Product).where(*listed()).options(*REFERENCES)
 
 
 def get_listed_product(product_id: int) -> Product:
@@ -156,48 +166,95 @@ def _by_id_or_slug(model, value: str):
 
 
 def list_products(params: dict[str, Any]) -> Page:
-    statement = listed_products()
+    filters: list[ColumnElement[bool]] = []
     if "category" in params:
-        statement = statement.where(Product.category_id.in_(_category_ids(params["category"])))
+        filters.append(Product.category_id.in_(_category_ids(params["category"])))
     if "brand" in params:
         brand = select(Brand.id).where(_by_id_or_slug(Brand, params["brand"])).scalar_subquery()
-        statement = statement.where(Product.brand_id == brand)
+        filters.append(Product.brand_id == brand)
     if "min_price" in params:
-        statement = statement.where(Product.price >= params["min_price"])
+        filters.append(Product.price >= params["min_price"])
     if "max_price" in params:
-        statement = statement.where(Product.price <= params["max_price"])
+        filters.append(Product.price <= params["max_price"])
     if "condition" in params:
-        statement = statement.where(Product.condition == params["condition"])
+        filters.append(Product.condition == params["condition"])
     if "in_stock" in params:
-        statement = statement.where((Product.stock > 0) == params["in_stock"])
+        filters.append(Product.stock > 0 if params["in_stock"] else Product.stock == 0)
     if "supplier" in params:
-        statement = statement.where(Product.supplier_id == params["supplier"])
+        filters.append(Product.supplier_id == params["supplier"])
 
     words = search.terms(params.get("search") or "")
     sort_by = params.get("sort_by") or ("relevance" if words else "newest")
-    if words:
-        matches, rank = search.match(_dialect(), Product.search_vector, Product.name, words)
-        statement = statement.where(matches)
-        if sort_by == "relevance":
-            statement = statement.order_by(rank.desc(), *SORT_ORDERS["newest"])
-    if sort_by != "relevance" or not words:
-        statement = statement.order_by(*SORT_ORDERS.get(sort_by, SORT_ORDERS["newest"]))
-    # Ranking reads every match anyway: take the total in the same pass. Index-ordered
-    # lists stop after one page, so there a separate (index-only) count is cheaper.
-    return _page_with_total(statement, params) if words else paginate(statement, params)
+    if not words:
+        order = SORT_ORDERS.get(sort_by, SORT_ORDERS["newest"])
+        statement = select(Product).where(*listed(), *filters).options(*CARD).order_by(*order)
+        return paginate(statement, params) if filters else _unfiltered_page(statement, params)
+    matches, rank = search.match(_dialect(), Product.search_vector, Product.name, words)
+    if sort_by != "relevance":
+        rank = None
+    return _search_page([*listed(), *filters, matches], rank, sort_by, params)
 
 
-def _page_with_total(statement: Select, params: dict[str, Any]) -> Page:
-    """Like ``paginate``, with the total taken from the page (``count(*) OVER ()``) so
-    the database matches and ranks once; a page past the end is counted separately."""
+def _unfiltered_page(statement: Select, params: dict[str, Any]) -> Page:
+    """A page of all listed products, in one statement: the total is the sum of the
+    approved suppliers' counters (exact, see ``ListedCount``), not a count of every
+    listed product. A page past the end is counted separately."""
     page, per_page = params["page"], params["per_page"]
+    total = (
+        select(func.coalesce(func.sum(ListedCount.active_products), 0))
+        .join(SupplierProfile, SupplierProfile.id == ListedCount.supplier_id)
+        .where(SupplierProfile.is_approved)
+    )
     rows = db.session.execute(
-        statement.add_columns(func.count().over().label("total"))
+        statement.add_columns(total.scalar_subquery().label("total"))
         .limit(per_page)
         .offset((page - 1) * per_page)
     ).all()
     if not rows:
-        return paginate(statement, params)
+        return Page(items=[], page=page, per_page=per_page, total=db.session.scalar(total))
+    return Page(items=[row[0] for row in rows], page=page, per_page=per_page, total=rows[0][1])
+
+
+def _search_page(
+    criteria: list[ColumnElement[bool]], rank: ColumnElement | None, sort_by: str, params
+) -> Page:
+    """One page of search results, ranked by ``rank`` (else sorted by ``sort_by``).
+
+    Every match must be ranked: a narrow subquery does it (ids and sort keys only) and
+    takes the total in the same pass (``count(*) OVER ()``), then only the page's rows
+    are loaded. A page past the end is counted separately.
+    """
+    page, per_page = params["page"], params["per_page"]
+    total = func.count().over().label("total")
+    if rank is None:
+        order = SORT_ORDERS.get(sort_by, SORT_ORDERS["newest"])
+        ranked = select(Product.id, total).where(*criteria).order_by(*order)
+    else:
+        # OFFSET 0 keeps PostgreSQL from merging the subquery: the rank is computed
+        # while the rows are read, so the window keeps (id, created_at, rank) per
+        # match instead of whole rows with their search documents.
+        matches = (
+            select(Product.id, Product.created_at, rank.label("rank"))
+            .where(*criteria)
+            .offset(0)
+            .subquery("matches")
+        )
+        ranked = select(matches.c.id, matches.c.rank, total).order_by(
+            matches.c.rank.desc(), matches.c.created_at.desc(), matches.c.id.desc()
+        )
+    ranked = ranked.limit(per_page).offset((page - 1) * per_page).subquery("ranked")
+    order = SORT_ORDERS.get(sort_by, SORT_ORDERS["newest"])
+    if rank is not None:
+        order = (ranked.c.rank.desc(), *SORT_ORDERS["newest"])
+    rows = db.session.execute(
+        select(Product, ranked.c.total)
+        .join(ranked, ranked.c.id == Product.id)
+        .options(*CARD)
+        .order_by(*order)
+    ).all()
+    if not rows:
+        count = select(func.count()).select_from(Product).where(*criteria)
+        return Page(items=[], page=page, per_page=per_page, total=db.session.scalar(count))
     return Page(items=[row[0] for row in rows], page=page, per_page=per_page, total=rows[0][1])
 
 
@@ -332,10 +389,7 @@ def category_tree(include_inactive: bool = False) -> list[Category]:
     categories = list(db.session.scalars(statement))
     counts = dict(
         db.session.execute(
-            listed_products()
-            .options()
-            .with_only_columns(Product.category_id, func.count())
-            .group_by(Product.category_id)
+            select(Product.category_id, func.count()).where(*listed()).group_by(Product.category_id)
         ).all()
     )
     by_id = {category.id: category for category in categories}

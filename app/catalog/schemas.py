@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from decimal import Decimal
 
 import marshmallow as ma
@@ -67,6 +68,24 @@ class PartialLoad:
 # ---- references nested in products -------------------------------------------------
 
 
+# The references serialised so far in the current ``ProductSchema.dump``.
+_shared: ContextVar[dict | None] = ContextVar("shared_references", default=None)
+
+
+class SharedRef(ma.fields.Nested):
+    """A reference that the products of one response share (category, brand, supplier):
+    serialised once per ``ProductSchema.dump``, however many products point to it."""
+
+    def _serialize(self, nested_obj, attr, obj, **kwargs):
+        dumped = _shared.get()
+        if dumped is None or nested_obj is None:
+            return super()._serialize(nested_obj, attr, obj, **kwargs)
+        key = (self.name, id(nested_obj))  # the objects outlive the dump
+        if key not in dumped:
+            dumped[key] = super()._serialize(nested_obj, attr, obj, **kwargs)
+        return dumped[key]
+
+
 class CategoryRefSchema(ma.Schema):
     id = ma.fields.Integer()
     name = ma.fields.String()
@@ -105,13 +124,20 @@ class ProductSchema(ma.Schema):
     warranty_months = ma.fields.Integer()
     images = ma.fields.List(ma.fields.String())
     cover_image = ma.fields.String(allow_none=True)
-    category = ma.fields.Nested(CategoryRefSchema)
-    brand = ma.fields.Nested(BrandRefSchema, allow_none=True)
-    supplier = ma.fields.Nested(SupplierRefSchema)
+    category = SharedRef(CategoryRefSchema)
+    brand = SharedRef(BrandRefSchema, allow_none=True)
+    supplier = SharedRef(SupplierRefSchema)
     rating = ma.fields.Nested(RatingSchema)
     is_active = ma.fields.Boolean()
     created_at = Timestamp()
     updated_at = Timestamp()
+
+    def dump(self, obj, *, many=None):
+        token = _shared.set({})
+        try:
+            return super().dump(obj, many=many)
+        finally:
+            _shared.reset(token)
 
 
 class ProductDetailSchema(ProductSchema):

@@ -5,6 +5,10 @@ when present) now, and delivers once the current database transaction commits: o
 SMTP (Flask-Mail) when ``MAIL_USERNAME`` is set, otherwise into the ``outbox_emails``
 table and the log, so every flow works offline. A rolled-back transaction sends
 nothing; a mail failure is logged and never fails the request.
+
+Offline, the outbox row is written by the committing transaction itself (it exists
+exactly when the change it reports does, at no extra connection or commit); over SMTP
+the row records the outcome in its own short transaction after the send.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from app.notifications.models import OutboxEmail
 
 log = logging.getLogger(__name__)
 _PENDING_KEY = "qg_pending_emails"
+_LOGGED_KEY = "qg_logged_emails"
 
 
 @dataclass(frozen=True)
@@ -53,29 +58,27 @@ def send_email_after_commit(to: str, subject: str, template: str, **context) -> 
     session.info.setdefault(_PENDING_KEY, []).append(email)
 
 
-def deliver(email: Email) -> OutboxEmail:
-    """Send one email now and record it in its own session; never raises."""
-    record = OutboxEmail(
+def _outbox_record(email: Email) -> OutboxEmail:
+    return OutboxEmail(
         to_address=email.to,
         subject=email.subject,
         template=email.template,
         body_text=email.text,
         body_html=email.html,
     )
-    if current_app.config.get("MAIL_USERNAME"):
-        try:
-            mail.send(
-                Message(
-                    subject=email.subject, recipients=[email.to], body=email.text, html=email.html
-                )
-            )
-            record.status, record.sent_at = "SENT", utcnow()
-        except Exception as exc:  # SMTP trouble must never fail the caller
-            log.error("email to %s failed: %s", email.to, exc)
-            record.status, record.error = "FAILED", str(exc)[:500]
-    else:
-        log.info("email (outbox) to=%s subject=%r", email.to, email.subject)
-        record.status, record.sent_at = "LOGGED", utcnow()
+
+
+def deliver(email: Email) -> OutboxEmail:
+    """Send one email over SMTP now and record it in its own session; never raises."""
+    record = _outbox_record(email)
+    try:
+        mail.send(
+            Message(subject=email.subject, recipients=[email.to], body=email.text, html=email.html)
+        )
+        record.status, record.sent_at = "SENT", utcnow()
+    except Exception as exc:  # SMTP trouble must never fail the caller
+        log.error("email to %s failed: %s", email.to, exc)
+        record.status, record.error = "FAILED", str(exc)[:500]
     try:
         with OrmSession(db.engine, expire_on_commit=False) as session:
             session.add(record)
@@ -85,8 +88,25 @@ def deliver(email: Email) -> OutboxEmail:
     return record
 
 
+@event.listens_for(OrmSession, "before_commit")
+def _record_offline(session: OrmSession) -> None:
+    """Offline, put the outbox rows into the transaction that is committing."""
+    if not session.info.get(_PENDING_KEY) or session.in_nested_transaction():
+        return
+    if current_app.config.get("MAIL_USERNAME"):
+        return
+    emails = session.info.pop(_PENDING_KEY)
+    for email in emails:
+        record = _outbox_record(email)
+        record.status, record.sent_at = "LOGGED", utcnow()
+        session.add(record)
+    session.info[_LOGGED_KEY] = emails
+
+
 @event.listens_for(OrmSession, "after_commit")
 def _send_pending(session: OrmSession) -> None:
+    for email in session.info.pop(_LOGGED_KEY, ()):
+        log.info("email (outbox) to=%s subject=%r", email.to, email.subject)
     for email in session.info.pop(_PENDING_KEY, ()):
         deliver(email)
 
@@ -94,3 +114,4 @@ def _send_pending(session: OrmSession) -> None:
 @event.listens_for(OrmSession, "after_soft_rollback")
 def _drop_pending(session: OrmSession, previous_transaction) -> None:
     session.info.pop(_PENDING_KEY, None)
+    session.info.pop(_LOGGED_KEY, None)

@@ -179,18 +179,9 @@ def new_order_number() -> str:
     return f"QG-{utcnow():%Y%m%d}-{suffix}"
 
 
-def _insert_with_unique_number(order: Order) -> None:
-    """Insert the order (with its items and history), drawing a new number on the (rare)
-    collision; the savepoint keeps the rest of the checkout's work."""
-    for _ in range(ORDER_NUMBER_ATTEMPTS):
-        order.order_number = new_order_number()
-        try:
-            with db.session.begin_nested():
-                db.session.add(order)
-        except IntegrityError:
-            continue
-        return
-    raise Conflict("Could not allocate an order number, please retry", code="ORDER_NUMBER_TAKEN")
+def _is_order_number_clash(error: IntegrityError) -> bool:
+    # PostgreSQL names the constraint (uq_orders_order_number), SQLite the column.
+    return "order_number" in str(error.orig)
 
 
 def _lock_products(product_ids: list[int]) -> dict[int, Product]:
@@ -262,7 +253,32 @@ def place_order(
     and the products' row locks in primary-key order; re-reads prices and stock under
     those locks; refuses any shortfall naming every short product before writing
     anything; then decrements stock, snapshots each line and empties the cart.
+
+    Everything is written in one flush at the end (the product locks are held for as
+    short a time as possible). On the rare clash of the random order number with an
+    existing one, the transaction (which holds nothing else yet: the route only read
+    before) is rolled back and the checkout runs again with a new number.
     """
+    for _ in range(ORDER_NUMBER_ATTEMPTS):
+        try:
+            return _place_order(
+                customer, address=address, zone=zone, payment_method=payment_method, notes=notes
+            )
+        except IntegrityError as error:
+            if not _is_order_number_clash(error):
+                raise
+            db.session.rollback()
+    raise Conflict("Could not allocate an order number, please retry", code="ORDER_NUMBER_TAKEN")
+
+
+def _place_order(
+    customer: User,
+    *,
+    address: Address,
+    zone: DeliveryZone | None,
+    payment_method: PaymentMethod,
+    notes: str | None,
+) -> Order:
     zone = zone or address.delivery_zone
     cart = lock_cart(customer.id, with_products=False)
     lines = sorted(cart.items, key=lambda line: line.product_id)
@@ -294,6 +310,7 @@ def place_order(
 
     timeout = timedelta(minutes=current_app.config["ORDER_PAYMENT_TIMEOUT_MINUTES"])
     order = Order(
+        order_number=new_order_number(),
         customer_id=customer.id,
         status=OrderStatus.PENDING,
         payment_status=PaymentStatus.PENDING,
@@ -303,7 +320,7 @@ def place_order(
         total=total,
         notes=notes,
         address_id=address.id,
-        delivery_zone_id=zone.id,
+        delivery_zone=zone,
         recipient_name=address.recipient_name,
         recipient_phone=address.phone,
         delivery_county=address.county,
@@ -315,7 +332,7 @@ def place_order(
         history=[],
     )
     record_history(order, "status", None, OrderStatus.PENDING, actor_id=customer.id, note="Placed")
-    _insert_with_unique_number(order)
+    db.session.add(order)
     cart.items.clear()
     db.session.flush()
 

@@ -119,8 +119,19 @@ def create_order(data):
         payment_method=data["payment_method"],
         notes=data.get("notes"),
     )
-    db.session.commit()
+    _commit_keeping_loaded()
     return present(order, user)
+
+
+def _commit_keeping_loaded() -> None:
+    """Commit without expiring the session's objects: the answer shows what the checkout
+    has just written under its locks, so reloading each of them would only cost time."""
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
 
 
 @blp.route("", methods=["GET"])

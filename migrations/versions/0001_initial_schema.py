@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 19:32:51.325412
+Create Date: 2026-12-02 02:46:13.168524
 
 """
 from alembic import op
@@ -307,6 +307,13 @@ def upgrade():
     with op.batch_alter_table('supplier_profiles', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_supplier_profiles_is_approved'), ['is_approved'], unique=False)
 
+    op.create_table('listed_counts',
+    sa.Column('supplier_id', sa.Integer(), nullable=False),
+    sa.Column('active_products', sa.Integer(), server_default='0', nullable=False),
+    sa.CheckConstraint('active_products >= 0', name=op.f('ck_listed_counts_active_products')),
+    sa.ForeignKeyConstraint(['supplier_id'], ['supplier_profiles.id'], name=op.f('fk_listed_counts_supplier_id_supplier_profiles'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('supplier_id', name=op.f('pk_listed_counts'))
+    )
     op.create_table('orders',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('order_number', sa.String(length=32), nullable=False),
@@ -393,15 +400,15 @@ def upgrade():
     sa.UniqueConstraint('supplier_id', 'sku', name=op.f('uq_products_supplier_id_sku'))
     )
     with op.batch_alter_table('products', schema=None) as batch_op:
-        batch_op.create_index('ix_products_active_created', ['is_active', 'created_at', 'id'], unique=False)
-        batch_op.create_index('ix_products_active_name', ['is_active', 'name'], unique=False)
-        batch_op.create_index('ix_products_active_price', ['is_active', 'price'], unique=False)
-        batch_op.create_index('ix_products_active_rating', ['is_active', 'rating_average'], unique=False)
-        batch_op.create_index('ix_products_active_sold', ['is_active', 'sold_count'], unique=False)
-        batch_op.create_index('ix_products_active_supplier', ['is_active', 'supplier_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_products_brand_id'), ['brand_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_products_category_id'), ['category_id'], unique=False)
-        batch_op.create_index('ix_products_search_vector', ['search_vector'], unique=False, postgresql_using='gin')
+        batch_op.create_index('ix_products_listed_category_price', ['category_id', 'price'], unique=False, postgresql_include=['stock', 'supplier_id'], postgresql_where=sa.text('is_active'))
+        batch_op.create_index('ix_products_listed_created', ['created_at', 'id'], unique=False, postgresql_where=sa.text('is_active'))
+        batch_op.create_index('ix_products_listed_name', ['name', 'id'], unique=False, postgresql_where=sa.text('is_active'))
+        batch_op.create_index('ix_products_listed_price', ['price', 'id'], unique=False, postgresql_where=sa.text('is_active'))
+        batch_op.create_index('ix_products_listed_rating', ['rating_average', 'rating_count', 'id'], unique=False, postgresql_where=sa.text('is_active'))
+        batch_op.create_index('ix_products_listed_sold', ['sold_count', 'id'], unique=False, postgresql_where=sa.text('is_active'))
+        batch_op.create_index('ix_products_search_vector', ['search_vector'], unique=False, postgresql_using='gin', postgresql_where=sa.text('is_active'))
         batch_op.create_index(batch_op.f('ix_products_supplier_id'), ['supplier_id'], unique=False)
 
     op.create_table('cart_items',
@@ -627,15 +634,15 @@ def downgrade():
     op.drop_table('cart_items')
     with op.batch_alter_table('products', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_products_supplier_id'))
-        batch_op.drop_index('ix_products_search_vector', postgresql_using='gin')
+        batch_op.drop_index('ix_products_search_vector', postgresql_using='gin', postgresql_where=sa.text('is_active'))
+        batch_op.drop_index('ix_products_listed_sold', postgresql_where=sa.text('is_active'))
+        batch_op.drop_index('ix_products_listed_rating', postgresql_where=sa.text('is_active'))
+        batch_op.drop_index('ix_products_listed_price', postgresql_where=sa.text('is_active'))
+        batch_op.drop_index('ix_products_listed_name', postgresql_where=sa.text('is_active'))
+        batch_op.drop_index('ix_products_listed_created', postgresql_where=sa.text('is_active'))
+        batch_op.drop_index('ix_products_listed_category_price', postgresql_include=['stock', 'supplier_id'], postgresql_where=sa.text('is_active'))
         batch_op.drop_index(batch_op.f('ix_products_category_id'))
         batch_op.drop_index(batch_op.f('ix_products_brand_id'))
-        batch_op.drop_index('ix_products_active_supplier')
-        batch_op.drop_index('ix_products_active_sold')
-        batch_op.drop_index('ix_products_active_rating')
-        batch_op.drop_index('ix_products_active_price')
-        batch_op.drop_index('ix_products_active_name')
-        batch_op.drop_index('ix_products_active_created')
 
     op.drop_table('products')
     with op.batch_alter_table('orders', schema=None) as batch_op:
@@ -648,6 +655,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_orders_address_id'))
 
     op.drop_table('orders')
+    op.drop_table('listed_counts')
     with op.batch_alter_table('supplier_profiles', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_supplier_profiles_is_approved'))
 

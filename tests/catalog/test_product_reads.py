@@ -198,3 +198,54 @@ def test_brands_and_delivery_zones_are_public(client):
     assert [brand["name"] for brand in brands] == ["Sony"]
     zones = client.get("/api/products/delivery-zones").json["data"]
     assert zones[0]["name"] == "Nairobi CBD" and zones[0]["fee"] == "150.00"
+
+
+def test_unfiltered_total_stays_exact_through_product_writes(
+    client, db, supplier, supplier_headers, manager_headers
+):
+    """The unfiltered list's total comes from per-supplier counters (``ListedCount``):
+    they must follow creates, (de)activations, deletes and supplier approval."""
+    from sqlalchemy import func, select
+
+    from app.catalog.models import ListedCount, Product, recount_listed
+
+    category = CategoryFactory()
+    other = SupplierProfileFactory()
+    ProductFactory.create_batch(2, supplier=other)
+    ProductFactory(supplier=other, inactive=True)
+
+    def check(expected):
+        assert client.get("/api/products").json["meta"]["total"] == expected
+        counters = dict(
+            db.session.execute(select(ListedCount.supplier_id, ListedCount.active_products)).all()
+        )
+        actual = dict(
+            db.session.execute(
+                select(Product.supplier_id, func.count())
+                .where(Product.is_active)
+                .group_by(Product.supplier_id)
+            ).all()
+        )
+        assert {k: v for k, v in counters.items() if v} == actual
+        db.session.rollback()
+
+    check(2)
+    body = {"name": "Tab", "price": "100.00", "stock": 1, "category_id": category.id}
+    created = [client.post("/api/products", json=body, headers=supplier_headers) for _ in range(2)]
+    first, second = (response.json["data"]["id"] for response in created)
+    check(4)
+    client.put(f"/api/products/{first}", json={"is_active": False}, headers=manager_headers)
+    check(3)
+    client.put(f"/api/products/{first}", json={"is_active": False}, headers=supplier_headers)
+    client.put(f"/api/products/{first}", json={"name": "Tab 2"}, headers=supplier_headers)
+    check(3)
+    client.put(f"/api/products/{first}", json={"is_active": True}, headers=supplier_headers)
+    check(4)
+    assert client.delete(f"/api/products/{second}", headers=supplier_headers).status_code == 200
+    check(3)
+    other.is_approved = False
+    db.session.commit()
+    check(1)
+    recount_listed(db.session)
+    db.session.commit()
+    check(1)
