@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections import Counter
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -93,7 +94,7 @@ class Product(TimestampMixin, Base):
         # the active rows, one per sort order with its tie-breakers, so a page is read
         # in index order; "category_price" (covering) answers the total of category,
         # price and stock filters from the index alone. The unfiltered total comes from
-        # ListedCount, search from the (partial) GIN index.
+        # ListedCount, search from ProductSearch.
         Index("ix_products_listed_created", "created_at", "id", postgresql_where=_ACTIVE),
         Index("ix_products_listed_price", "price", "id", postgresql_where=_ACTIVE),
         Index("ix_products_listed_name", "name", "id", postgresql_where=_ACTIVE),
@@ -112,12 +113,6 @@ class Product(TimestampMixin, Base):
             postgresql_include=["stock", "supplier_id"],
             postgresql_where=_ACTIVE,
         ),
-        Index(
-            "ix_products_search_vector",
-            "search_vector",
-            postgresql_using="gin",
-            postgresql_where=_ACTIVE,
-        ).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -156,9 +151,6 @@ class Product(TimestampMixin, Base):
         Numeric(3, 2), default=Decimal("0.00"), server_default="0"
     )
     sold_count: Mapped[int] = mapped_column(default=0, server_default="0")
-    # Weighted search document (name A, brand + category B, description C), written
-    # by the database from the row on every insert/update (see app.catalog.search).
-    search_vector: Mapped[str | None] = mapped_column(SearchVector(), deferred=True)
 
     supplier: Mapped[SupplierProfile] = relationship()
     category: Mapped[Category] = relationship()
@@ -202,6 +194,42 @@ class ListedCount(Base):
     active_products: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
+class ProductSearch(Base):
+    """A product's search document (name A, brand and category names B, description C;
+    see ``app.catalog.search``) with the columns a search filters and ties on.
+
+    Apart from the product row so that a search, which reads the document of every
+    match to rank it, reads only these narrow rows (not whole products with their
+    descriptions), and product writes that leave the document alone (stock, ratings)
+    neither rewrite it nor touch the GIN index. Written by the database from the
+    product row (``refresh_documents``) whenever the ORM flushes a product change to a
+    searched or copied column; writes that bypass the ORM must call
+    ``refresh_documents()`` themselves.
+    """
+
+    __tablename__ = "product_search"
+    __table_args__ = (
+        # Searches only look for active products; fastupdate off: a write updates the
+        # index at once instead of queueing in a pending list that every search scans.
+        Index(
+            "ix_product_search_vector",
+            "search_vector",
+            postgresql_using="gin",
+            postgresql_where=_ACTIVE,
+            postgresql_with={"fastupdate": "off"},
+        ).ddl_if(dialect="postgresql"),
+    )
+
+    product_id: Mapped[int] = mapped_column(
+        ForeignKey("products.id", ondelete="CASCADE"), primary_key=True
+    )
+    # Copies of the product's columns: listed() and the "newest" tie-break.
+    supplier_id: Mapped[int]
+    created_at: Mapped[datetime]
+    is_active: Mapped[bool]
+    search_vector: Mapped[str] = mapped_column(SearchVector())
+
+
 class ProductSlug(Base):
     """Every slug a product has had, so old links keep resolving after a rename."""
 
@@ -235,22 +263,18 @@ class Review(TimestampMixin, Base):
     user: Mapped[User] = relationship()
 
 
-_SEARCHED = ("name", "description", "brand", "brand_id", "category", "category_id")
-
-
-@event.listens_for(Product, "before_insert")
-@event.listens_for(Product, "before_update")
-def _write_search_document(mapper, connection, product: Product) -> None:
-    state = inspect(product)
-    if state.persistent and not any(state.attrs[key].history.has_changes() for key in _SEARCHED):
-        return
-    product.search_vector = document(
-        connection.dialect.name,
-        product.name,
-        product.description,
-        product.brand.id if product.brand else product.brand_id,
-        product.category.id if product.category else product.category_id,
-    )
+# Product attributes the search row is computed from.
+_SEARCHED = (
+    "name",
+    "description",
+    "brand",
+    "brand_id",
+    "category",
+    "category_id",
+    "supplier",
+    "supplier_id",
+    "is_active",
+)
 
 
 def _original(product: Product, key: str):
@@ -298,6 +322,44 @@ def _count_listed(session, flush_context) -> None:
                     set_={"active_products": table.c.active_products + delta},
                 )
             )
+
+
+@event.listens_for(Session, "after_flush")
+def _write_search_rows(session, flush_context) -> None:
+    new = [product for product in session.new if isinstance(product, Product)]
+    changed = [
+        product
+        for product in session.dirty
+        if isinstance(product, Product)
+        and any(inspect(product).attrs[key].history.has_changes() for key in _SEARCHED)
+    ]
+    if new or changed:
+        refresh_documents(session, Product.id.in_([product.id for product in new + changed]))
+    deleted = [product.id for product in session.deleted if isinstance(product, Product)]
+    if deleted:  # the foreign key cascades too, where the database enforces it
+        table = ProductSearch.__table__
+        session.execute(table.delete().where(table.c.product_id.in_(deleted)))
+
+
+def refresh_documents(session, criterion) -> None:
+    """(Re)write the search rows of the products matching ``criterion`` from their rows."""
+    dialect = session.get_bind().dialect.name
+    columns = ("product_id", "supplier_id", "created_at", "is_active", "search_vector")
+    rows = select(
+        Product.id,
+        Product.supplier_id,
+        Product.created_at,
+        Product.is_active,
+        document(dialect, Product.name, Product.description, Product.brand_id, Product.category_id),
+    ).where(criterion)
+    table = ProductSearch.__table__
+    statement = _INSERTS[dialect](table).from_select(columns, rows)
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[table.c.product_id],
+            set_={column: statement.excluded[column] for column in columns[1:]},
+        )
+    )
 
 
 def recount_listed(session) -> None:

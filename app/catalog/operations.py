@@ -17,7 +17,16 @@ from sqlalchemy.orm import defer, joinedload
 from app.auth.models import SupplierProfile, User, UserRole
 from app.cart.models import CartItem
 from app.catalog import search
-from app.catalog.models import Brand, Category, ListedCount, Product, ProductSlug, Review
+from app.catalog.models import (
+    Brand,
+    Category,
+    ListedCount,
+    Product,
+    ProductSearch,
+    ProductSlug,
+    Review,
+    refresh_documents,
+)
 from app.common.audit import record_audit
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.extensions import db
@@ -77,19 +86,20 @@ def _ensure_free(slug: str, column, message: str) -> None:
 # ---- visibility and loading -----------------------------------------------------------
 
 
-def listed() -> list[ColumnElement[bool]]:
-    """The criteria of listed products: active, of an approved supplier."""
+def listed(model: type[Product | ProductSearch] = Product) -> list[ColumnElement[bool]]:
+    """The criteria of listed products: active, of an approved supplier (on the products
+    or on their search rows, which copy those columns)."""
     if _dialect() == "postgresql":
         # "Not one of the (few) unapproved suppliers" (supplier_id is a required foreign
         # key): a cheap per-row test that PostgreSQL checks on the covering indexes'
         # entries or the rows it reads anyway; an IN (subquery) or join plans worse.
         unapproved = select(SupplierProfile.id).where(~SupplierProfile.is_approved)
         return [
-            Product.is_active,
-            Product.supplier_id != all_(func.array(unapproved.scalar_subquery())),
+            model.is_active,
+            model.supplier_id != all_(func.array(unapproved.scalar_subquery())),
         ]
     approved = select(SupplierProfile.id).where(SupplierProfile.is_approved)
-    return [Product.is_active, Product.supplier_id.in_(approved)]
+    return [model.is_active, model.supplier_id.in_(approved)]
 
 
 # The category, brand and supplier of listed products: only what their references show.
@@ -189,10 +199,7 @@ def list_products(params: dict[str, Any]) -> Page:
         order = SORT_ORDERS.get(sort_by, SORT_ORDERS["newest"])
         statement = select(Product).where(*listed(), *filters).options(*CARD).order_by(*order)
         return paginate(statement, params) if filters else _unfiltered_page(statement, params)
-    matches, rank = search.match(_dialect(), Product.search_vector, Product.name, words)
-    if sort_by != "relevance":
-        rank = None
-    return _search_page([*listed(), *filters, matches], rank, sort_by, params)
+    return _search_page(words, filters, sort_by, params)
 
 
 def _unfiltered_page(statement: Select, params: dict[str, Any]) -> Page:
@@ -216,31 +223,40 @@ def _unfiltered_page(statement: Select, params: dict[str, Any]) -> Page:
 
 
 def _search_page(
-    criteria: list[ColumnElement[bool]], rank: ColumnElement | None, sort_by: str, params
+    words: list[str], filters: list[ColumnElement[bool]], sort_by: str, params
 ) -> Page:
-    """One page of search results, ranked by ``rank`` (else sorted by ``sort_by``).
+    """One page of the listed products matching ``words``, by relevance or ``sort_by``.
 
-    Every match must be ranked: a narrow subquery does it (ids and sort keys only) and
-    takes the total in the same pass (``count(*) OVER ()``), then only the page's rows
-    are loaded. A page past the end is counted separately.
+    Every match must be ranked (or sorted): a narrow subquery does it on the search rows
+    (ids and sort keys only) and takes the total in the same pass (``count(*) OVER
+    ()``), then only the page's products are loaded. A page past the end is counted
+    separately.
     """
     page, per_page = params["page"], params["per_page"]
+    dialect = _dialect()
+    matches, rank = search.match(dialect, ProductSearch.search_vector, Product.name, words)
+    if sort_by != "relevance":
+        rank = None
+    found = select(ProductSearch.product_id.label("id")).where(*listed(ProductSearch), matches)
+    # The search rows alone answer an unfiltered search by relevance on PostgreSQL;
+    # filters, other sorts and SQLite's rank (name hits first) need the products.
+    if filters or rank is None or dialect != "postgresql":
+        found = found.join(Product, Product.id == ProductSearch.product_id).where(*filters)
     total = func.count().over().label("total")
     if rank is None:
         order = SORT_ORDERS.get(sort_by, SORT_ORDERS["newest"])
-        ranked = select(Product.id, total).where(*criteria).order_by(*order)
+        ranked = found.add_columns(total).order_by(*order)
     else:
         # OFFSET 0 keeps PostgreSQL from merging the subquery: the rank is computed
         # while the rows are read, so the window keeps (id, created_at, rank) per
         # match instead of whole rows with their search documents.
-        matches = (
-            select(Product.id, Product.created_at, rank.label("rank"))
-            .where(*criteria)
+        ranks = (
+            found.add_columns(ProductSearch.created_at, rank.label("rank"))
             .offset(0)
             .subquery("matches")
         )
-        ranked = select(matches.c.id, matches.c.rank, total).order_by(
-            matches.c.rank.desc(), matches.c.created_at.desc(), matches.c.id.desc()
+        ranked = select(ranks.c.id, ranks.c.rank, total).order_by(
+            ranks.c.rank.desc(), ranks.c.created_at.desc(), ranks.c.id.desc()
         )
     ranked = ranked.limit(per_page).offset((page - 1) * per_page).subquery("ranked")
     order = SORT_ORDERS.get(sort_by, SORT_ORDERS["newest"])
@@ -253,7 +269,7 @@ def _search_page(
         .order_by(*order)
     ).all()
     if not rows:
-        count = select(func.count()).select_from(Product).where(*criteria)
+        count = select(func.count()).select_from(found.subquery())
         return Page(items=[], page=page, per_page=per_page, total=db.session.scalar(count))
     return Page(items=[row[0] for row in rows], page=page, per_page=per_page, total=rows[0][1])
 
@@ -443,7 +459,7 @@ def save_category(category: Category | None, data: dict[str, Any]) -> Category:
         setattr(category, field, value)
     db.session.flush()
     if renamed:
-        search.refresh_documents(db.session, Product.category_id == category.id)
+        refresh_documents(db.session, Product.category_id == category.id)
     return category
 
 
@@ -480,7 +496,7 @@ def save_brand(brand: Brand | None, data: dict[str, Any]) -> Brand:
         setattr(brand, field, value)
     db.session.flush()
     if renamed:
-        search.refresh_documents(db.session, Product.brand_id == brand.id)
+        refresh_documents(db.session, Product.brand_id == brand.id)
     return brand
 
 

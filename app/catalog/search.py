@@ -1,12 +1,12 @@
 """Product search: PostgreSQL full-text search, with a portable ``LIKE`` fallback.
 
-Each product row carries a ``search_vector``: on PostgreSQL a weighted ``tsvector``
-(name A, brand and category names B, description C) behind a GIN index; on SQLite the
-same words as lower-case text. The database computes it from the row itself on every
-insert and on updates that touch a searched field (``document()`` is the SQL expression
-the mapper events in ``app.catalog.models`` write), and ``refresh_documents()`` rewrites
-it for the products of a renamed brand or category. Queries use prefix matching, so
-"sams" finds "Samsung", ranked by ``ts_rank_cd`` (name hits rank first on SQLite).
+Each product has a search row (``ProductSearch``) whose ``search_vector`` is, on
+PostgreSQL, a weighted ``tsvector`` (name A, brand and category names B, description C)
+behind a GIN index; on SQLite the same words as lower-case text. The database computes
+it from the product row (``document()`` is the SQL expression that
+``app.catalog.models.refresh_documents`` writes) whenever a product's searched fields
+change, or its brand or category is renamed. Queries use prefix matching, so "sams"
+finds "Samsung", ranked by ``ts_rank_cd`` (name hits rank first on SQLite).
 """
 
 from __future__ import annotations
@@ -73,26 +73,6 @@ def document(dialect: str, name, description, brand_id, category_id) -> ColumnEl
         + names
         + literal(" ")
         + func.coalesce(description, "")
-    )
-
-
-def refresh_documents(session, criterion: ColumnElement) -> None:
-    """Recompute the search document of the products matching ``criterion``."""
-    from app.catalog.models import Product
-
-    dialect = session.get_bind().dialect.name
-    session.execute(
-        Product.__table__.update()
-        .where(criterion)
-        .values(
-            search_vector=document(
-                dialect,
-                Product.name,
-                Product.description,
-                Product.brand_id,
-                Product.category_id,
-            )
-        )
     )
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from flask import current_app, render_template
 from flask_mail import Message
 from jinja2 import TemplateNotFound
-from sqlalchemy import event
+from sqlalchemy import event, insert
 from sqlalchemy.orm import Session as OrmSession
 
 from app.db import utcnow
@@ -58,19 +58,19 @@ def send_email_after_commit(to: str, subject: str, template: str, **context) -> 
     session.info.setdefault(_PENDING_KEY, []).append(email)
 
 
-def _outbox_record(email: Email) -> OutboxEmail:
-    return OutboxEmail(
-        to_address=email.to,
-        subject=email.subject,
-        template=email.template,
-        body_text=email.text,
-        body_html=email.html,
-    )
+def _outbox_values(email: Email) -> dict[str, str | None]:
+    return {
+        "to_address": email.to,
+        "subject": email.subject,
+        "template": email.template,
+        "body_text": email.text,
+        "body_html": email.html,
+    }
 
 
 def deliver(email: Email) -> OutboxEmail:
     """Send one email over SMTP now and record it in its own session; never raises."""
-    record = _outbox_record(email)
+    record = OutboxEmail(**_outbox_values(email))
     try:
         mail.send(
             Message(subject=email.subject, recipients=[email.to], body=email.text, html=email.html)
@@ -90,16 +90,20 @@ def deliver(email: Email) -> OutboxEmail:
 
 @event.listens_for(OrmSession, "before_commit")
 def _record_offline(session: OrmSession) -> None:
-    """Offline, put the outbox rows into the transaction that is committing."""
+    """Offline, put the outbox rows into the transaction that is committing.
+
+    One INSERT statement, not objects added to the session: those would cost a second
+    flush in every commit that sends mail (checkout's among them).
+    """
     if not session.info.get(_PENDING_KEY) or session.in_nested_transaction():
         return
     if current_app.config.get("MAIL_USERNAME"):
         return
     emails = session.info.pop(_PENDING_KEY)
-    for email in emails:
-        record = _outbox_record(email)
-        record.status, record.sent_at = "LOGGED", utcnow()
-        session.add(record)
+    logged = {"status": "LOGGED", "sent_at": utcnow()}
+    session.execute(
+        insert(OutboxEmail.__table__), [_outbox_values(email) | logged for email in emails]
+    )
     session.info[_LOGGED_KEY] = emails
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 02:46:13.168524
+Create Date: 2026-12-02 03:04:54.663641
 
 """
 from alembic import op
@@ -383,7 +383,6 @@ def upgrade():
     sa.Column('rating_count', sa.Integer(), server_default='0', nullable=False),
     sa.Column('rating_average', sa.Numeric(precision=3, scale=2), server_default='0', nullable=False),
     sa.Column('sold_count', sa.Integer(), server_default='0', nullable=False),
-    sa.Column('search_vector', sa.Text().with_variant(postgresql.TSVECTOR(), 'postgresql'), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
     sa.CheckConstraint('commission_rate IS NULL OR (commission_rate >= 0 AND commission_rate < 1)', name=op.f('ck_products_commission_rate')),
@@ -408,7 +407,6 @@ def upgrade():
         batch_op.create_index('ix_products_listed_price', ['price', 'id'], unique=False, postgresql_where=sa.text('is_active'))
         batch_op.create_index('ix_products_listed_rating', ['rating_average', 'rating_count', 'id'], unique=False, postgresql_where=sa.text('is_active'))
         batch_op.create_index('ix_products_listed_sold', ['sold_count', 'id'], unique=False, postgresql_where=sa.text('is_active'))
-        batch_op.create_index('ix_products_search_vector', ['search_vector'], unique=False, postgresql_using='gin', postgresql_where=sa.text('is_active'))
         batch_op.create_index(batch_op.f('ix_products_supplier_id'), ['supplier_id'], unique=False)
 
     op.create_table('cart_items',
@@ -508,6 +506,18 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_payments_order_id'), ['order_id'], unique=False)
         batch_op.create_index('ix_payments_order_status', ['order_id', 'status'], unique=False)
         batch_op.create_index('ix_payments_status_created', ['status', 'created_at'], unique=False)
+
+    op.create_table('product_search',
+    sa.Column('product_id', sa.Integer(), nullable=False),
+    sa.Column('supplier_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('is_active', sa.Boolean(), nullable=False),
+    sa.Column('search_vector', sa.Text().with_variant(postgresql.TSVECTOR(), 'postgresql'), nullable=False),
+    sa.ForeignKeyConstraint(['product_id'], ['products.id'], name=op.f('fk_product_search_product_id_products'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('product_id', name=op.f('pk_product_search'))
+    )
+    with op.batch_alter_table('product_search', schema=None) as batch_op:
+        batch_op.create_index('ix_product_search_vector', ['search_vector'], unique=False, postgresql_using='gin', postgresql_where=sa.text('is_active'), postgresql_with={'fastupdate': 'off'})
 
     op.create_table('product_slugs',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -612,6 +622,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_product_slugs_product_id'))
 
     op.drop_table('product_slugs')
+    with op.batch_alter_table('product_search', schema=None) as batch_op:
+        batch_op.drop_index('ix_product_search_vector', postgresql_using='gin', postgresql_where=sa.text('is_active'), postgresql_with={'fastupdate': 'off'})
+
+    op.drop_table('product_search')
     with op.batch_alter_table('payments', schema=None) as batch_op:
         batch_op.drop_index('ix_payments_status_created')
         batch_op.drop_index('ix_payments_order_status')
@@ -634,7 +648,6 @@ def downgrade():
     op.drop_table('cart_items')
     with op.batch_alter_table('products', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_products_supplier_id'))
-        batch_op.drop_index('ix_products_search_vector', postgresql_using='gin', postgresql_where=sa.text('is_active'))
         batch_op.drop_index('ix_products_listed_sold', postgresql_where=sa.text('is_active'))
         batch_op.drop_index('ix_products_listed_rating', postgresql_where=sa.text('is_active'))
         batch_op.drop_index('ix_products_listed_price', postgresql_where=sa.text('is_active'))

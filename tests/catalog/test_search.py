@@ -72,15 +72,50 @@ def test_postgres_uses_a_weighted_tsvector_with_a_gin_index(db, catalog):
     kind = db.session.scalar(
         text(
             "SELECT data_type FROM information_schema.columns "
-            "WHERE table_name = 'products' AND column_name = 'search_vector'"
+            "WHERE table_name = 'product_search' AND column_name = 'search_vector'"
         )
     )
     assert kind == "tsvector"
     index = db.session.scalar(
-        text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_products_search_vector'")
+        text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_product_search_vector'")
     )
-    assert "USING gin" in index
+    assert "USING gin" in index and "fastupdate=off" in index
     vector = db.session.scalar(
-        text("SELECT search_vector::text FROM products WHERE name = 'Galaxy A55'")
+        text(
+            "SELECT s.search_vector::text FROM product_search s "
+            "JOIN products p ON p.id = s.product_id WHERE p.name = 'Galaxy A55'"
+        )
     )
     assert "'galaxi':1A" in vector and "'samsung':3B" in vector and "'phone':6C" in vector
+
+
+def test_search_rows_follow_product_writes(client, db, supplier, supplier_headers):
+    """Each product's search row is rewritten with it: document, activity and supplier."""
+    from sqlalchemy import func, select
+
+    from app.catalog.models import ProductSearch
+    from tests.factories.auth import SupplierProfileFactory
+
+    product = ProductFactory(name="Lumia 950", supplier=supplier.supplier_profile)
+    other = ProductFactory(name="Lumia 640")
+    db.session.commit()
+    assert search(client, "lumia") == ["Lumia 640", "Lumia 950"]
+
+    response = client.put(
+        f"/api/products/{product.id}", json={"name": "Nokia X"}, headers=supplier_headers
+    )
+    assert response.status_code == 200
+    assert search(client, "lumia") == ["Lumia 640"] and search(client, "nokia") == ["Nokia X"]
+
+    other.supplier = SupplierProfileFactory(pending=True)
+    db.session.commit()
+    assert search(client, "lumia") == []
+    other.supplier.is_approved = True
+    other.is_active = False
+    db.session.commit()
+    assert search(client, "lumia") == []
+
+    response = client.delete(f"/api/products/{product.id}", headers=supplier_headers)
+    assert response.status_code == 200
+    assert search(client, "nokia") == []
+    assert db.session.scalar(select(func.count()).select_from(ProductSearch)) == 1
