@@ -83,6 +83,8 @@ class Config:
         self.DEBUG, self.TESTING = type(self).DEBUG, type(self).TESTING
 
         self.SECRET_KEY = env.str("SECRET_KEY", "dev-secret-key-change-me-0123456789abcdef")
+        # Earlier secret keys, still accepted to open what they signed or sealed (rotation).
+        self.SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", [])
         self.JWT_SECRET_KEY = env.str("JWT_SECRET_KEY", "dev-jwt-secret-change-me-0123456789abcdef")
         self.JWT_ACCESS_TOKEN_EXPIRES = timedelta(seconds=env.int("JWT_ACCESS_TOKEN_EXPIRES", 900))
         self.JWT_REFRESH_TOKEN_EXPIRES = timedelta(

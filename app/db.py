@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import functools
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from sqlalchemy import DateTime, MetaData, Numeric, TypeDecorator, func
+from cryptography.fernet import Fernet, MultiFernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from flask import current_app
+from sqlalchemy import DateTime, MetaData, Numeric, String, TypeDecorator, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
 
 from app.money import CENTS
@@ -67,6 +73,44 @@ class MoneyType(TypeDecorator):
         if value is None:
             return None
         return Decimal(str(value)).quantize(CENTS)
+
+
+@functools.cache
+def _sealer(*secret_keys: str) -> MultiFernet:
+    """Fernet keys derived from the app's secret keys: the first seals, all unseal."""
+
+    def derive(secret_key: str) -> Fernet:
+        hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"qg sealed column")
+        return Fernet(base64.urlsafe_b64encode(hkdf.derive(secret_key.encode())))
+
+    return MultiFernet([derive(key) for key in secret_keys])
+
+
+class SealedString(TypeDecorator):
+    """A secret the application must read back (a TOTP seed), encrypted at rest.
+
+    Stored as a Fernet token (AES-128-CBC + HMAC-SHA256) under a key derived from
+    ``SECRET_KEY``; values sealed under a key listed in ``SECRET_KEY_FALLBACKS`` still
+    open, so the secret key can be rotated. A database dump alone does not reveal them.
+    """
+
+    impl = String(255)
+    cache_ok = True
+
+    @staticmethod
+    def _keys() -> MultiFernet:
+        config = current_app.config
+        return _sealer(config["SECRET_KEY"], *config.get("SECRET_KEY_FALLBACKS", ()))
+
+    def process_bind_param(self, value: str | None, dialect):
+        if value is None:
+            return None
+        return self._keys().encrypt(value.encode()).decode()
+
+    def process_result_value(self, value: str | None, dialect):
+        if value is None:
+            return None
+        return self._keys().decrypt(value.encode()).decode()
 
 
 class Base(DeclarativeBase):

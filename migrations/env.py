@@ -72,12 +72,14 @@ def render_item(type_, obj, autogen_context):
     """Write our column types as plain SQLAlchemy types: migrations must not import app code."""
     if type_ == "type" and hasattr(obj, "impl"):
         from app.catalog.search import SearchVector
-        from app.db import MoneyType, UTCDateTime
+        from app.db import MoneyType, SealedString, UTCDateTime
 
         if isinstance(obj, MoneyType):
             return "sa.Numeric(precision=12, scale=2)"
         if isinstance(obj, UTCDateTime):
             return "sa.DateTime(timezone=True)"
+        if isinstance(obj, SealedString):
+            return "sa.String(length=255)"
         if isinstance(obj, SearchVector):
             autogen_context.imports.add("from sqlalchemy.dialects import postgresql")
             return "sa.Text().with_variant(postgresql.TSVECTOR(), 'postgresql')"

@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Base, TimestampMixin, UTCDateTime, utcnow
+from app.db import Base, SealedString, TimestampMixin, UTCDateTime, utcnow
 
 
 class UserRole(enum.StrEnum):
@@ -75,7 +75,7 @@ class User(TimestampMixin, Base):
     google_sub: Mapped[str | None] = mapped_column(String(255), unique=True)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_secret: Mapped[str | None] = mapped_column(SealedString())
     totp_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     totp_last_step: Mapped[int | None]
     recovery_codes: Mapped[str | None] = mapped_column(Text)  # JSON list of SHA-256 hashes

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 03:04:54.663641
+Create Date: 2026-12-02 03:29:14.147150
 
 """
 from alembic import op
@@ -134,7 +134,7 @@ def upgrade():
     sa.Column('google_sub', sa.String(length=255), nullable=True),
     sa.Column('is_active', sa.Boolean(), server_default=sa.text('true'), nullable=False),
     sa.Column('email_verified_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('totp_secret', sa.String(length=64), nullable=True),
+    sa.Column('totp_secret', sa.String(length=255), nullable=True),
     sa.Column('totp_enabled', sa.Boolean(), server_default=sa.text('false'), nullable=False),
     sa.Column('totp_last_step', sa.Integer(), nullable=True),
     sa.Column('recovery_codes', sa.Text(), nullable=True),

@@ -2,6 +2,8 @@ import time
 
 import pyotp
 import pytest
+import sqlalchemy as sa
+from cryptography.fernet import InvalidToken
 
 from tests.auth.conftest import audit_actions, fresh
 from tests.factories.auth import PASSWORD, UserFactory
@@ -144,3 +146,34 @@ def test_disable_2fa_when_off(client, auth_headers):
 
     assert response.status_code == 409
     assert response.json["error"]["code"] == "TWO_FACTOR_NOT_ENABLED"
+
+
+def test_the_totp_secret_is_sealed_at_rest(client, auth_headers, db):
+    user = UserFactory()
+    secret = _enable(client, auth_headers(user)).json["data"]["secret"]
+
+    stored = db.session.execute(
+        sa.text("SELECT totp_secret FROM users WHERE id = :id"), {"id": user.id}
+    ).scalar_one()
+    assert secret not in stored and len(stored) > 100  # a Fernet token, not the seed
+    assert fresh(user).totp_secret == secret
+
+
+def test_sealed_secrets_still_open_after_the_secret_key_rotates(app, client, auth_headers, login):
+    user = UserFactory()
+    secret = _enable(client, auth_headers(user)).json["data"]["secret"]
+    old_key = app.config["SECRET_KEY"]
+    try:
+        app.config["SECRET_KEY"], app.config["SECRET_KEY_FALLBACKS"] = "rotated-key", [old_key]
+        confirm = client.post(
+            "/api/auth/verify-2fa",
+            json={"code": pyotp.TOTP(secret).now()},
+            headers=auth_headers(user),
+        )
+        assert confirm.status_code == 200
+
+        app.config["SECRET_KEY_FALLBACKS"] = []  # the old key retired: the seed is unreadable
+        with pytest.raises(InvalidToken):
+            fresh(user).totp_secret  # noqa: B018
+    finally:
+        app.config["SECRET_KEY"], app.config["SECRET_KEY_FALLBACKS"] = old_key, []
