@@ -197,7 +197,18 @@ def prepare(env: dict[str, str], args) -> dict[str, list]:
     return scenarios
 
 
-def start_server(env: dict[str, str], port: int, workers: int, threads: int) -> subprocess.Popen:
+def start_server(
+    env: dict[str, str], port: int, workers: int, threads: int, buyers: int
+) -> subprocess.Popen:
+    """gunicorn with each worker's share of the buyers' keep-alive connections capped.
+
+    Without the cap, the buyers' connections, all opened in the same instant, are mostly
+    accepted by whichever worker wakes first and stay with it: one process (one core,
+    one GIL) then serves the whole run. Above its share a worker stops accepting and
+    closes surplus keep-alive connections, so a client reconnects to a less busy one,
+    as a load balancer in front of the workers would spread them.
+    """
+    share = -(-buyers // workers)  # ceil
     command = [
         str(ROOT / ".venv/bin/gunicorn"),
         "run:app",
@@ -207,6 +218,8 @@ def start_server(env: dict[str, str], port: int, workers: int, threads: int) -> 
         str(workers),
         "--threads",
         str(threads),
+        "--worker-connections",
+        str(share + threads),
         "--timeout",
         "60",
         "--log-level",
@@ -347,7 +360,7 @@ def main() -> None:
     )
 
     port = free_port()
-    server = start_server(env, port, args.workers, args.threads)
+    server = start_server(env, port, args.workers, args.threads, args.buyers)
     try:
         print(
             f"gunicorn: {args.workers} workers x {args.threads} threads on 127.0.0.1:{port}; "

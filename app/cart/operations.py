@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -30,20 +30,17 @@ def find_cart(user_id: int) -> Cart:
     return cart or Cart(user_id=user_id, items=[])
 
 
-def lock_cart(user_id: int, *, with_products: bool = True) -> Cart:
+def lock_cart(user_id: int) -> Cart:
     """The customer's cart, created on first use, row-locked until commit.
 
     Every change to a cart takes this lock first, so two requests of one customer (two
-    tabs, a double click on "checkout") are applied one after the other. Checkout,
-    which locks and re-reads the products itself, passes ``with_products=False``.
+    tabs, a double click on "checkout") are applied one after the other.
     """
     statement = select(Cart).where(Cart.user_id == user_id).with_for_update(of=Cart)
     # The lines are read by a second statement, after the lock is granted: joined to the
     # locking one, they would come from its snapshot, taken before a concurrent checkout
     # of the same cart emptied it (PostgreSQL re-reads only the locked row).
-    statement = (
-        _with_items(statement) if with_products else statement.options(selectinload(Cart.items))
-    ).execution_options(populate_existing=True)
+    statement = _with_items(statement).execution_options(populate_existing=True)
     cart = db.session.scalar(statement)
     if cart is not None:
         return cart
@@ -53,6 +50,26 @@ def lock_cart(user_id: int, *, with_products: bool = True) -> Cart:
     except IntegrityError:  # created by a concurrent request of the same customer
         pass
     return db.session.scalar(statement)
+
+
+def take_lines(user_id: int) -> dict[int, int]:
+    """Lock the customer's cart and empty it, returning ``{product_id: quantity}``.
+
+    Checkout's read of the cart: it takes the same lock as ``lock_cart`` (a second
+    checkout of the cart waits, then finds it empty), then reads and deletes the lines
+    in one statement, after the lock is granted (see ``lock_cart``), without loading
+    them as objects. A rollback puts them back.
+    """
+    cart_id = db.session.scalar(select(Cart.id).where(Cart.user_id == user_id).with_for_update())
+    if cart_id is None:
+        return {}
+    lines = db.session.execute(
+        delete(CartItem)
+        .where(CartItem.cart_id == cart_id)
+        .returning(CartItem.product_id, CartItem.quantity)
+        .execution_options(synchronize_session=False)
+    )
+    return dict(lines.all())
 
 
 def count_items(user_id: int) -> dict[str, int]:

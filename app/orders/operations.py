@@ -1,8 +1,9 @@
 """Order rules: addresses, delivery fees, checkout, status changes and cancellation.
 
-Checkout and cancellation are the only places stock moves for an order. Both touch
+Checkout and cancellation are the only places stock moves for an order. Both lock
 product rows in primary-key order, so two transactions never wait on each other in a
-cycle (no deadlock), and checkout reads stock under a row lock, so it never oversells.
+cycle (no deadlock), and checkout takes stock with a decrement conditional on the
+locked row's newest stock, so it never oversells.
 """
 
 from __future__ import annotations
@@ -13,13 +14,13 @@ from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import case, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, load_only
 
 from app.auth.models import User
-from app.cart.operations import lock_cart
-from app.catalog.models import Product
+from app.cart.operations import take_lines
+from app.catalog.models import Category, Product
 from app.db import utcnow
 from app.errors import (
     Conflict,
@@ -184,34 +185,83 @@ def _is_order_number_clash(error: IntegrityError) -> bool:
     return "order_number" in str(error.orig)
 
 
-def _lock_products(product_ids: list[int]) -> dict[int, Product]:
-    """Lock the products' rows in primary-key order (the order every writer uses)."""
+# What checkout reads of a product: its stock and what an order line snapshots.
+_CHECKOUT_COLUMNS = (
+    load_only(
+        Product.name,
+        Product.sku,
+        Product.price,
+        Product.stock,
+        Product.is_active,
+        Product.supplier_id,
+        Product.commission_rate,
+    ),
+    joinedload(Product.category).load_only(Category.commission_rate),
+)
+
+
+def _read_products(product_ids: list[int]) -> dict[int, Product]:
+    """The products as committed now, unlocked: what the order snapshots and pre-checks."""
     products = db.session.scalars(
         select(Product)
         .where(Product.id.in_(product_ids))
-        .order_by(Product.id)
-        .options(joinedload(Product.category))
-        .with_for_update(of=Product)
+        .options(*_CHECKOUT_COLUMNS)
         .execution_options(populate_existing=True)
     )
     return {product.id: product for product in products}
 
 
-def _shortfalls(lines, products: dict[int, Product]) -> list[dict]:
-    problems = []
-    for line in lines:
-        product = products.get(line.product_id)
-        available = product.stock if product is not None and product.is_active else 0
-        if line.quantity > available:
-            problems.append(
-                {
-                    "product_id": line.product_id,
-                    "name": product.name if product is not None else None,
-                    "requested": line.quantity,
-                    "available": available,
-                }
-            )
-    return problems
+def _take_stock(products: dict[int, Product], quantities: dict[int, int]) -> None:
+    """Lock the rows in primary-key order and take every quantity, or refuse them all.
+
+    One statement: the CTE locks the rows in id order (the order every writer uses, so
+    no deadlock), FOR NO KEY UPDATE like the update itself: FOR UPDATE would also wait
+    on the KEY SHARE locks that concurrent checkouts' order lines (foreign keys to the
+    product) hold, each on the other's. The update then decrements only the rows that
+    are active and still hold enough; under READ COMMITTED PostgreSQL re-checks that on
+    the newest version of a row a concurrent transaction changed, so it never oversells.
+    A row left out is a shortfall, reported with the stock as re-read now; the rows
+    already decremented are undone by the caller's rollback. SQLite ignores FOR UPDATE:
+    it runs one writer at a time anyway.
+    """
+    taken = case(quantities, value=Product.id)
+    locked = (
+        select(Product.id)
+        .where(Product.id.in_(quantities))
+        .order_by(Product.id)
+        .with_for_update(key_share=True)
+        .cte("locked")
+    )
+    updated = set(
+        db.session.scalars(
+            update(Product)
+            .where(Product.id == locked.c.id, Product.is_active.is_(True), Product.stock >= taken)
+            .values(stock=Product.stock - taken, sold_count=Product.sold_count + taken)
+            .returning(Product.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    for product in products.values():
+        db.session.expire(product, ["stock", "sold_count", "updated_at"])
+    if len(updated) < len(quantities):
+        missed = {id_: quantity for id_, quantity in quantities.items() if id_ not in updated}
+        now = _read_products(list(missed))
+        raise _insufficient_stock([_shortage(id_, q, now.get(id_)) for id_, q in missed.items()])
+
+
+def _shortage(product_id: int, quantity: int, product: Product | None) -> dict:
+    """A line as the 422 lists it: what was asked for and what there is to sell."""
+    return {
+        "product_id": product_id,
+        "name": product.name if product is not None else None,
+        "requested": quantity,
+        "available": product.stock if product is not None and product.is_active else 0,
+    }
+
+
+def _shortfalls(quantities: dict[int, int], products: dict[int, Product]) -> list[dict]:
+    problems = [_shortage(id_, quantity, products.get(id_)) for id_, quantity in quantities.items()]
+    return [problem for problem in problems if problem["requested"] > problem["available"]]
 
 
 def _insufficient_stock(problems: list[dict]) -> InsufficientStock:
@@ -249,15 +299,19 @@ def place_order(
 ) -> Order:
     """Turn the customer's cart into an order, all or nothing.
 
-    Holds the cart lock (a second checkout of the same cart waits, then finds it empty)
-    and the products' row locks in primary-key order; re-reads prices and stock under
-    those locks; refuses any shortfall naming every short product before writing
-    anything; then decrements stock, snapshots each line and empties the cart.
+    Takes the cart's lines under the cart lock (a second checkout of the same cart
+    waits, then finds it empty); reads the products unlocked and refuses a shortfall
+    already visible, naming every short product (the caller's rollback puts the cart
+    back); writes the order, its snapshotted lines and history, renders the email; and
+    only then, as the last statement before the commit, takes the stock (see
+    ``_take_stock``), refusing with the same 422 if another checkout got there first.
 
-    Everything is written in one flush at the end (the product locks are held for as
-    short a time as possible). On the rare clash of the random order number with an
-    existing one, the transaction (which holds nothing else yet: the route only read
-    before) is rolled back and the checkout runs again with a new number.
+    Every buyer of a hot product waits for its row lock: taken last, it is held for
+    that statement and the commit (with its outbox insert) only. The order keeps the
+    price of that unlocked read, the one the customer was shown, even if the product's
+    price changes before the stock is taken. On the rare clash of the random order
+    number with an existing one, the transaction (which holds no product lock yet) is
+    rolled back and the checkout runs again with a new number.
     """
     for _ in range(ORDER_NUMBER_ATTEMPTS):
         try:
@@ -280,17 +334,16 @@ def _place_order(
     notes: str | None,
 ) -> Order:
     zone = zone or address.delivery_zone
-    cart = lock_cart(customer.id, with_products=False)
-    lines = sorted(cart.items, key=lambda line: line.product_id)
-    if not lines:
+    quantities = dict(sorted(take_lines(customer.id).items()))
+    if not quantities:
         raise Unprocessable("Your cart is empty", code="CART_EMPTY")
 
-    products = _lock_products([line.product_id for line in lines])
-    problems = _shortfalls(lines, products)
+    products = _read_products(list(quantities))
+    problems = _shortfalls(quantities, products)
     if problems:
         raise _insufficient_stock(problems)
 
-    items = [order_item_snapshot(products[line.product_id], line.quantity) for line in lines]
+    items = [order_item_snapshot(products[id_], quantity) for id_, quantity in quantities.items()]
     subtotal = sum((item.line_total for item in items), ZERO)
     fee = delivery_fee(zone, subtotal)
     total = subtotal + fee
@@ -302,11 +355,6 @@ def _place_order(
             code="COD_LIMIT_EXCEEDED",
             details={"limit": format_money(cod_limit), "total": format_money(total)},
         )
-
-    for line in lines:
-        product = products[line.product_id]
-        product.stock -= line.quantity
-        product.sold_count += line.quantity
 
     timeout = timedelta(minutes=current_app.config["ORDER_PAYMENT_TIMEOUT_MINUTES"])
     order = Order(
@@ -333,7 +381,6 @@ def _place_order(
     )
     record_history(order, "status", None, OrderStatus.PENDING, actor_id=customer.id, note="Placed")
     db.session.add(order)
-    cart.items.clear()
     db.session.flush()
 
     send_email_after_commit(
@@ -343,6 +390,7 @@ def _place_order(
         order=order,
         customer=customer,
     )
+    _take_stock(products, quantities)
     return order
 
 
