@@ -54,6 +54,11 @@ def reconcile_pending_payments() -> dict[str, int]:
             log.warning("reconcile payment %s: %s", payment_id, exc.message)
             counts["errors"] += 1
             continue
+        except Exception:  # a database error or a bug on one attempt must not stall the rest
+            db.session.rollback()
+            log.exception("reconcile payment %s failed", payment_id)
+            counts["errors"] += 1
+            continue
         counts["settled"] += settled
     return counts
 

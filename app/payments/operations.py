@@ -7,6 +7,8 @@ the payment (always in that order), re-checks, and moves the payment at most onc
 - success with the expected amount and currency completes the payment; the order goes
   ``PENDING -> PAID`` (its ``payment_method`` follows the payment that succeeded);
 - any other amount is recorded and flagged, never paid (the attempt fails);
+- a success for an attempt already completed changes nothing but fills in what the
+  first answer lacked (the receipt after an STK query); a different amount is flagged;
 - a failure fails a pending attempt only: a late failure never undoes a success, and
   the order stays payable;
 - a payment completing for an order that was meanwhile CANCELLED (expired) does not
@@ -334,8 +336,8 @@ def apply_result(payment: Payment, result: ProviderResult) -> str:
 
 def _complete(order: Order, payment: Payment, result: ProviderResult) -> str:
     if payment.status in (P.COMPLETED, P.REFUNDED):
-        return Outcome.DUPLICATE
-    if result.amount != payment.amount or (result.currency or payment.currency) != payment.currency:
+        return _confirm_completed(payment, result)
+    if result.amount != payment.amount or result.currency != payment.currency:
         payment.flagged = True
         payment.flag_reason = (
             f"Provider reported {result.amount} {result.currency or ''}, "
@@ -349,9 +351,7 @@ def _complete(order: Order, payment: Payment, result: ProviderResult) -> str:
         _sync_order_payment_status(order, note="Payment amount did not match")
         log.warning("payment %s: amount mismatch flagged (%s)", payment.id, payment.flag_reason)
         return Outcome.AMOUNT_MISMATCH
-    if result.receipt and db.session.scalar(
-        select(Payment.id).where(Payment.receipt == result.receipt, Payment.id != payment.id)
-    ):
+    if _receipt_taken(payment, result.receipt):
         payment.flagged = True
         payment.flag_reason = f"Receipt {result.receipt} already belongs to another payment"
         _keep_raw(payment, "receipt_reused", result.raw)
@@ -368,6 +368,38 @@ def _complete(order: Order, payment: Payment, result: ProviderResult) -> str:
     db.session.flush()
     _settle_order(order, payment)
     return Outcome.COMPLETED
+
+
+def _receipt_taken(payment: Payment, receipt: str | None) -> bool:
+    """Another attempt already holds this provider receipt (receipts are unique)."""
+    if not receipt:
+        return False
+    other = db.session.scalar(
+        select(Payment.id).where(Payment.receipt == receipt, Payment.id != payment.id)
+    )
+    return other is not None
+
+
+def _confirm_completed(payment: Payment, result: ProviderResult) -> str:
+    """A success for an attempt already completed: a duplicate, or the callback after
+    the query completed it (the query carries no receipt). Fill in what the first answer
+    lacked; an answer that disagrees on the money is flagged for finance."""
+    settled_amount = payment.amount_received or payment.amount
+    if result.amount != settled_amount or result.currency != payment.currency:
+        payment.flagged = True
+        payment.flag_reason = (
+            f"Provider later reported {result.amount} {result.currency or ''} for a payment "
+            f"completed at {settled_amount} {payment.currency}"
+        )[:500]
+        _keep_raw(payment, "amount_mismatch", result.raw)
+        log.warning("payment %s: amount mismatch flagged (%s)", payment.id, payment.flag_reason)
+        return Outcome.AMOUNT_MISMATCH
+    if result.receipt and not payment.receipt and not _receipt_taken(payment, result.receipt):
+        payment.receipt = result.receipt
+        if result.payer and payment.provider == PaymentProvider.MPESA:
+            payment.payer_phone = result.payer[:12]
+        _keep_raw(payment, "confirmation", result.raw)
+    return Outcome.DUPLICATE
 
 
 def _fail(order: Order, payment: Payment, result: ProviderResult) -> str:
@@ -640,7 +672,11 @@ def _apply_refund_event(event: ProviderEvent, name: str, data: dict) -> str:
         )
     order = lock_order(payment.order_id)
     payment = _lock_payment(payment.id)
-    provider_reference = data.get("refund_reference")
+    provider_reference = data.get("refund_reference")  # a string in the samples; maybe a number
+    if isinstance(provider_reference, bool) or provider_reference in (None, ""):
+        provider_reference = None
+    else:
+        provider_reference = str(provider_reference)[:100]
     refund = None
     if provider_reference:
         refund = db.session.scalar(
@@ -708,7 +744,9 @@ def query_mpesa_payment(payment: Payment) -> Payment:
     if answer.result_code == "0":
         # The query carries no amount or receipt: it confirms the push we sent, which
         # asked for exactly payment.amount (the receipt arrives with the callback).
-        result = ProviderResult("success", amount=payment.amount, raw=answer.raw)
+        result = ProviderResult(
+            "success", amount=payment.amount, currency=payment.currency, raw=answer.raw
+        )
     else:
         code = answer.result_code or "FAILED"
         result = ProviderResult(

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session as OrmSession
 
 from app.errors import ProviderError, ProviderNotConfigured
 from app.extensions import db
-from app.money import whole_shillings
+from app.money import MAX_AMOUNT, whole_shillings
 from app.services.http import DEFAULT_TIMEOUT, json_body, send
 
 log = logging.getLogger(__name__)
@@ -151,6 +151,11 @@ def parse_stk_callback(data: Any) -> StkCallback:
             amount = Decimal(str(values["Amount"]))  # 1, 1.0 or 1.00
         except InvalidOperation:
             raise MalformedCallback("Amount is not a number") from None
+        if not amount.is_finite() or not 0 <= amount < MAX_AMOUNT:
+            raise MalformedCallback("Amount is not a possible amount")
+    receipt = _metadata_text(values.get("MpesaReceiptNumber"))
+    if receipt is not None and len(receipt) > 100:
+        raise MalformedCallback("MpesaReceiptNumber is too long")
     merchant = callback.get("MerchantRequestID")
     return StkCallback(
         merchant_request_id=merchant if isinstance(merchant, str) else None,
@@ -158,7 +163,7 @@ def parse_stk_callback(data: Any) -> StkCallback:
         result_code=str(result_code).strip(),
         result_desc=_metadata_text(callback.get("ResultDesc")),
         amount=amount,
-        receipt=_metadata_text(values.get("MpesaReceiptNumber")),
+        receipt=receipt,
         phone=_metadata_text(values.get("PhoneNumber")),
         transaction_date=_metadata_text(values.get("TransactionDate")),
     )

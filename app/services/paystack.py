@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import quote
 
 from app.errors import ProviderError, ProviderNotConfigured
-from app.money import cents
+from app.money import MAX_AMOUNT, cents
 from app.services.http import DEFAULT_TIMEOUT, json_body, send
 
 PROVIDER = "Paystack"
@@ -63,13 +63,22 @@ class Transaction:
 
 
 def _int(value: Any) -> int | None:
-    """Paystack amounts arrive as numbers or numeric strings (refund events)."""
+    """Paystack amounts arrive as numbers or numeric strings (refund events).
+
+    Whole cents only: anything else (``"NaN"``, ``149950.5``, absurd sizes) is None,
+    never rounded towards an amount that would match.
+    """
     if value is None or isinstance(value, bool):
         return None
     try:
-        return int(Decimal(str(value)))
+        amount = Decimal(str(value).strip())
     except ArithmeticError:
         return None
+    if not amount.is_finite() or abs(amount) >= MAX_AMOUNT * 100:
+        return None
+    if amount != amount.to_integral_value():
+        return None
+    return int(amount)
 
 
 def parse_transaction(data: Any) -> Transaction:
@@ -117,8 +126,8 @@ class PaystackGateway:
 
     def verify_signature(self, raw_body: bytes, signature: str | None) -> bool:
         """Constant-time check of ``x-paystack-signature``; False when no secret is set."""
-        if not self.secret_key or not signature:
-            return False
+        if not self.secret_key or not signature or not signature.isascii():
+            return False  # compare_digest refuses non-ASCII text: a forged header, not a 500
         return hmac.compare_digest(self.sign(raw_body), signature.strip().lower())
 
     def initialize(

@@ -156,12 +156,22 @@ def test_wrong_amount_or_currency_is_flagged_never_paid(app, client, attempt, ca
     assert fresh(Order, card_order.id).status == OrderStatus.PENDING
 
 
+@pytest.mark.parametrize("change", [{"currency": None}, {"amount": "275000.9"}])
+def test_a_charge_without_currency_or_whole_cents_is_not_paid(app, client, attempt, change):
+    """Amount and currency are both checked: a missing currency is not "KES", and a
+    fractional cents value is not rounded down to the expected amount."""
+    response = post_webhook(app, client, paystack_event("charge.success", attempt, **change))
+    assert response.json["data"]["outcome"] == "AMOUNT_MISMATCH"
+    payment = fresh(Payment, attempt.id)
+    assert payment.flagged and payment.status == PaymentStatus.FAILED
+
+
 def test_amount_sent_as_a_string_is_accepted(app, client, attempt):
     post_webhook(app, client, paystack_event("charge.success", attempt, amount="275000"))
     assert fresh(Payment, attempt.id).status == PaymentStatus.COMPLETED
 
 
-@pytest.mark.parametrize("signature", ["", "0" * 128, "not-hex"])
+@pytest.mark.parametrize("signature", ["", "0" * 128, "not-hex", "\u00e9" * 128])
 def test_bad_signature_is_401_and_recorded(app, client, attempt, signature):
     response = post_webhook(
         app, client, paystack_event("charge.success", attempt), signature=signature
@@ -194,7 +204,9 @@ def test_unknown_and_unusable_events_are_stored_and_acknowledged(app, client, bo
     assert last_event().payload == body.decode()
 
 
-def test_refund_processed_updates_the_refund_and_payment(app, client, card_order):
+# A string in Paystack's samples; a number must not break the lookup (PostgreSQL).
+@pytest.mark.parametrize("refund_reference", ["132013318360", 132013318360])
+def test_refund_processed_updates_the_refund_and_payment(app, client, card_order, refund_reference):
     payment = PaymentFactory(order=card_order, card=True, completed=True)
     order = fresh(Order, card_order.id)
     order.payment_status = PaymentStatus.COMPLETED
@@ -206,7 +218,7 @@ def test_refund_processed_updates_the_refund_and_payment(app, client, card_order
             "data": {
                 "status": "processed",
                 "transaction_reference": payment.reference,
-                "refund_reference": "132013318360",
+                "refund_reference": refund_reference,
                 "amount": "275000",
                 "currency": "KES",
             },

@@ -11,12 +11,14 @@ import pytest
 import requests
 import responses
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
 from app.db import utcnow
 from app.extensions import db
 from app.notifications.models import OutboxEmail
 from app.orders.models import Order, OrderStatus, OrderStatusHistory, PaymentMethod, PaymentStatus
 from app.orders.state import change_status
+from app.payments import operations as ops
 from app.payments.jobs import reconcile_pending_payments
 from app.payments.models import Payment, ProviderEvent, Refund
 from app.services.mpesa import account_reference
@@ -322,6 +324,14 @@ def test_malformed_bodies_are_recorded_and_acknowledged(client, body):
     assert (event.outcome, event.payload) == ("MALFORMED", body)
 
 
+@pytest.mark.parametrize("amount_text", ['"NaN"', '"Infinity"', "-1500", '"-1500"', "1e20"])
+def test_impossible_amounts_are_recorded_as_malformed(client, pending, amount_text):
+    response = post_callback(client, stk_callback(pending, amount_text=amount_text))
+    assert (response.status_code, response.json) == (200, ACCEPTED)
+    assert events()[-1].outcome == "MALFORMED"
+    assert fresh(Payment, pending.id).status == PaymentStatus.PENDING
+
+
 def test_success_without_amount_is_not_trusted(client, pending):
     body = json.loads(stk_callback(pending))
     body["Body"]["stkCallback"]["CallbackMetadata"]["Item"].pop(0)
@@ -441,6 +451,34 @@ def test_query_applies_a_final_result(client, customer_headers, pending, order, 
 
 
 @responses.activate
+@pytest.mark.parametrize(
+    "amount,flagged,outcome", [(None, False, "DUPLICATE"), (1, True, "AMOUNT_MISMATCH")]
+)
+def test_callback_after_the_query_stores_the_receipt(
+    client, customer_headers, pending, order, real_mpesa, amount, flagged, outcome
+):
+    """The query carries no receipt: the callback that follows must still record it, and
+    one reporting another amount is flagged (the payment stays paid: finance looks)."""
+    responses.get(
+        f"{MPESA_BASE}/oauth/v1/generate", json={"access_token": "tok", "expires_in": "3599"}
+    )
+    responses.post(f"{MPESA_BASE}/mpesa/stkpushquery/v1/query", json=query_reply())
+    client.post("/api/payments/mpesa/query", json={"order_id": order.id}, headers=customer_headers)
+    assert fresh(Payment, pending.id).status == PaymentStatus.COMPLETED
+
+    callback = stk_callback(pending, amount=amount)
+    assert post_callback(client, callback, token="cb-token").json == ACCEPTED
+    payment = fresh(Payment, pending.id)
+    assert (payment.status, payment.flagged) == (PaymentStatus.COMPLETED, flagged)
+    assert events()[-1].outcome == outcome
+    if flagged:
+        assert "reported 1 KES" in payment.flag_reason
+    else:
+        assert (payment.receipt, payment.payer_phone) == ("NLJ7RT61SV", "254712345678")
+    assert paid_transitions(order.id) == 1
+
+
+@responses.activate
 def test_query_still_processing_leaves_it_pending(client, customer_headers, pending, real_mpesa):
     responses.get(
         f"{MPESA_BASE}/oauth/v1/generate", json={"access_token": "tok", "expires_in": "3599"}
@@ -507,6 +545,32 @@ def test_reconcile_job_survives_a_provider_outage(pending, real_mpesa):
     responses.get(f"{MPESA_BASE}/oauth/v1/generate", body=requests.ConnectionError())
     assert reconcile_pending_payments() == {"checked": 1, "settled": 0, "errors": 1}
     assert fresh(Payment, pending.id).status == PaymentStatus.PENDING
+
+
+@responses.activate
+def test_reconcile_job_goes_on_after_an_unexpected_error(pending, order, real_mpesa, monkeypatch):
+    """One attempt that cannot be processed (a database error, a bug) must not stop the
+    job on every run: the attempts behind it are still settled."""
+    second = PaymentFactory(order=order)
+    pending.created_at = utcnow() - timedelta(minutes=4)
+    second.created_at = utcnow() - timedelta(minutes=3)
+    db.session.commit()
+    real_query = ops.query_mpesa_payment
+
+    def query(payment):
+        if payment.id == pending.id:
+            raise OperationalError("SELECT", {}, Exception("deadlock detected"))
+        return real_query(payment)
+
+    monkeypatch.setattr(ops, "query_mpesa_payment", query)
+    responses.get(
+        f"{MPESA_BASE}/oauth/v1/generate", json={"access_token": "tok", "expires_in": "3599"}
+    )
+    responses.post(f"{MPESA_BASE}/mpesa/stkpushquery/v1/query", json=query_reply())
+
+    assert reconcile_pending_payments() == {"checked": 2, "settled": 1, "errors": 1}
+    assert fresh(Payment, pending.id).status == PaymentStatus.PENDING
+    assert fresh(Payment, second.id).status == PaymentStatus.COMPLETED
 
 
 def test_reconcile_job_replays_a_callback_that_came_before_its_attempt(client, order):

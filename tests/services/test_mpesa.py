@@ -320,6 +320,11 @@ def test_failure_callbacks_have_no_metadata():
         {"Body": {"stkCallback": {"ResultCode": 0}}},
         _callback(None, code=None),
         _callback([{"Name": "Amount", "Value": "lots"}]),
+        _callback([{"Name": "Amount", "Value": "NaN"}]),
+        _callback([{"Name": "Amount", "Value": "Infinity"}]),
+        _callback([{"Name": "Amount", "Value": -1500}]),
+        _callback([{"Name": "Amount", "Value": 1e20}]),
+        _callback([{"Name": "MpesaReceiptNumber", "Value": "N" * 101}]),
     ],
 )
 def test_unusable_callbacks_are_malformed(data):

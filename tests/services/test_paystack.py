@@ -10,7 +10,7 @@ import requests
 import responses
 
 from app.errors import ProviderError
-from app.services.paystack import PaystackClient, PaystackSimulator
+from app.services.paystack import PaystackClient, PaystackSimulator, parse_transaction
 
 BASE = "https://api.paystack.co"
 
@@ -116,6 +116,16 @@ def test_verify_reads_the_transaction(client):
     )
     assert call.calls[0].request.headers["Authorization"] == "Bearer sk_test_fake"
     assert call.calls[0].request.req_kwargs["timeout"] == (5.0, 30.0)
+
+
+@pytest.mark.parametrize(
+    "amount,cents",
+    [(149950, 149950), ("149950", 149950), (149950.0, 149950), ("149950.00", 149950)]
+    + [(odd, None) for odd in ("1499.5e2x", "NaN", "Infinity", "149950.5", True, [1])],
+)
+def test_amounts_are_whole_cents_as_numbers_or_strings(amount, cents):
+    """Unusable amounts are None (never a crash, never rounded to a matching value)."""
+    assert parse_transaction({"reference": "QG-1", "amount": amount}).amount == cents
 
 
 @responses.activate
