@@ -10,7 +10,7 @@ from dotenv import load_dotenv
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app.api import Api
+from app.api import Api, IdConverter, TextConverter
 from app.auth.access import BEARER_SCHEME, register_jwt_callbacks
 from app.config import load_config
 from app.errors import register_error_handlers
@@ -98,6 +98,12 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    # Before any rule is added: path ids and text are checked as they are matched.
+    app.url_map.converters |= {
+        "int": IdConverter,
+        "default": TextConverter,
+        "string": TextConverter,
+    }
     # One Api (and OpenAPI document) per app: tests build several apps in one process.
     api = Api(app)
     app.extensions["qg_api"] = api

@@ -8,6 +8,7 @@ envelope in OpenAPI. ``Blueprint.arguments`` answers bad input with 400
 
 from __future__ import annotations
 
+import re
 from functools import wraps
 
 import flask_smorest
@@ -15,8 +16,11 @@ import marshmallow as ma
 from flask import Response, jsonify
 from flask_smorest.utils import unpack_tuple_response
 from webargs.flaskparser import FlaskParser
+from werkzeug.exceptions import NotFound
+from werkzeug.routing import IntegerConverter, UnicodeConverter
 
-from app.errors import ApiError, BadRequest
+from app.errors import ApiError, BadRequest, ValidationFailed
+from app.fields import MAX_ID
 
 
 class ErrorDetailSchema(ma.Schema):
@@ -38,6 +42,54 @@ class PageMetaSchema(ma.Schema):
     pages = ma.fields.Integer(required=True)
 
 
+class IdConverter(IntegerConverter):
+    """``<int:...>`` in every route is a row id, documented with its bound. One above
+    ``MAX_ID`` is a 404 before it can reach the database. (``NotFound``, not werkzeug's
+    ``ValidationError``: that would make the matcher answer 405 for the route's other
+    methods.)"""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=MAX_ID, signed=False):
+        super().__init__(map, fixed_digits, min, max, signed)
+
+    def to_python(self, value):
+        if int(value) > MAX_ID:
+            raise NotFound()
+        return super().to_python(value)
+
+
+class TextConverter(UnicodeConverter):
+    """``<name>`` / ``<string:name>``: a segment with a NUL character is a 404."""
+
+    def to_python(self, value):
+        if "\x00" in value:
+            raise NotFound()
+        return value
+
+
+UNSTORABLE_TEXT = "Text cannot contain NUL characters or unpaired surrogates."
+_UNSTORABLE_CHARS = re.compile("[\x00\ud800-\udfff]")
+
+
+def _unstorable(value) -> bool:
+    """Text that JSON can carry but no database can store: NUL, or a lone UTF-16 surrogate."""
+    if isinstance(value, str):
+        return _UNSTORABLE_CHARS.search(value) is not None
+    if isinstance(value, dict):
+        return any(_unstorable(key) or _unstorable(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_unstorable(item) for item in value)
+    return False
+
+
+def _reject_unstorable(pairs) -> None:
+    """400 ``VALIDATION_ERROR`` naming each input whose text cannot be stored."""
+    bad = sorted({str(name) for name, value in pairs if _unstorable(name) or _unstorable(value)})
+    if bad:
+        raise ValidationFailed(
+            details={name.replace("\x00", ""): [UNSTORABLE_TEXT] for name in bad}
+        )
+
+
 class Parser(FlaskParser):
     DEFAULT_VALIDATION_STATUS = 400
 
@@ -48,7 +100,17 @@ class Parser(FlaskParser):
                 code="UNSUPPORTED_MEDIA_TYPE",
                 status=415,
             )
-        return super()._raw_load_json(req)
+        data = super()._raw_load_json(req)
+        _reject_unstorable(data.items() if isinstance(data, dict) else [("_schema", data)])
+        return data
+
+    def load_querystring(self, req, schema):
+        _reject_unstorable(req.args.items(multi=True))
+        return super().load_querystring(req, schema)
+
+    def load_form(self, req, schema):
+        _reject_unstorable(req.form.items(multi=True))
+        return super().load_form(req, schema)
 
     def _handle_invalid_json_error(self, error, req, *args, **kwargs):
         raise BadRequest("Request body is not valid JSON", code="MALFORMED_JSON")

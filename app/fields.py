@@ -5,9 +5,22 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import marshmallow as ma
+from marshmallow import validate
 
 from app.money import format_money, parse_money
 from app.phone import normalize_phone
+
+# Row ids are INTEGER columns (PostgreSQL int4): a larger number can name no row, and
+# handing one to the database fails (OverflowError on SQLite, DataError on PostgreSQL).
+MAX_ID = 2**31 - 1
+
+
+class Id(ma.fields.Integer):
+    """A row id in a request: a whole number from 1 to ``MAX_ID``, else 400."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("validate", validate.Range(min=1, max=MAX_ID))
+        super().__init__(**kwargs)
 
 
 class Money(ma.fields.Field):

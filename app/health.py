@@ -8,7 +8,7 @@ import marshmallow as ma
 from flask import current_app, jsonify
 from sqlalchemy import text
 
-from app.api import Blueprint, ErrorEnvelopeSchema
+from app.api import Blueprint, ErrorEnvelopeSchema, envelope_schema
 from app.errors import error_response
 from app.extensions import db
 
@@ -23,12 +23,23 @@ class HealthSchema(ma.Schema):
     version = ma.fields.String()
 
 
-class UnhealthyEnvelopeSchema(ErrorEnvelopeSchema):
+class ProbeFields(ma.Schema):
+    """What load balancers and uptime checks read: at the top level of either envelope."""
+
+    status = ma.fields.String(required=True, metadata={"example": "healthy"})
+    database = ma.fields.String(required=True, metadata={"example": "ok"})
+
+
+class HealthEnvelopeSchema(ProbeFields, envelope_schema(HealthSchema, many=False, paginated=False)):
+    pass
+
+
+class UnhealthyEnvelopeSchema(ProbeFields, ErrorEnvelopeSchema):
     data = ma.fields.Nested(HealthSchema)
 
 
 @blp.route("/health")
-@blp.response(200, HealthSchema, message="Service is healthy")
+@blp.alt_response(200, schema=HealthEnvelopeSchema, description="Service is healthy")
 @blp.alt_response(503, schema=UnhealthyEnvelopeSchema, description="The database cannot be reached")
 def health():
     payload = {

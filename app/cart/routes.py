@@ -1,6 +1,6 @@
 """Shopping cart"""
 
-from app.api import Blueprint
+from app.api import Blueprint, envelope_schema
 from app.auth.access import current_user, customer_required
 from app.cart import operations
 from app.cart.schemas import (
@@ -27,6 +27,11 @@ def get_cart():
 @customer_required
 @blp.arguments(AddItemSchema)
 @blp.response(201, CartSchema, message="Item added to cart")
+@blp.alt_response(
+    200,
+    schema=envelope_schema(CartSchema, many=False, paginated=False),
+    description="The product was already in the cart: its line grew",
+)
 def add_item(data):
     """Add a product; adding one already in the cart adds to its quantity.
 

@@ -6,7 +6,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from app.catalog.schemas import ProductSchema
-from app.fields import Money
+from app.fields import Id, Money
 
 # Quantities must be whole and >= 1 (else 400); more than the stock is a 422
 # INSUFFICIENT_STOCK from the operation, which knows the stock.
@@ -35,7 +35,7 @@ class CartCountSchema(ma.Schema):
 
 
 class AddItemSchema(ma.Schema):
-    product_id = ma.fields.Integer(required=True, strict=True)
+    product_id = Id(required=True, strict=True)
     quantity = ma.fields.Integer(load_default=1, strict=True, validate=QUANTITY)
 
 

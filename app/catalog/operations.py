@@ -11,7 +11,7 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, all_, delete, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, all_, delete, exists, false, func, or_, select
 from sqlalchemy.orm import defer, joinedload
 
 from app.auth.models import SupplierProfile, User, UserRole
@@ -30,6 +30,7 @@ from app.catalog.models import (
 from app.common.audit import record_audit
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.extensions import db
+from app.fields import MAX_ID
 from app.orders.models import DeliveryZone, Order, OrderItem, OrderStatus
 from app.pagination import Page, paginate
 
@@ -172,7 +173,11 @@ def _category_ids(value: str) -> list[int]:
 
 
 def _by_id_or_slug(model, value: str):
-    return model.id == int(value) if value.isdigit() else model.slug == value
+    """``value`` is an id when it is ASCII digits (``"²"`` is a digit to ``str.isdigit``)."""
+    if not (value.isascii() and value.isdigit()):
+        return model.slug == value
+    number = int(value)
+    return model.id == number if number <= MAX_ID else false()
 
 
 def list_products(params: dict[str, Any]) -> Page:

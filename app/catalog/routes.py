@@ -194,7 +194,17 @@ def import_products(query, files):
 
 @blp.route("/import/template", methods=["GET"])
 @blp.arguments(TemplateQuerySchema, location="query")
-@blp.response(200, description="A CSV or XLSX file with the import columns and one example.")
+@blp.doc(
+    responses={
+        "200": {
+            "description": "A CSV or XLSX file with the import columns and one example.",
+            "content": {
+                media_type: {"schema": {"type": "string", "format": "binary"}}
+                for media_type in ("text/csv", importer.XLSX_TYPE)
+            },
+        }
+    }
+)
 @supplier_writer
 def import_template(query):
     """Download the bulk import template (``format=csv`` or ``xlsx``)."""

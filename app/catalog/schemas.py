@@ -10,7 +10,7 @@ from flask_smorest.fields import Upload
 from marshmallow import validate
 
 from app.catalog.models import ProductCondition
-from app.fields import Money, Timestamp
+from app.fields import Id, Money, Timestamp
 from app.pagination import PaginationSchema
 
 MAX_IMAGES = 10
@@ -22,7 +22,11 @@ HTTP_URL = validate.URL(schemes={"http", "https"}, require_tld=False)
 
 
 def _rate(**kwargs) -> ma.fields.Decimal:
-    kwargs.setdefault("metadata", {}).setdefault("example", "0.1000")
+    """A rate from 0 to under 1, dumped as a string (``"0.1000"``); documented as one, with
+    numeric bounds (apispec would write them as the strings ``"0.0000"``/``"1.0000"``)."""
+    metadata = kwargs.setdefault("metadata", {})
+    metadata.setdefault("example", "0.1000")
+    metadata.update(type="string", format="decimal", minimum=0, maximum=1)
     return ma.fields.Decimal(
         places=4,
         as_string=True,
@@ -93,7 +97,7 @@ class CategoryRefSchema(ma.Schema):
 
 
 class BrandRefSchema(CategoryRefSchema):
-    logo_url = ma.fields.String()
+    logo_url = ma.fields.String(allow_none=True)
 
 
 class SupplierRefSchema(ma.Schema):
@@ -115,7 +119,7 @@ class ProductSchema(ma.Schema):
     id = ma.fields.Integer()
     name = ma.fields.String()
     slug = ma.fields.String()
-    sku = ma.fields.String()
+    sku = ma.fields.String(allow_none=True)
     price = Money()
     compare_at_price = Money()
     stock = ma.fields.Integer()
@@ -159,8 +163,8 @@ class ProductWriteSchema(ma.Schema):
     price = Money(required=True, validate=validate.Range(min=Decimal("0.01")))
     compare_at_price = Money(allow_none=True, validate=validate.Range(min=Decimal("0.01")))
     stock = ma.fields.Integer(required=True, validate=validate.Range(min=0, max=1_000_000))
-    category_id = ma.fields.Integer(required=True)
-    brand_id = ma.fields.Integer(allow_none=True)
+    category_id = Id(required=True)
+    brand_id = Id(allow_none=True)
     condition = ma.fields.Enum(ProductCondition, load_default=ProductCondition.NEW)
     warranty_months = ma.fields.Integer(load_default=0, validate=validate.Range(min=0, max=120))
     specs = _specs(load_default=dict)
@@ -212,7 +216,7 @@ class ProductQuerySchema(PaginationSchema):
     max_price = Money()
     condition = ma.fields.Enum(ProductCondition)
     in_stock = ma.fields.Boolean()
-    supplier = ma.fields.Integer(metadata={"description": "Supplier id."})
+    supplier = Id(metadata={"description": "Supplier id."})
     sort_by = ma.fields.String(
         validate=validate.OneOf(SORTS),
         metadata={"description": "Default: relevance when searching, else newest."},
@@ -233,7 +237,7 @@ class CategorySchema(ma.Schema):
     name = _name(required=True)
     slug = ma.fields.String(validate=[validate.Length(min=1, max=140), SLUG])
     description = ma.fields.String(allow_none=True, validate=validate.Length(max=2000))
-    parent_id = ma.fields.Integer(allow_none=True)
+    parent_id = Id(allow_none=True)
     image_url = ma.fields.String(allow_none=True, validate=[HTTP_URL, validate.Length(max=500)])
     suggested_specs = ma.fields.Dict(
         keys=ma.fields.String(validate=validate.Length(min=1, max=50)),

@@ -6,7 +6,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from app.catalog.schemas import DeliveryZoneSchema, PartialLoad
-from app.fields import Money, Phone, Timestamp
+from app.fields import Id, Money, Phone, Timestamp
 from app.orders.models import OrderStatus, PaymentMethod, PaymentStatus
 from app.pagination import PaginationSchema
 
@@ -17,7 +17,7 @@ def _text(maximum: int, **kwargs) -> ma.fields.String:
 
 # Delivery zones ---------------------------------------------------------------------
 class DeliveryQuoteArgsSchema(ma.Schema):
-    delivery_zone_id = ma.fields.Integer(required=True, strict=True)
+    delivery_zone_id = Id(required=True, strict=True)
     subtotal = Money(required=True)
 
 
@@ -42,7 +42,7 @@ class AddressSchema(ma.Schema):
     town = _text(100, required=True)
     street = _text(255, required=True)
     landmark = ma.fields.String(validate=validate.Length(max=255), allow_none=True)
-    delivery_zone_id = ma.fields.Integer(required=True, strict=True)
+    delivery_zone_id = Id(required=True, strict=True)
     delivery_zone = ma.fields.Nested(DeliveryZoneSchema, dump_only=True)
     is_default = ma.fields.Boolean(
         load_default=False,
@@ -58,8 +58,8 @@ class AddressUpdateSchema(PartialLoad, AddressSchema):
 
 # Checkout ---------------------------------------------------------------------------
 class CheckoutSchema(ma.Schema):
-    address_id = ma.fields.Integer(required=True, strict=True)
-    delivery_zone_id = ma.fields.Integer(
+    address_id = Id(required=True, strict=True)
+    delivery_zone_id = Id(
         strict=True,
         allow_none=True,
         metadata={"description": "Defaults to the address's delivery zone."},
@@ -80,7 +80,13 @@ class OrderItemSchema(ma.Schema):
     unit_price = Money()
     line_total = Money()
     commission_rate = ma.fields.Decimal(
-        as_string=True, metadata={"description": "Admins and suppliers only."}
+        as_string=True,
+        metadata={
+            "description": "Admins and suppliers only.",
+            "type": "string",
+            "format": "decimal",
+            "example": "0.1000",
+        },
     )
     commission_amount = Money(metadata={"description": "Admins and suppliers only."})
     supplier_earning = Money(metadata={"description": "Admins and suppliers only."})

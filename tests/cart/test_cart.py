@@ -73,6 +73,10 @@ def test_adding_beyond_stock_counts_what_is_already_in_the_cart(client, customer
         {"product_id": 1, "quantity": 1.5},
         {"quantity": 1},
         {"product_id": 1, "quantity": 1, "price": "1.00"},
+        # beyond the INTEGER id column: used to reach the database and fail with a 500
+        {"product_id": 2**31, "quantity": 1},
+        {"product_id": -127277983777572965611490840998674694144, "quantity": 1},
+        {"product_id": 0, "quantity": 1},
     ],
 )
 def test_bad_input_is_a_400(client, customer_headers, body):
@@ -88,6 +92,12 @@ def test_unknown_or_inactive_product_is_404(client, customer_headers):
         "/api/cart/items", json={"product_id": 999999, "quantity": 1}, headers=customer_headers
     )
     assert response.status_code == 404
+
+
+def test_item_id_beyond_the_integer_range_is_404(client, customer_headers):
+    url = "/api/cart/items/50723066522636786171897708544"
+    assert client.put(url, json={"quantity": 1}, headers=customer_headers).status_code == 404
+    assert client.delete(url, headers=customer_headers).status_code == 404
 
 
 def test_update_quantity_within_stock(client, customer_headers, customer):

@@ -44,6 +44,15 @@ def test_product_payload_follows_the_contract(client):
     assert "commission_rate" not in item and "search_vector" not in item
 
 
+def test_fields_that_may_be_null_are_documented_as_nullable(client):
+    ProductFactory(sku=None, brand=BrandFactory(logo_url=None))
+    product = client.get("/api/products").json["data"][0]
+    assert product["sku"] is None and product["brand"]["logo_url"] is None
+    schemas = client.get("/api/openapi.json").json["components"]["schemas"]
+    assert schemas["Product"]["properties"]["sku"]["nullable"] is True
+    assert schemas["BrandRef"]["properties"]["logo_url"]["nullable"] is True
+
+
 def test_only_active_products_of_approved_suppliers_are_listed(client):
     ProductFactory(name="Listed")
     ProductFactory(name="Inactive", inactive=True)
@@ -131,6 +140,7 @@ def test_default_sort_is_newest(client):
         ("condition=BROKEN", "condition"),
         ("in_stock=maybe", "in_stock"),
         ("supplier=x", "supplier"),
+        ("supplier=99999999999999999999", "supplier"),
         ("page=x", "page"),
     ],
 )
@@ -139,6 +149,15 @@ def test_bad_query_parameters_are_400_naming_the_parameter(client, query, field)
     assert response.status_code == 400
     assert response.json["error"]["code"] == "VALIDATION_ERROR"
     assert field in response.json["error"]["details"]
+
+
+@pytest.mark.parametrize("brand", ["%C2%B2", "99999999999999999999"])
+def test_brand_that_looks_like_an_id_but_cannot_be_one_matches_nothing(client, brand):
+    """ "²" passes str.isdigit() but not int(); a huge id overflowed the column: both 500s."""
+    ProductFactory()
+    response = client.get(f"/api/products?brand={brand}")
+    assert response.status_code == 200
+    assert response.json["data"] == []
 
 
 def test_pagination_is_clamped(client):

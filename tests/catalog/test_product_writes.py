@@ -68,6 +68,8 @@ def test_supplier_creates_a_product(client, supplier, supplier_headers, category
         ({"warranty_months": 500}, "warranty_months"),
         ({"category_id": 999999}, "category_id"),
         ({"brand_id": 999999}, "brand_id"),
+        ({"category_id": 2**31}, "category_id"),
+        ({"brand_id": 10**30}, "brand_id"),
         ({"colour": "red"}, "colour"),
     ],
 )

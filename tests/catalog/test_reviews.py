@@ -61,6 +61,13 @@ def test_bad_reviews_are_400(client, product, auth_headers, payload, field):
     assert response.status_code == 400 and field in response.json["error"]["details"]
 
 
+def test_review_id_beyond_the_integer_range_is_404(client, product, customer_headers):
+    url = f"/api/products/{product.id}/reviews/50723066522636786171897708544"
+    response = client.put(url, json={"rating": 3}, headers=customer_headers)
+    assert response.status_code == 404
+    assert response.json["error"]["code"] == "NOT_FOUND"
+
+
 def test_rating_stays_exact_through_add_edit_and_removal(client, product, auth_headers, role_user):
     first, second, third = (auth_headers(received(product)) for _ in range(3))
     ids = [

@@ -174,6 +174,42 @@ def test_unknown_path_is_a_json_404(client):
     assert_error(client.get("/not-even-api"), 404, "NOT_FOUND")
 
 
+@pytest.mark.parametrize("product_id", [2**31, 54043230044641730560])
+def test_path_id_beyond_the_integer_range_is_a_json_404(client, product_id):
+    """It used to reach the database: OverflowError (SQLite) / DataError (PostgreSQL), 500."""
+    assert_error(client.get(f"/api/products/{product_id}"), 404, "NOT_FOUND")
+
+
+def test_path_text_with_a_nul_character_is_a_json_404(client):
+    assert_error(client.get("/api/products/slug/a%00b"), 404, "NOT_FOUND")
+
+
+@pytest.mark.parametrize("text", ["nul\x00inside", "lone \ud800 surrogate"])
+def test_body_text_no_database_can_store_is_a_validation_error(client, admin_headers, text):
+    """PostgreSQL refuses NUL and neither driver encodes a lone surrogate: it was a 500."""
+    response = client.post("/api/products/brands", json={"name": text}, headers=admin_headers)
+    body = assert_error(response, 400, "VALIDATION_ERROR")
+    assert list(body["error"]["details"]) == ["name"]
+    assert client.get("/api/products/brands").json["data"] == []
+
+
+def test_nested_body_text_is_checked_too(client, admin_headers):
+    response = client.post(
+        "/api/products/categories",
+        json={"name": "Drones", "suggested_specs": {"range\x00": "string"}},
+        headers=admin_headers,
+    )
+    assert list(assert_error(response, 400, "VALIDATION_ERROR")["error"]["details"]) == [
+        "suggested_specs"
+    ]
+
+
+@pytest.mark.parametrize("path", ["/api/products?brand=a%00b", "/api/orders?q=a%00"])
+def test_query_text_with_a_nul_character_is_a_validation_error(client, admin_headers, path):
+    response = client.get(path, headers=admin_headers)
+    assert_error(response, 400, "VALIDATION_ERROR")
+
+
 def test_wrong_method_is_a_json_405_with_allow(client):
     response = client.delete("/api/health")
     assert_error(response, 405, "METHOD_NOT_ALLOWED")

@@ -54,7 +54,9 @@ def test_openapi_document_lists_health_with_its_envelopes(client):
     down = operation["responses"]["503"]["content"]["application/json"]["schema"]["$ref"]
     schemas = spec["components"]["schemas"]
     envelope = schemas[ok.rsplit("/", 1)[1]]
-    assert set(envelope["properties"]) == {"success", "message", "data"}
+    # status and database also sit at the top level, for load balancers (see app/health.py)
+    assert set(envelope["properties"]) == {"success", "message", "data", "status", "database"}
+    assert {"status", "database"} <= set(envelope["required"])
     health = schemas[envelope["properties"]["data"]["$ref"].rsplit("/", 1)[1]]
     assert {"status", "database"} <= set(health["properties"])
     assert {"success", "message", "error", "request_id", "data"} <= set(
@@ -110,3 +112,41 @@ def test_every_api_route_is_documented_with_responses_and_errors(app, client):
             assert any(code.startswith("2") for code in responses), f"{method} {path}"
             assert "default" in responses, f"{method} {path}: no error response"
     assert undocumented == []
+
+
+def _walk(node):
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _walk(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _walk(value)
+
+
+def test_numeric_bounds_in_the_document_are_numbers(client):
+    """Decimal bounds were written as strings ("1.0000"): an invalid OpenAPI document."""
+    spec = client.get("/api/openapi.json").json
+    for node in _walk(spec):
+        for key in ("minimum", "maximum"):
+            if key in node:
+                assert isinstance(node[key], int | float), node
+    category = spec["components"]["schemas"]["Category"]["properties"]["commission_rate"]
+    assert category["type"] == "string"  # dumped as "0.1000"
+
+
+def test_path_ids_are_documented_with_their_bound(client):
+    spec = client.get("/api/openapi.json").json
+    (param,) = spec["paths"]["/api/products/{product_id}"]["parameters"]
+    assert param["schema"]["maximum"] == 2**31 - 1
+
+
+def test_responses_that_are_not_json_or_not_201_are_documented(client):
+    spec = client.get("/api/openapi.json").json
+    template = spec["paths"]["/api/products/import/template"]["get"]["responses"]["200"]
+    assert set(template["content"]) == {
+        "text/csv",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    }
+    add_item = spec["paths"]["/api/cart/items"]["post"]["responses"]
+    assert {"200", "201"} <= set(add_item)

@@ -95,6 +95,8 @@ def test_deleting_the_default_promotes_the_newest_and_orders_keep_their_copy(
         {"phone": "12345"},
         {"recipient_name": ""},
         {"delivery_zone_id": "x"},
+        {"delivery_zone_id": 2**31},
+        {"delivery_zone_id": -46961368280613306368},
         {"is_default": "perhaps"},
         {"unknown": 1},
     ],
@@ -113,6 +115,38 @@ def test_unknown_or_retired_zone_is_404(client, customer_headers):
         headers=customer_headers,
     )
     assert response.status_code == 404
+
+
+def test_update_with_a_zone_id_beyond_the_integer_range_is_400_and_changes_nothing(
+    client, customer_headers, customer, zone
+):
+    own = AddressFactory(user_id=customer.id, delivery_zone=zone)
+    response = client.put(
+        f"/api/orders/addresses/{own.id}",
+        json={"town": "Elsewhere", "delivery_zone_id": -46961368280613306368},
+        headers=customer_headers,
+    )
+    assert response.status_code == 400
+    assert "delivery_zone_id" in response.json["error"]["details"]
+    listed = client.get("/api/orders/addresses", headers=customer_headers).json["data"]
+    assert [a["town"] for a in listed] == [own.town]
+
+
+def test_street_and_landmark_must_fit_the_order_snapshot_together(
+    client, customer_headers, customer, zone
+):
+    """An order keeps "street, landmark" in one 255-character column: PostgreSQL refused
+    the longer value at checkout (500). Each field alone was within its limit."""
+    response = create(client, customer_headers, zone, street="S" * 200, landmark="L" * 60)
+    assert response.status_code == 400
+    assert "landmark" in response.json["error"]["details"]
+    fits = create(client, customer_headers, zone, street="S" * 200, landmark="L" * 53)
+    assert fits.status_code == 201
+    url = f"/api/orders/addresses/{fits.json['data']['id']}"
+    response = client.put(url, json={"landmark": "L" * 54}, headers=customer_headers)
+    assert response.status_code == 400
+    listed = client.get("/api/orders/addresses", headers=customer_headers).json["data"]
+    assert [a["landmark"] for a in listed] == ["L" * 53]
 
 
 def test_someone_elses_address_is_404(client, customer_headers, zone):
@@ -147,6 +181,15 @@ def test_calculate_fee_is_free_from_the_threshold(client, subtotal, fee, free):
     assert response.status_code == 200
     assert (data["fee"], data["free_delivery"], data["estimated_days"]) == (fee, free, 2)
     assert Decimal(data["total"]) == Decimal(str(subtotal)) + Decimal(fee)
+
+
+def test_calculate_fee_for_a_zone_id_beyond_the_integer_range_is_400(client):
+    response = client.post(
+        "/api/orders/delivery-zones/calculate",
+        json={"delivery_zone_id": 2**63, "subtotal": "100.00"},
+    )
+    assert response.status_code == 400
+    assert "delivery_zone_id" in response.json["error"]["details"]
 
 
 def test_calculate_fee_bad_input(client, zone):

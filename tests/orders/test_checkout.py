@@ -163,10 +163,32 @@ def test_foreign_address_unknown_zone_and_bad_types(
     foreign = AddressFactory(delivery_zone=zone)
     assert checkout(address_id=foreign.id).status_code == 404
     assert checkout(delivery_zone_id=99999).status_code == 404
-    for body in ({"payment_method": "BITCOIN"}, {"address_id": "one"}, {"total": "1.00"}):
+    for body in (
+        {"payment_method": "BITCOIN"},
+        {"address_id": "one"},
+        {"total": "1.00"},
+        {"address_id": 2**31},
+        {"delivery_zone_id": 10**30},
+    ):
         response = checkout(**body)
         assert response.status_code == 400, body
         assert response.json["error"]["code"] == "VALIDATION_ERROR"
+
+
+def test_an_address_too_long_for_an_order_is_422_and_takes_nothing(
+    checkout, fill_cart, customer, zone, db
+):
+    """One saved before street + landmark were checked together (see the address tests)."""
+    from tests.factories.orders import AddressFactory
+
+    product = ProductFactory(stock=5)
+    fill_cart((product, 1))
+    long = AddressFactory(user_id=customer.id, delivery_zone=zone, street="S" * 255, landmark="L")
+    response = checkout(address_id=long.id)
+    assert response.status_code == 422
+    assert response.json["error"]["code"] == "ADDRESS_TOO_LONG"
+    db.session.refresh(product)
+    assert product.stock == 5
 
 
 def test_only_customers_check_out(client, supplier_headers):
