@@ -514,11 +514,15 @@ def record_refund_due(
 def record_provider_event(
     provider: PaymentProvider, kind: str, raw_body: bytes, *, authentic: bool
 ) -> ProviderEvent:
-    """Store a callback or webhook exactly as received, before anything acts on it."""
+    """Store a callback or webhook as received, before anything acts on it.
+
+    Bytes that are not UTF-8 text, and NUL (which no text column holds), are kept as
+    U+FFFD: the body is evidence, so it is stored whatever it contains.
+    """
     event = ProviderEvent(
         provider=provider,
         kind=kind,
-        payload=raw_body.decode("utf-8", errors="replace"),
+        payload=raw_body.decode("utf-8", errors="replace").replace("\x00", "\ufffd"),
         authentic=authentic,
         outcome=None if authentic else Outcome.REJECTED,
     )

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from app.fields import Money, Phone, Timestamp
+from app.fields import Id, Money, Phone, Timestamp
 
 
 class OrderRefSchema(ma.Schema):
-    order_id = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=1))
+    order_id = Id(required=True, strict=True)
 
 
 class MpesaInitiateSchema(OrderRefSchema):
@@ -17,7 +17,7 @@ class MpesaInitiateSchema(OrderRefSchema):
 
 class MpesaQuerySchema(ma.Schema):
     checkout_request_id = ma.fields.String(validate=ma.validate.Length(min=1, max=100))
-    order_id = ma.fields.Integer(strict=True, validate=ma.validate.Range(min=1))
+    order_id = Id(strict=True)
 
     @ma.validates_schema
     def one_of(self, data, **kwargs):

@@ -122,7 +122,10 @@ def _metadata_text(value: Any) -> str | None:
         return None
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return str(value)
+    text = str(value)
+    if "\x00" in text:  # no database column can hold it; Safaricom never sends it
+        raise MalformedCallback("a callback value contains a NUL character")
+    return text
 
 
 def parse_stk_callback(data: Any) -> StkCallback:
@@ -135,11 +138,16 @@ def parse_stk_callback(data: Any) -> StkCallback:
         raise MalformedCallback("missing Body.stkCallback CheckoutRequestID/ResultCode") from None
     if not isinstance(checkout_request_id, str) or not 0 < len(checkout_request_id) <= 100:
         raise MalformedCallback("CheckoutRequestID is not a string")
+    if "\x00" in checkout_request_id:
+        raise MalformedCallback("CheckoutRequestID contains a NUL character")
     if isinstance(result_code, bool) or not isinstance(result_code, int | str):
         raise MalformedCallback("ResultCode is neither a number nor a string")
-    items = (callback.get("CallbackMetadata") or {}).get("Item") or []
+    metadata = callback.get("CallbackMetadata") or {}
+    items = (metadata.get("Item") or []) if isinstance(metadata, dict) else None
     if isinstance(items, dict):  # a single item sent as an object
         items = [items]
+    if not isinstance(items, list):
+        raise MalformedCallback("CallbackMetadata.Item is not a list of items")
     values = {
         item["Name"]: item.get("Value")  # "Balance" comes without a Value
         for item in items

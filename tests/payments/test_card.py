@@ -182,6 +182,13 @@ def test_bad_signature_is_401_and_recorded(app, client, attempt, signature):
     assert (event.authentic, event.outcome) == (False, "REJECTED")
 
 
+def test_a_body_with_nul_bytes_is_recorded_and_refused(app, client):
+    response = post_webhook(app, client, b"\x01\x00|", signature="0" * 128)
+    assert response.status_code == 401
+    event = last_event()
+    assert (event.outcome, event.payload) == ("REJECTED", "\x01\ufffd|")
+
+
 def test_signature_over_other_bytes_is_rejected(app, client, attempt):
     body = paystack_event("charge.success", attempt)
     signature = app.extensions["paystack"].sign(body)

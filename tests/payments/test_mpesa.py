@@ -324,6 +324,28 @@ def test_malformed_bodies_are_recorded_and_acknowledged(client, body):
     assert (event.outcome, event.payload) == ("MALFORMED", body)
 
 
+def test_a_body_with_nul_bytes_is_recorded_and_acknowledged(client):
+    """No text column holds NUL: the body is stored with U+FFFD in its place."""
+    response = client.post(
+        "/api/payments/mpesa/callback", data=b"\x00{\x00}", content_type="application/json"
+    )
+    assert (response.status_code, response.json) == (200, ACCEPTED)
+    [event] = events()
+    assert (event.outcome, event.payload) == ("MALFORMED", "\ufffd{\ufffd}")
+
+
+def test_order_ids_beyond_the_integer_range_are_400(client, customer_headers):
+    huge = 2**71
+    for path, body in (
+        ("mpesa/initiate", {"order_id": huge, "phone": "0712345678"}),
+        ("mpesa/query", {"order_id": huge}),
+        ("card/initiate", {"order_id": huge}),
+    ):
+        response = client.post(f"/api/payments/{path}", json=body, headers=customer_headers)
+        assert response.status_code == 400, path
+        assert "order_id" in response.json["error"]["details"]
+
+
 @pytest.mark.parametrize("amount_text", ['"NaN"', '"Infinity"', "-1500", '"-1500"', "1e20"])
 def test_impossible_amounts_are_recorded_as_malformed(client, pending, amount_text):
     response = post_callback(client, stk_callback(pending, amount_text=amount_text))

@@ -325,6 +325,15 @@ def test_failure_callbacks_have_no_metadata():
         _callback([{"Name": "Amount", "Value": -1500}]),
         _callback([{"Name": "Amount", "Value": 1e20}]),
         _callback([{"Name": "MpesaReceiptNumber", "Value": "N" * 101}]),
+        _callback([{"Name": "MpesaReceiptNumber", "Value": "NLJ\x007RT61SV"}]),
+        {"Body": "stkCallback"},
+        {"Body": {"stkCallback": {"CheckoutRequestID": "ws\x00", "ResultCode": 0}}},
+        {
+            "Body": {
+                "stkCallback": {"CheckoutRequestID": "ws", "ResultCode": 0, "CallbackMetadata": "x"}
+            }
+        },
+        _callback(5),
     ],
 )
 def test_unusable_callbacks_are_malformed(data):
