@@ -139,6 +139,7 @@ class Order(TimestampMixin, Base):
     delivery_county: Mapped[str] = mapped_column(String(100))
     delivery_town: Mapped[str] = mapped_column(String(100))
     delivery_street: Mapped[str] = mapped_column(String(255))
+    delivery_landmark: Mapped[str | None] = mapped_column(String(255))
     estimated_delivery_days: Mapped[int] = mapped_column(default=1)
     delivery_agent_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), index=True

@@ -29,7 +29,6 @@ from app.errors import (
     InvalidTransition,
     NotFound,
     Unprocessable,
-    ValidationFailed,
 )
 from app.extensions import db
 from app.money import CENTS, format_money
@@ -126,29 +125,12 @@ def _make_default(address: Address) -> None:
     address.is_default = True
 
 
-# An order keeps the address's "street, landmark" in this one column (Order.delivery_street).
-DELIVERY_STREET_LENGTH = Order.__table__.c.delivery_street.type.length
-
-
-def delivery_street(address: Address) -> str:
-    return ", ".join(filter(None, (address.street, address.landmark)))
-
-
-def _check_fits_an_order(address: Address) -> None:
-    """Each field has its own limit; together street and landmark must fit an order too."""
-    if len(delivery_street(address)) > DELIVERY_STREET_LENGTH:
-        limit = DELIVERY_STREET_LENGTH - len(", ")
-        message = f"Street and landmark together must be at most {limit} characters."
-        raise ValidationFailed(details={"landmark": [message]})
-
-
 def create_address(user: User, data: dict) -> Address:
     data = dict(data)
     zone = active_zone(data.pop("delivery_zone_id"))
     wants_default = data.pop("is_default", False)
     first = db.session.scalar(select(Address.id).where(Address.user_id == user.id).limit(1)) is None
     address = Address(user_id=user.id, delivery_zone=zone, is_default=False, **data)
-    _check_fits_an_order(address)
     if wants_default or first:
         _make_default(address)
     db.session.add(address)
@@ -163,7 +145,6 @@ def update_address(address: Address, data: dict) -> Address:
     wants_default = data.pop("is_default", None)
     for name, value in data.items():
         setattr(address, name, value)
-    _check_fits_an_order(address)
     if wants_default:
         _make_default(address)
     elif wants_default is False:
@@ -353,12 +334,6 @@ def _place_order(
     notes: str | None,
 ) -> Order:
     zone = zone or address.delivery_zone
-    if len(delivery_street(address)) > DELIVERY_STREET_LENGTH:  # saved before the check
-        raise Unprocessable(
-            "The address's street and landmark are too long for an order: shorten them",
-            code="ADDRESS_TOO_LONG",
-            details={"address_id": address.id},
-        )
     quantities = dict(sorted(take_lines(customer.id).items()))
     if not quantities:
         raise Unprocessable("Your cart is empty", code="CART_EMPTY")
@@ -398,7 +373,8 @@ def _place_order(
         recipient_phone=address.phone,
         delivery_county=address.county,
         delivery_town=address.town,
-        delivery_street=delivery_street(address),
+        delivery_street=address.street,
+        delivery_landmark=address.landmark,
         estimated_delivery_days=zone.estimated_days,
         payment_due_at=None if payment_method == PaymentMethod.CASH else utcnow() + timeout,
         items=items,

@@ -135,6 +135,7 @@ class OrderSummarySchema(ma.Schema):
     delivery_county = ma.fields.String()
     delivery_town = ma.fields.String()
     delivery_street = ma.fields.String()
+    delivery_landmark = ma.fields.String(allow_none=True)
     estimated_delivery_days = ma.fields.Integer()
     delivery_agent_id = ma.fields.Integer(allow_none=True)
     payment_due_at = Timestamp(

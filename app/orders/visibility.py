@@ -33,6 +33,7 @@ HIDDEN_FROM_SUPPLIERS = frozenset(
         "recipient_name",
         "recipient_phone",
         "delivery_street",
+        "delivery_landmark",
         "notes",
     }
 )

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 03:29:14.147150
+Create Date: 2026-12-02 04:15:38.903878
 
 """
 from alembic import op
@@ -333,6 +333,7 @@ def upgrade():
     sa.Column('delivery_county', sa.String(length=100), nullable=False),
     sa.Column('delivery_town', sa.String(length=100), nullable=False),
     sa.Column('delivery_street', sa.String(length=255), nullable=False),
+    sa.Column('delivery_landmark', sa.String(length=255), nullable=True),
     sa.Column('estimated_delivery_days', sa.Integer(), nullable=False),
     sa.Column('delivery_agent_id', sa.Integer(), nullable=True),
     sa.Column('payment_due_at', sa.DateTime(timezone=True), nullable=True),

@@ -132,23 +132,6 @@ def test_update_with_a_zone_id_beyond_the_integer_range_is_400_and_changes_nothi
     assert [a["town"] for a in listed] == [own.town]
 
 
-def test_street_and_landmark_must_fit_the_order_snapshot_together(
-    client, customer_headers, customer, zone
-):
-    """An order keeps "street, landmark" in one 255-character column: PostgreSQL refused
-    the longer value at checkout (500). Each field alone was within its limit."""
-    response = create(client, customer_headers, zone, street="S" * 200, landmark="L" * 60)
-    assert response.status_code == 400
-    assert "landmark" in response.json["error"]["details"]
-    fits = create(client, customer_headers, zone, street="S" * 200, landmark="L" * 53)
-    assert fits.status_code == 201
-    url = f"/api/orders/addresses/{fits.json['data']['id']}"
-    response = client.put(url, json={"landmark": "L" * 54}, headers=customer_headers)
-    assert response.status_code == 400
-    listed = client.get("/api/orders/addresses", headers=customer_headers).json["data"]
-    assert [a["landmark"] for a in listed] == ["L" * 53]
-
-
 def test_someone_elses_address_is_404(client, customer_headers, zone):
     foreign = AddressFactory(delivery_zone=zone)
     url = f"/api/orders/addresses/{foreign.id}"

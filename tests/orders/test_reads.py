@@ -56,7 +56,14 @@ def test_suppliers_see_only_their_items_and_their_subtotal(client, supplier, sup
         assert data["subtotal"] == "2000.00"
         assert data["items"][0]["commission_amount"] == "200.00"
         assert data["items"][0]["supplier_earning"] == "1800.00"
-        for hidden in ("total", "delivery_fee", "customer", "recipient_phone", "delivery_street"):
+        for hidden in (
+            "total",
+            "delivery_fee",
+            "customer",
+            "recipient_phone",
+            "delivery_street",
+            "delivery_landmark",
+        ):
             assert hidden not in data
 
 
