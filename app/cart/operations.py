@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Delete, Select, bindparam, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -52,6 +53,20 @@ def lock_cart(user_id: int) -> Cart:
     return db.session.scalar(statement)
 
 
+@functools.cache
+def _take_lines_statements(dialect: str) -> tuple[Select, Delete]:
+    """``take_lines``' two statements, built once per database kind: building them and
+    their cache keys on every checkout costs more than running them."""
+    lock = select(Cart.id).where(Cart.user_id == bindparam("user_id")).with_for_update()
+    empty = (
+        delete(CartItem)
+        .where(CartItem.cart_id == bindparam("cart_id"))
+        .returning(CartItem.product_id, CartItem.quantity)
+        .execution_options(synchronize_session=False)
+    )
+    return lock, empty
+
+
 def take_lines(user_id: int) -> dict[int, int]:
     """Lock the customer's cart and empty it, returning ``{product_id: quantity}``.
 
@@ -60,16 +75,11 @@ def take_lines(user_id: int) -> dict[int, int]:
     in one statement, after the lock is granted (see ``lock_cart``), without loading
     them as objects. A rollback puts them back.
     """
-    cart_id = db.session.scalar(select(Cart.id).where(Cart.user_id == user_id).with_for_update())
+    lock, empty = _take_lines_statements(db.session.get_bind().dialect.name)
+    cart_id = db.session.scalar(lock, {"user_id": user_id})
     if cart_id is None:
         return {}
-    lines = db.session.execute(
-        delete(CartItem)
-        .where(CartItem.cart_id == cart_id)
-        .returning(CartItem.product_id, CartItem.quantity)
-        .execution_options(synchronize_session=False)
-    )
-    return dict(lines.all())
+    return dict(db.session.execute(empty, {"cart_id": cart_id}).all())
 
 
 def count_items(user_id: int) -> dict[str, int]:

@@ -39,6 +39,13 @@ _INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 _ACTIVE = text("is_active")
 
 
+def commission_rate(product_rate: Decimal | None, category_rate: Decimal | None) -> Decimal:
+    """The platform's rate on a product: its own override, else its category's default."""
+    if product_rate is not None:
+        return product_rate
+    return category_rate if category_rate is not None else DEFAULT_COMMISSION_RATE
+
+
 class ProductCondition(enum.StrEnum):
     NEW = "NEW"
     REFURBISHED = "REFURBISHED"
@@ -170,9 +177,8 @@ class Product(TimestampMixin, Base):
 
     @property
     def effective_commission_rate(self) -> Decimal:
-        if self.commission_rate is not None:
-            return self.commission_rate
-        return self.category.commission_rate if self.category else DEFAULT_COMMISSION_RATE
+        category_rate = self.category.commission_rate if self.category else None
+        return commission_rate(self.commission_rate, category_rate)
 
 
 class ListedCount(Base):

@@ -8,19 +8,21 @@ locked row's newest stock, so it never oversells.
 
 from __future__ import annotations
 
+import functools
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from typing import NamedTuple
 
 from flask import current_app
-from sqlalchemy import case, select, update
+from sqlalchemy import Integer, Select, Update, bindparam, case, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload, load_only
+from sqlalchemy.orm import joinedload
 
 from app.auth.models import User
 from app.cart.operations import take_lines
-from app.catalog.models import Category, Product
+from app.catalog.models import Category, Product, commission_rate
 from app.db import utcnow
 from app.errors import (
     Conflict,
@@ -108,8 +110,24 @@ def addresses_of(user: User) -> list[Address]:
     )
 
 
+@functools.cache
+def _address_statement(dialect: str) -> Select:
+    """An address with its zone, built once per database kind (see ``_dialect``)."""
+    return (
+        select(Address)
+        .where(Address.id == bindparam("address_id"))
+        .options(joinedload(Address.delivery_zone))
+    )
+
+
+def _dialect() -> str:
+    """The session's database kind: the key of the statements built once (building a
+    statement and its cache key on every request costs more CPU than running it)."""
+    return db.session.get_bind().dialect.name
+
+
 def find_address(user: User, address_id: int) -> Address:
-    address = db.session.get(Address, address_id, options=[joinedload(Address.delivery_zone)])
+    address = db.session.scalar(_address_statement(_dialect()), {"address_id": address_id})
     if address is None or address.user_id != user.id:
         raise NotFound("Address not found", details={"address_id": address_id})
     return address
@@ -185,33 +203,77 @@ def _is_order_number_clash(error: IntegrityError) -> bool:
     return "order_number" in str(error.orig)
 
 
-# What checkout reads of a product: its stock and what an order line snapshots.
-_CHECKOUT_COLUMNS = (
-    load_only(
-        Product.name,
-        Product.sku,
-        Product.price,
-        Product.stock,
-        Product.is_active,
-        Product.supplier_id,
-        Product.commission_rate,
-    ),
-    joinedload(Product.category).load_only(Category.commission_rate),
-)
+class CheckoutProduct(NamedTuple):
+    """What checkout reads of a product: its stock and what an order line snapshots."""
+
+    id: int
+    name: str
+    sku: str | None
+    price: Decimal
+    stock: int
+    is_active: bool
+    supplier_id: int
+    effective_commission_rate: Decimal
 
 
-def _read_products(product_ids: list[int]) -> dict[int, Product]:
-    """The products as committed now, unlocked: what the order snapshots and pre-checks."""
-    products = db.session.scalars(
-        select(Product)
-        .where(Product.id.in_(product_ids))
-        .options(*_CHECKOUT_COLUMNS)
-        .execution_options(populate_existing=True)
+@functools.cache
+def _products_statement(dialect: str) -> Select:
+    """The columns checkout reads of the products ``ids``, built once per database kind."""
+    return (
+        select(
+            Product.id,
+            Product.name,
+            Product.sku,
+            Product.price,
+            Product.stock,
+            Product.is_active,
+            Product.supplier_id,
+            Product.commission_rate,
+            Category.commission_rate,
+        )
+        .outerjoin(Category, Category.id == Product.category_id)
+        .where(Product.id.in_(bindparam("ids", expanding=True)))
     )
-    return {product.id: product for product in products}
 
 
-def _take_stock(products: dict[int, Product], quantities: dict[int, int]) -> None:
+def _read_products(product_ids: list[int]) -> dict[int, CheckoutProduct]:
+    """The products as committed now, unlocked: what the order snapshots and pre-checks.
+
+    Plain rows, not entities: checkout only reads them (loading entities costs more CPU
+    than the query)."""
+    rows = db.session.execute(_products_statement(_dialect()), {"ids": product_ids})
+    products = {}
+    for id_, name, sku, price, stock, active, supplier_id, own_rate, category_rate in rows:
+        rate = commission_rate(own_rate, category_rate)
+        products[id_] = CheckoutProduct(id_, name, sku, price, stock, active, supplier_id, rate)
+    return products
+
+
+@functools.cache
+def _take_stock_statement(dialect: str, lines: int) -> Update:
+    """``_take_stock``'s statement for ``lines`` products, built once per database kind
+    and number of lines; the products and quantities are bound as ``id0``, ``q0``, ..."""
+    ids = [bindparam(f"id{n}", type_=Integer) for n in range(lines)]
+    taken = case(
+        {id_: bindparam(f"q{n}", type_=Integer) for n, id_ in enumerate(ids)}, value=Product.id
+    )
+    locked = (
+        select(Product.id)
+        .where(Product.id.in_(ids))
+        .order_by(Product.id)
+        .with_for_update(key_share=True)
+        .cte("locked")
+    )
+    return (
+        update(Product)
+        .where(Product.id == locked.c.id, Product.is_active.is_(True), Product.stock >= taken)
+        .values(stock=Product.stock - taken, sold_count=Product.sold_count + taken)
+        .returning(Product.id)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _take_stock(quantities: dict[int, int]) -> None:
     """Lock the rows in primary-key order and take every quantity, or refuse them all.
 
     One statement: the CTE locks the rows in id order (the order every writer uses, so
@@ -224,32 +286,18 @@ def _take_stock(products: dict[int, Product], quantities: dict[int, int]) -> Non
     already decremented are undone by the caller's rollback. SQLite ignores FOR UPDATE:
     it runs one writer at a time anyway.
     """
-    taken = case(quantities, value=Product.id)
-    locked = (
-        select(Product.id)
-        .where(Product.id.in_(quantities))
-        .order_by(Product.id)
-        .with_for_update(key_share=True)
-        .cte("locked")
-    )
-    updated = set(
-        db.session.scalars(
-            update(Product)
-            .where(Product.id == locked.c.id, Product.is_active.is_(True), Product.stock >= taken)
-            .values(stock=Product.stock - taken, sold_count=Product.sold_count + taken)
-            .returning(Product.id)
-            .execution_options(synchronize_session=False)
-        )
-    )
-    for product in products.values():
-        db.session.expire(product, ["stock", "sold_count", "updated_at"])
+    params = {}
+    for n, (id_, quantity) in enumerate(quantities.items()):
+        params[f"id{n}"], params[f"q{n}"] = id_, quantity
+    statement = _take_stock_statement(_dialect(), len(quantities))
+    updated = set(db.session.scalars(statement, params))
     if len(updated) < len(quantities):
         missed = {id_: quantity for id_, quantity in quantities.items() if id_ not in updated}
         now = _read_products(list(missed))
         raise _insufficient_stock([_shortage(id_, q, now.get(id_)) for id_, q in missed.items()])
 
 
-def _shortage(product_id: int, quantity: int, product: Product | None) -> dict:
+def _shortage(product_id: int, quantity: int, product: CheckoutProduct | None) -> dict:
     """A line as the 422 lists it: what was asked for and what there is to sell."""
     return {
         "product_id": product_id,
@@ -259,7 +307,7 @@ def _shortage(product_id: int, quantity: int, product: Product | None) -> dict:
     }
 
 
-def _shortfalls(quantities: dict[int, int], products: dict[int, Product]) -> list[dict]:
+def _shortfalls(quantities: dict[int, int], products: dict[int, CheckoutProduct]) -> list[dict]:
     problems = [_shortage(id_, quantity, products.get(id_)) for id_, quantity in quantities.items()]
     return [problem for problem in problems if problem["requested"] > problem["available"]]
 
@@ -272,7 +320,7 @@ def _insufficient_stock(problems: list[dict]) -> InsufficientStock:
     return InsufficientStock(f"Not enough stock for {names}", details=details)
 
 
-def order_item_snapshot(product: Product, quantity: int) -> OrderItem:
+def order_item_snapshot(product: Product | CheckoutProduct, quantity: int) -> OrderItem:
     """A line with today's price, commission rate and supplier frozen into it."""
     line_total = product.price * quantity
     rate = product.effective_commission_rate
@@ -286,6 +334,7 @@ def order_item_snapshot(product: Product, quantity: int) -> OrderItem:
         line_total=line_total,
         commission_rate=rate,
         commission_amount=(line_total * rate).quantize(CENTS, rounding=ROUND_HALF_UP),
+        returned_quantity=0,
     )
 
 
@@ -391,7 +440,7 @@ def _place_order(
         order=order,
         customer=customer,
     )
-    _take_stock(products, quantities)
+    _take_stock(quantities)
     return order
 
 

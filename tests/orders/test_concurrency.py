@@ -109,11 +109,11 @@ def change_before_stock_is_taken(monkeypatch, app, changes: dict[int, dict]):
     """Commit ``{product_id: values}`` from another connection after checkout's read."""
     take_stock = operations._take_stock
 
-    def changed_first(products, quantities):
+    def changed_first(quantities):
         with app.extensions["sqlalchemy"].engine.begin() as connection:
             for product_id, values in changes.items():
                 connection.execute(update(Product).where(Product.id == product_id).values(**values))
-        take_stock(products, quantities)
+        take_stock(quantities)
 
     monkeypatch.setattr(operations, "_take_stock", changed_first)
 
