@@ -50,10 +50,22 @@ class PaginationSchema(ma.Schema):
     per_page = ClampedInteger(minimum=1, maximum=MAX_PER_PAGE, load_default=20)
 
 
-def paginate(statement: Select, params: dict[str, Any], *, unique: bool = False) -> Page:
-    """Run ``statement`` for one page (``params`` from a ``PaginationSchema``)."""
+def paginate(
+    statement: Select,
+    params: dict[str, Any],
+    *,
+    unique: bool = False,
+    count: Select | None = None,
+) -> Page:
+    """Run ``statement`` for one page (``params`` from a ``PaginationSchema``).
+
+    ``count``: a statement giving the total, when counting ``statement`` itself (with
+    its joins) would cost more than needed.
+    """
     page, per_page = params["page"], params["per_page"]
-    total = db.session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
+    if count is None:
+        count = select(func.count()).select_from(statement.order_by(None).subquery())
+    total = db.session.scalar(count)
     result = db.session.scalars(statement.limit(per_page).offset((page - 1) * per_page))
     items = list(result.unique() if unique else result)
     return Page(items=items, page=page, per_page=per_page, total=total or 0)

@@ -54,9 +54,9 @@ def lock_cart(user_id: int) -> Cart:
 
 
 @functools.cache
-def _take_lines_statements(dialect: str) -> tuple[Select, Delete]:
-    """``take_lines``' two statements, built once per database kind: building them and
-    their cache keys on every checkout costs more than running them."""
+def _take_lines_statements() -> tuple[Select, Delete]:
+    """``take_lines``' two statements, built once: building them and their cache keys
+    on every checkout costs more than running them."""
     lock = select(Cart.id).where(Cart.user_id == bindparam("user_id")).with_for_update()
     empty = (
         delete(CartItem)
@@ -75,7 +75,7 @@ def take_lines(user_id: int) -> dict[int, int]:
     in one statement, after the lock is granted (see ``lock_cart``), without loading
     them as objects. A rollback puts them back.
     """
-    lock, empty = _take_lines_statements(db.session.get_bind().dialect.name)
+    lock, empty = _take_lines_statements()
     cart_id = db.session.scalar(lock, {"user_id": user_id})
     if cart_id is None:
         return {}

@@ -285,12 +285,12 @@ def list_products(params: dict[str, Any]) -> Page:
         return _unfiltered_page(sort_by, params)
     # Counted on the products alone, as count(*): the covering indexes answer it (not a
     # count over the cards' joins, nor of a column they do not hold).
-    page, per_page = params["page"], params["per_page"]
-    total = db.session.scalar(select(func.count()).select_from(Product).where(*listed(), *filters))
     order = SORT_ORDERS.get(sort_by, SORT_ORDERS["newest"])
-    statement = _cards().where(*listed(), *filters).order_by(*order)
-    items = db.session.scalars(statement.limit(per_page).offset((page - 1) * per_page)).all()
-    return Page(items=items, page=page, per_page=per_page, total=total)
+    return paginate(
+        _cards().where(*listed(), *filters).order_by(*order),
+        params,
+        count=select(func.count()).select_from(Product).where(*listed(), *filters),
+    )
 
 
 def _listed_total() -> Select:

@@ -110,9 +110,11 @@ def addresses_of(user: User) -> list[Address]:
     )
 
 
+# Checkout's statements are built once (``functools.cache``): building a statement and
+# its cache key on every request costs more CPU than running it.
 @functools.cache
-def _address_statement(dialect: str) -> Select:
-    """An address with its zone, built once per database kind (see ``_dialect``)."""
+def _address_statement() -> Select:
+    """An address with its zone."""
     return (
         select(Address)
         .where(Address.id == bindparam("address_id"))
@@ -120,14 +122,8 @@ def _address_statement(dialect: str) -> Select:
     )
 
 
-def _dialect() -> str:
-    """The session's database kind: the key of the statements built once (building a
-    statement and its cache key on every request costs more CPU than running it)."""
-    return db.session.get_bind().dialect.name
-
-
 def find_address(user: User, address_id: int) -> Address:
-    address = db.session.scalar(_address_statement(_dialect()), {"address_id": address_id})
+    address = db.session.scalar(_address_statement(), {"address_id": address_id})
     if address is None or address.user_id != user.id:
         raise NotFound("Address not found", details={"address_id": address_id})
     return address
@@ -217,8 +213,8 @@ class CheckoutProduct(NamedTuple):
 
 
 @functools.cache
-def _products_statement(dialect: str) -> Select:
-    """The columns checkout reads of the products ``ids``, built once per database kind."""
+def _products_statement() -> Select:
+    """The columns checkout reads of the products ``ids``."""
     return (
         select(
             Product.id,
@@ -241,7 +237,7 @@ def _read_products(product_ids: list[int]) -> dict[int, CheckoutProduct]:
 
     Plain rows, not entities: checkout only reads them (loading entities costs more CPU
     than the query)."""
-    rows = db.session.execute(_products_statement(_dialect()), {"ids": product_ids})
+    rows = db.session.execute(_products_statement(), {"ids": product_ids})
     products = {}
     for id_, name, sku, price, stock, active, supplier_id, own_rate, category_rate in rows:
         rate = commission_rate(own_rate, category_rate)
@@ -250,9 +246,9 @@ def _read_products(product_ids: list[int]) -> dict[int, CheckoutProduct]:
 
 
 @functools.cache
-def _take_stock_statement(dialect: str, lines: int) -> Update:
-    """``_take_stock``'s statement for ``lines`` products, built once per database kind
-    and number of lines; the products and quantities are bound as ``id0``, ``q0``, ..."""
+def _take_stock_statement(lines: int) -> Update:
+    """``_take_stock``'s statement for ``lines`` products, built once per number of
+    lines; the products and quantities are bound as ``id0``, ``q0``, ..."""
     ids = [bindparam(f"id{n}", type_=Integer) for n in range(lines)]
     taken = case(
         {id_: bindparam(f"q{n}", type_=Integer) for n, id_ in enumerate(ids)}, value=Product.id
@@ -289,7 +285,7 @@ def _take_stock(quantities: dict[int, int]) -> None:
     params = {}
     for n, (id_, quantity) in enumerate(quantities.items()):
         params[f"id{n}"], params[f"q{n}"] = id_, quantity
-    statement = _take_stock_statement(_dialect(), len(quantities))
+    statement = _take_stock_statement(len(quantities))
     updated = set(db.session.scalars(statement, params))
     if len(updated) < len(quantities):
         missed = {id_: quantity for id_, quantity in quantities.items() if id_ not in updated}
@@ -334,7 +330,6 @@ def order_item_snapshot(product: Product | CheckoutProduct, quantity: int) -> Or
         line_total=line_total,
         commission_rate=rate,
         commission_amount=(line_total * rate).quantize(CENTS, rounding=ROUND_HALF_UP),
-        returned_quantity=0,
     )
 
 
