@@ -310,6 +310,8 @@ def _count_listed(session, flush_context) -> None:
                 deltas[_original(product, "supplier_id")] -= 1
             if product.is_active:
                 deltas[product.supplier_id] += 1
+    if not deltas:
+        return
     table = ListedCount.__table__
     insert = _INSERTS[session.get_bind().dialect.name]
     for supplier_id, delta in sorted(deltas.items()):  # one lock order: no deadlocks
