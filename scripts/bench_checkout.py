@@ -28,6 +28,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -197,21 +198,39 @@ def prepare(env: dict[str, str], args) -> dict[str, list]:
     return scenarios
 
 
+WORKER_READY_HOOK = """
+import os
+
+def post_worker_init(worker):
+    open(os.path.join({folder!r}, str(worker.pid)), "w").close()
+"""
+
+
 def start_server(
-    env: dict[str, str], port: int, workers: int, threads: int, buyers: int
+    env: dict[str, str], port: int, workers: int, threads: int, buyers: int, folder: Path
 ) -> subprocess.Popen:
-    """gunicorn with each worker's share of the buyers' keep-alive connections capped.
+    """gunicorn with each worker's share of the buyers' keep-alive connections capped,
+    returned once every worker has loaded the app.
 
     Without the cap, the buyers' connections, all opened in the same instant, are mostly
     accepted by whichever worker wakes first and stay with it: one process (one core,
     one GIL) then serves the whole run. Above its share a worker stops accepting and
     closes surplus keep-alive connections, so a client reconnects to a less busy one,
     as a load balancer in front of the workers would spread them.
+
+    Each worker loads the app after the fork (~1.5 s of CPU): the first to answer the
+    health check does not mean the others are up, and a scenario started then would
+    share both cores with their start-up and queue for their connections. A hook in the
+    workers marks each one ready in ``folder``.
     """
+    config = folder / "gunicorn_conf.py"
+    config.write_text(WORKER_READY_HOOK.format(folder=str(folder)))
     share = -(-buyers // workers)  # ceil
     command = [
         str(ROOT / ".venv/bin/gunicorn"),
         "run:app",
+        "--config",
+        str(config),
         "--bind",
         f"127.0.0.1:{port}",
         "--workers",
@@ -226,15 +245,17 @@ def start_server(
         "warning",
     ]
     server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
-    for _ in range(150):  # up to ~30 s
+    for _ in range(300):  # up to ~60 s
+        ready = sum(1 for path in folder.iterdir() if path.name.isdigit())
         try:
-            if requests.get(f"http://127.0.0.1:{port}/api/health", timeout=2).ok:
-                return server
+            healthy = requests.get(f"http://127.0.0.1:{port}/api/health", timeout=2).ok
         except requests.RequestException:
-            pass
+            healthy = False
+        if healthy and ready >= workers:
+            return server
         time.sleep(0.2)
     stop_server(server)
-    raise SystemExit("gunicorn did not become healthy")
+    raise SystemExit("gunicorn's workers did not all start")
 
 
 def stop_server(server: subprocess.Popen) -> None:
@@ -360,16 +381,17 @@ def main() -> None:
     )
 
     port = free_port()
-    server = start_server(env, port, args.workers, args.threads, args.buyers)
-    try:
-        print(
-            f"gunicorn: {args.workers} workers x {args.threads} threads on 127.0.0.1:{port}; "
-            f"{args.buyers} buyers x {args.rounds} checkouts each"
-        )
-        for name, buyers in scenarios.items():
-            report(run_scenario(name, port, buyers, args.buyers))
-    finally:
-        stop_server(server)
+    with tempfile.TemporaryDirectory(prefix="qg-bench-checkout-") as folder:
+        server = start_server(env, port, args.workers, args.threads, args.buyers, Path(folder))
+        try:
+            print(
+                f"gunicorn: {args.workers} workers x {args.threads} threads on "
+                f"127.0.0.1:{port}; {args.buyers} buyers x {args.rounds} checkouts each"
+            )
+            for name, buyers in scenarios.items():
+                report(run_scenario(name, port, buyers, args.buyers))
+        finally:
+            stop_server(server)
     beyond, mismatched = oversell(database_url, initial_stock(args))
     print(f"oversell: {beyond} units sold beyond stock, {mismatched} products not adding up")
     if not args.keep_db:
