@@ -58,6 +58,8 @@ class Buyer:
 class Result:
     name: str
     wall_seconds: float
+    busy_seconds: float  # CPU time the whole machine spent (server, database, load)
+    stolen_seconds: float  # CPU time the hypervisor gave to other machines
     latencies: list[float] = field(default_factory=list)
     statuses: Counter = field(default_factory=Counter)
     codes: Counter = field(default_factory=Counter)
@@ -263,6 +265,20 @@ def stop_server(server: subprocess.Popen) -> None:
     server.wait(timeout=30)
 
 
+def machine_cpu() -> tuple[float, float]:
+    """(busy, stolen) CPU seconds of the whole machine so far, from /proc/stat.
+
+    Throughput on a shared virtual machine moves with its neighbours' load; CPU time
+    per checkout moves much less, so it is reported too (0 where /proc is missing)."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    except OSError:
+        return 0.0, 0.0
+    user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, fields[:8])
+    tick = os.sysconf("SC_CLK_TCK")
+    return (user + nice + system + irq + softirq) / tick, steal / tick
+
+
 def run_scenario(name: str, port: int, buyers: list[Buyer], threads: int) -> Result:
     """``threads`` buyers, each on its own keep-alive connection (http.client: the load
     generator shares the server's cores, so it must cost as little as possible); requests
@@ -304,10 +320,11 @@ def run_scenario(name: str, port: int, buyers: list[Buyer], threads: int) -> Res
     for thread in pool:
         thread.start()
     barrier.wait()
-    started = time.perf_counter()
+    started, (busy, stolen) = time.perf_counter(), machine_cpu()
     for thread in pool:
         thread.join()
-    result = Result(name, time.perf_counter() - started)
+    busy_after, stolen_after = machine_cpu()
+    result = Result(name, time.perf_counter() - started, busy_after - busy, stolen_after - stolen)
     for index in range(threads):
         result.latencies.extend(latencies[index])
         for status, code in answers[index]:
@@ -353,6 +370,8 @@ def report(result: Result) -> None:
         f"orders/s={orders / result.wall_seconds:7.1f} "
         f"checkouts/s={len(latencies) / result.wall_seconds:7.1f} "
         f"p50={statistics.median(latencies) * 1000:6.1f}ms p95={p95 * 1000:6.1f}ms "
+        f"cpu/checkout={result.busy_seconds / len(latencies) * 1000:5.2f}ms "
+        f"stolen={result.stolen_seconds / result.wall_seconds / os.cpu_count():4.0%} "
         f"5xx={errors_5xx} statuses={dict(result.statuses)} codes={dict(result.codes)}"
     )
 
