@@ -6,9 +6,11 @@ SMTP (Flask-Mail) when ``MAIL_USERNAME`` is set, otherwise into the ``outbox_ema
 table and the log, so every flow works offline. A rolled-back transaction sends
 nothing; a mail failure is logged and never fails the request.
 
-Offline, the outbox row is written by the committing transaction itself (it exists
-exactly when the change it reports does, at no extra connection or commit); over SMTP
-the row records the outcome in its own short transaction after the send.
+Offline, the outbox row is written into the caller's transaction when the email is
+queued (it exists exactly when the change it reports does, at no extra connection or
+commit, and a statement the caller runs later, such as checkout's stock update, holds
+its locks for less time); over SMTP the row records the outcome in its own short
+transaction after the send.
 """
 
 from __future__ import annotations
@@ -54,8 +56,13 @@ def send_email_after_commit(to: str, subject: str, template: str, **context) -> 
     """Queue an email on the current transaction; it goes out only if that commits."""
     email = render_email(to, subject, template, **context)
     session = db.session()
-    session.connection()  # make sure a transaction is open, so a rollback drops the email
-    session.info.setdefault(_PENDING_KEY, []).append(email)
+    if current_app.config.get("MAIL_USERNAME"):
+        session.connection()  # make sure a transaction is open, so a rollback drops the email
+        session.info.setdefault(_PENDING_KEY, []).append(email)
+        return
+    logged = {"status": "LOGGED", "sent_at": utcnow()}
+    session.execute(insert(OutboxEmail.__table__), _outbox_values(email) | logged)
+    session.info.setdefault(_LOGGED_KEY, []).append(email)
 
 
 def _outbox_values(email: Email) -> dict[str, str | None]:
@@ -88,27 +95,10 @@ def deliver(email: Email) -> OutboxEmail:
     return record
 
 
-@event.listens_for(OrmSession, "before_commit")
-def _record_offline(session: OrmSession) -> None:
-    """Offline, put the outbox rows into the transaction that is committing.
-
-    One INSERT statement, not objects added to the session: those would cost a second
-    flush in every commit that sends mail (checkout's among them).
-    """
-    if not session.info.get(_PENDING_KEY) or session.in_nested_transaction():
-        return
-    if current_app.config.get("MAIL_USERNAME"):
-        return
-    emails = session.info.pop(_PENDING_KEY)
-    logged = {"status": "LOGGED", "sent_at": utcnow()}
-    session.execute(
-        insert(OutboxEmail.__table__), [_outbox_values(email) | logged for email in emails]
-    )
-    session.info[_LOGGED_KEY] = emails
-
-
 @event.listens_for(OrmSession, "after_commit")
 def _send_pending(session: OrmSession) -> None:
+    if session.in_nested_transaction():  # a savepoint released: the transaction goes on
+        return
     for email in session.info.pop(_LOGGED_KEY, ()):
         log.info("email (outbox) to=%s subject=%r", email.to, email.subject)
     for email in session.info.pop(_PENDING_KEY, ()):
@@ -117,5 +107,7 @@ def _send_pending(session: OrmSession) -> None:
 
 @event.listens_for(OrmSession, "after_soft_rollback")
 def _drop_pending(session: OrmSession, previous_transaction) -> None:
+    if previous_transaction.nested:  # a savepoint: the enclosing transaction's stay
+        return
     session.info.pop(_PENDING_KEY, None)
     session.info.pop(_LOGGED_KEY, None)

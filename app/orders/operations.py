@@ -355,16 +355,17 @@ def place_order(
     Takes the cart's lines under the cart lock (a second checkout of the same cart
     waits, then finds it empty); reads the products unlocked and refuses a shortfall
     already visible, naming every short product (the caller's rollback puts the cart
-    back); writes the order, its snapshotted lines and history, renders the email; and
-    only then, as the last statement before the commit, takes the stock (see
-    ``_take_stock``), refusing with the same 422 if another checkout got there first.
+    back); writes the order, its snapshotted lines and history, queues the email (its
+    outbox row, offline, is written now); and only then, as the last statement before
+    the commit, takes the stock (see ``_take_stock``), refusing with the same 422 if
+    another checkout got there first.
 
     Every buyer of a hot product waits for its row lock: taken last, it is held for
-    that statement and the commit (with its outbox insert) only. The order keeps the
-    price of that unlocked read, the one the customer was shown, even if the product's
-    price changes before the stock is taken. On the rare clash of the random order
-    number with an existing one, the transaction (which holds no product lock yet) is
-    rolled back and the checkout runs again with a new number.
+    that statement and the commit only. The order keeps the price of that unlocked
+    read, the one the customer was shown, even if the product's price changes before
+    the stock is taken. On the rare clash of the random order number with an existing
+    one, the transaction (which holds no product lock yet) is rolled back and the
+    checkout runs again with a new number.
     """
     for _ in range(ORDER_NUMBER_ATTEMPTS):
         try:
