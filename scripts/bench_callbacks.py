@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import random
-import subprocess
 import sys
 import threading
 import time
@@ -33,6 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app.config import normalize_database_url  # noqa: E402
+from scripts.bench_server import gunicorn  # noqa: E402
 
 TOKEN = "bench-callback-token"
 
@@ -131,8 +131,8 @@ def callback_body(row: dict, n: int) -> bytes:
     return json.dumps(body).replace('"__AMOUNT__"', "1500.00").encode()
 
 
-def start_gunicorn(url: str, port: int, workers: int, threads: int) -> subprocess.Popen:
-    env = {
+def server_env(url: str, port: int) -> dict[str, str]:
+    return {
         **os.environ,
         "DATABASE_URL": url,
         "FLASK_ENV": "development",
@@ -142,32 +142,6 @@ def start_gunicorn(url: str, port: int, workers: int, threads: int) -> subproces
         "LOG_LEVEL": "WARNING",
         "PORT": str(port),
     }
-    process = subprocess.Popen(
-        [
-            str(ROOT / ".venv/bin/gunicorn"),
-            "run:app",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(workers),
-            "--threads",
-            str(threads),
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/api/health", timeout=1).status_code == 200:
-                return process
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    process.terminate()
-    raise SystemExit("gunicorn did not become healthy in 30 s")
 
 
 def fire(port: int, bodies: list[bytes], concurrency: int) -> tuple[float, list[int]]:
@@ -258,12 +232,9 @@ def main() -> int:
     bodies += [rng.choice(bodies) for _ in range(duplicates)]
     rng.shuffle(bodies)
 
-    server = start_gunicorn(args.database_url, args.port, args.workers, args.threads)
-    try:
-        elapsed, statuses = fire(args.port, bodies, args.concurrency)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    env = server_env(args.database_url, args.port)
+    with gunicorn(env, workers=args.workers, threads=args.threads, port=args.port) as port:
+        elapsed, statuses = fire(port, bodies, args.concurrency)
 
     checks = verify(args.database_url, unique, args.callbacks)
     failures = [s for s in statuses if s != 200]

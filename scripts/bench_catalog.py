@@ -19,9 +19,7 @@ import os
 import random
 import secrets
 import signal
-import socket
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -33,6 +31,8 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from scripts.bench_server import gunicorn  # noqa: E402
 
 SERVER = "postgresql://postgres@127.0.0.1:5432"
 DATABASE = "qg_bench_catalog"
@@ -296,48 +296,6 @@ def listed_slugs(url: str, count: int) -> list[str]:
     return slugs
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_server(env: dict[str, str], port: int, workers: int) -> subprocess.Popen:
-    command = [
-        str(ROOT / ".venv/bin/gunicorn"),
-        f"--workers={workers}",
-        f"--bind=127.0.0.1:{port}",
-        "--log-level=warning",
-        "run:app",
-    ]
-    # Its own process group, so that stop_server() reaches the workers too.
-    server = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and server.poll() is None:
-            try:
-                if requests.get(f"http://127.0.0.1:{port}/api/health", timeout=5).ok:
-                    return server
-            except requests.RequestException:
-                time.sleep(0.2)
-        raise SystemExit("gunicorn did not start")
-    except BaseException:
-        stop_server(server)
-        raise
-
-
-def stop_server(server: subprocess.Popen) -> None:
-    """Stop gunicorn and its workers: SIGTERM to the group, SIGKILL after 20 s."""
-    try:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=20)
-    except ProcessLookupError:
-        pass
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)
-        server.wait()
-
-
 def latencies(session: requests.Session, urls: list[str]) -> tuple[float, float]:
     timings = []
     for url in urls:
@@ -385,16 +343,14 @@ def main() -> None:
     ensure_database(url)
     load(args.products, args.reload)
 
-    port = free_port()
-    base = f"http://127.0.0.1:{port}/api"
     # Served as in production (development pretty-prints every JSON response).
     server_env = env | {
         "FLASK_ENV": "production",
         "SECRET_KEY": secrets.token_hex(32),
         "JWT_SECRET_KEY": secrets.token_hex(32),
     }
-    server = start_server(server_env, port, args.workers)
-    try:
+    with gunicorn(server_env, workers=args.workers) as port:
+        base = f"http://127.0.0.1:{port}/api"
         rng = random.Random(1)
         n = args.requests
         scenarios = {
@@ -416,8 +372,6 @@ def main() -> None:
             total = session.get(f"{base}/products").json()["meta"]["total"]
         health_rps = throughput(f"{base}/health", 16, 150)
         list_rps = throughput(f"{base}/products", 16, 150)
-    finally:
-        stop_server(server)
 
     targets = {
         "default list": 25,

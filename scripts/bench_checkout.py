@@ -24,11 +24,8 @@ import http.client
 import json
 import os
 import random
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -36,13 +33,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-import requests
 from sqlalchemy import create_engine, func, select, text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app.config import normalize_database_url  # noqa: E402
+from scripts.bench_server import gunicorn  # noqa: E402
 
 HOT_PRODUCTS = 5
 DISTINCT_PRODUCTS = 5000
@@ -63,12 +60,6 @@ class Result:
     latencies: list[float] = field(default_factory=list)
     statuses: Counter = field(default_factory=Counter)
     codes: Counter = field(default_factory=Counter)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def recreate_database(server_url: str, name: str, *, drop_only: bool = False) -> None:
@@ -200,69 +191,16 @@ def prepare(env: dict[str, str], args) -> dict[str, list]:
     return scenarios
 
 
-WORKER_READY_HOOK = """
-import os
-
-def post_worker_init(worker):
-    open(os.path.join({folder!r}, str(worker.pid)), "w").close()
-"""
-
-
-def start_server(
-    env: dict[str, str], port: int, workers: int, threads: int, buyers: int, folder: Path
-) -> subprocess.Popen:
-    """gunicorn with each worker's share of the buyers' keep-alive connections capped,
-    returned once every worker has loaded the app.
+def worker_connections(buyers: int, workers: int, threads: int) -> str:
+    """Each gunicorn worker's share of the buyers' keep-alive connections, capped.
 
     Without the cap, the buyers' connections, all opened in the same instant, are mostly
     accepted by whichever worker wakes first and stay with it: one process (one core,
     one GIL) then serves the whole run. Above its share a worker stops accepting and
     closes surplus keep-alive connections, so a client reconnects to a less busy one,
     as a load balancer in front of the workers would spread them.
-
-    Each worker loads the app after the fork (~1.5 s of CPU): the first to answer the
-    health check does not mean the others are up, and a scenario started then would
-    share both cores with their start-up and queue for their connections. A hook in the
-    workers marks each one ready in ``folder``.
     """
-    config = folder / "gunicorn_conf.py"
-    config.write_text(WORKER_READY_HOOK.format(folder=str(folder)))
-    share = -(-buyers // workers)  # ceil
-    command = [
-        str(ROOT / ".venv/bin/gunicorn"),
-        "run:app",
-        "--config",
-        str(config),
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        str(workers),
-        "--threads",
-        str(threads),
-        "--worker-connections",
-        str(share + threads),
-        "--timeout",
-        "60",
-        "--log-level",
-        "warning",
-    ]
-    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
-    for _ in range(300):  # up to ~60 s
-        ready = sum(1 for path in folder.iterdir() if path.name.isdigit())
-        try:
-            healthy = requests.get(f"http://127.0.0.1:{port}/api/health", timeout=2).ok
-        except requests.RequestException:
-            healthy = False
-        if healthy and ready >= workers:
-            return server
-        time.sleep(0.2)
-    stop_server(server)
-    raise SystemExit("gunicorn's workers did not all start")
-
-
-def stop_server(server: subprocess.Popen) -> None:
-    server.terminate()
-    server.wait(timeout=30)
+    return f"--worker-connections={-(-buyers // workers) + threads}"
 
 
 def machine_cpu() -> tuple[float, float]:
@@ -399,18 +337,14 @@ def main() -> None:
         f"{time.perf_counter() - started:.1f}s"
     )
 
-    port = free_port()
-    with tempfile.TemporaryDirectory(prefix="qg-bench-checkout-") as folder:
-        server = start_server(env, port, args.workers, args.threads, args.buyers, Path(folder))
-        try:
-            print(
-                f"gunicorn: {args.workers} workers x {args.threads} threads on "
-                f"127.0.0.1:{port}; {args.buyers} buyers x {args.rounds} checkouts each"
-            )
-            for name, buyers in scenarios.items():
-                report(run_scenario(name, port, buyers, args.buyers))
-        finally:
-            stop_server(server)
+    options = [worker_connections(args.buyers, args.workers, args.threads)]
+    with gunicorn(env, workers=args.workers, threads=args.threads, options=options) as port:
+        print(
+            f"gunicorn: {args.workers} workers x {args.threads} threads on 127.0.0.1:{port}; "
+            f"{args.buyers} buyers x {args.rounds} checkouts each"
+        )
+        for name, buyers in scenarios.items():
+            report(run_scenario(name, port, buyers, args.buyers))
     beyond, mismatched = oversell(database_url, initial_stock(args))
     print(f"oversell: {beyond} units sold beyond stock, {mismatched} products not adding up")
     if not args.keep_db:

@@ -24,9 +24,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "scripts"))
 
-import bench_checkout  # noqa: E402
+from scripts import bench_checkout  # noqa: E402
 
 
 def checkout_all(client, buyers: list[list]) -> None:
