@@ -2,7 +2,7 @@ import logging
 
 from sqlalchemy import func, select
 
-from app.extensions import db
+from app.extensions import db, mail
 from app.notifications.email import send_email_after_commit
 from app.notifications.models import OutboxEmail
 
@@ -51,3 +51,15 @@ def test_savepoints_neither_send_nor_drop_the_transaction_s_email(app, caplog):
         db.session.commit()
     assert caplog.text.count("email (outbox) to=a@example.co.ke") == 1
     assert [e.to_address for e in _outbox()] == ["a@example.co.ke"]
+
+
+def test_over_smtp_the_email_is_sent_once_the_transaction_commits(app, monkeypatch):
+    monkeypatch.setitem(app.config, "MAIL_USERNAME", "mailer@example.co.ke")
+    with app.test_request_context(), mail.record_messages() as sent:
+        send_email_after_commit("a@example.co.ke", "Hello", "base")
+        with db.session.begin_nested():  # a savepoint released is not the commit
+            pass
+        assert sent == []
+        db.session.commit()
+        assert [message.recipients for message in sent] == [["a@example.co.ke"]]
+    assert [(e.to_address, e.status) for e in _outbox()] == [("a@example.co.ke", "SENT")]
