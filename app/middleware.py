@@ -43,7 +43,7 @@ def _start_request() -> None:
     # g lives in the app context, which tests share across requests: start with no caller.
     g.pop("current_user", None)
     g.pop("user_id", None)
-    g.pop("login_session", None)
+    g.pop("session_user", None)
 
 
 def _security_headers(hsts: bool) -> dict[str, str]:

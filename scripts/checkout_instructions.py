@@ -2,7 +2,7 @@
 
     .venv/bin/python scripts/checkout_instructions.py [--checkouts 100] [--warmup 20]
 
-Throughput on a shared 2-core machine moves by ±15 % from run to run; an instruction
+Throughput on a shared 2-core machine moves by up to a quarter from run to run; an instruction
 count does not (±0.5 % here), so it is how a change to the checkout path is compared
 with another commit's (run this script in each). It prepares a database like
 ``bench_checkout.py``'s (its own, dropped at the end), then runs the app in one process

@@ -15,7 +15,7 @@ import hmac
 import logging
 import secrets
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import redis
@@ -24,7 +24,6 @@ from flask_jwt_extended import create_access_token, create_refresh_token
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.orm import Session as OrmSession
-from sqlalchemy.orm import joinedload
 
 from app.auth.models import Session, User
 from app.common.audit import record_audit
@@ -188,12 +187,13 @@ def _revoked_in_redis(session_id: int) -> bool | None:
 
 
 @functools.cache
-def _session_with_user() -> Select:
-    """Built once: it runs on every authenticated request, and building the statement
-    and its cache key each time costs more than the query."""
+def _session_check() -> Select:
+    """The session's state and its user, in one query built once: it runs on every
+    authenticated request, where building it, or loading the session as an object,
+    costs more than the query."""
     return (
-        select(Session)
-        .options(joinedload(Session.user))
+        select(User, Session.revoked_at, Session.refresh_jti, Session.last_seen_at)
+        .join(Session.user)
         .where(Session.id == bindparam("session_id"))
     )
 
@@ -207,34 +207,34 @@ def is_session_revoked(payload: dict) -> bool:
         cached = _revoked_in_redis(session_id)
         if cached is not None:
             return cached
-    # The user comes in the same query, and ``g`` holds on to it (the identity map only
-    # keeps weak references), so the access check that reads it next finds it loaded.
-    session = db.session.scalar(_session_with_user(), {"session_id": session_id})
-    if session is None or session.revoked_at is not None:
+    row = db.session.execute(_session_check(), {"session_id": session_id}).first()
+    if row is None or row.revoked_at is not None:
         return True
-    g.login_session = session
-    if payload.get("type") == "refresh" and payload.get("jti") != session.refresh_jti:
-        _revoke_for_reuse(session.id, session.user_id)
+    # ``g`` holds on to the user (the identity map only keeps weak references), so the
+    # access check that reads it next finds it loaded.
+    g.session_user = row.User
+    if payload.get("type") == "refresh" and payload.get("jti") != row.refresh_jti:
+        _revoke_for_reuse(session_id, row.User.id)
         return True
-    _touch(session)
+    _touch(session_id, row.last_seen_at)
     return False
 
 
 LAST_SEEN_RESOLUTION = timedelta(minutes=5)
 
 
-def _touch(session: Session) -> None:
+def _touch(session_id: int, last_seen_at: datetime) -> None:
     """Keep ``last_seen_at`` roughly current: at most one small write per session per 5 min.
 
     It runs on its own connection because read-only requests never commit.
     """
     now = utcnow()
-    if session.last_seen_at > now - LAST_SEEN_RESOLUTION:
+    if last_seen_at > now - LAST_SEEN_RESOLUTION:
         return
     with db.engine.begin() as connection:
         connection.execute(
             update(Session)
-            .where(Session.id == session.id, Session.last_seen_at <= now - LAST_SEEN_RESOLUTION)
+            .where(Session.id == session_id, Session.last_seen_at <= now - LAST_SEEN_RESOLUTION)
             .values(last_seen_at=now)
         )
 
