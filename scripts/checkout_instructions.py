@@ -47,10 +47,14 @@ def run_counted(buyers_file: str, warmup: int) -> None:
     client = create_app("production").test_client()
     gc.freeze()  # as run.py does in the server
     checkout_all(client, buyers[:warmup])
-    toggle = ["callgrind_control", "--instr=on", str(os.getpid())]
-    subprocess.run(toggle, check=True, capture_output=True)
+    _instrument("on")
     checkout_all(client, buyers[warmup:])
-    subprocess.run([*toggle[:1], "--instr=off", str(os.getpid())], check=True, capture_output=True)
+    _instrument("off")
+
+
+def _instrument(state: str) -> None:
+    command = ["callgrind_control", f"--instr={state}", str(os.getpid())]
+    subprocess.run(command, check=True, capture_output=True)
 
 
 def count(args) -> int:

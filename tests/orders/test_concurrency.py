@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 
 import pytest
@@ -13,6 +12,7 @@ from app.catalog.models import Product
 from app.notifications.models import OutboxEmail
 from app.orders import operations
 from app.orders.models import Order, OrderItem, OrderStatusHistory
+from tests.concurrency import run_together
 from tests.factories.auth import UserFactory
 from tests.factories.cart import CartFactory
 from tests.factories.catalog import ProductFactory
@@ -29,30 +29,18 @@ def buyer(zone, *lines):
     return user, address
 
 
-def run_together(app, requests):
-    """POST every ``(headers, body)`` to /api/orders at once, one thread each."""
-    barrier = threading.Barrier(len(requests))
-    results = [None] * len(requests)
+def race(app, requests):
+    """POST every ``(headers, body)`` to /api/orders at once: (status, error code) each."""
 
-    def worker(index, headers, body):
-        client = app.test_client()
-        barrier.wait()
-        response = client.post("/api/orders", json=body, headers=headers)
-        results[index] = (
-            response.status_code,
-            response.json["error"]["code"] if response.status_code >= 400 else None,
-        )
+    def checkout(headers, body):
+        def action(client):
+            response = client.post("/api/orders", json=body, headers=headers)
+            code = response.json["error"]["code"] if response.status_code >= 400 else None
+            return response.status_code, code
 
-    threads = [
-        threading.Thread(target=worker, args=(i, headers, body))
-        for i, (headers, body) in enumerate(requests)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads)
-    return results
+        return action
+
+    return run_together(app, [checkout(headers, body) for headers, body in requests])
 
 
 def stock(db, product):
@@ -67,7 +55,7 @@ def test_24_buyers_racing_for_3_units_make_exactly_3_orders(app, db, auth_header
         user, address = buyer(zone, (product, 1))
         requests.append((auth_headers(user), {"address_id": address.id, "payment_method": "MPESA"}))
 
-    results = run_together(app, requests)
+    results = race(app, requests)
 
     assert Counter(results) == {(201, None): 3, (422, "INSUFFICIENT_STOCK"): 21}
     assert stock(db, product) == 0
@@ -87,7 +75,7 @@ def opposite_carts(auth_headers, zone, count, one, other):
 def test_carts_filled_in_opposite_orders_do_not_deadlock(app, db, auth_headers, zone):
     first, second = ProductFactory(stock=100), ProductFactory(stock=100)
 
-    results = run_together(app, opposite_carts(auth_headers, zone, 16, (first, 1), (second, 2)))
+    results = race(app, opposite_carts(auth_headers, zone, 16, (first, 1), (second, 2)))
 
     assert Counter(results) == {(201, None): 16}
     assert (stock(db, first), stock(db, second)) == (84, 68)
@@ -96,7 +84,7 @@ def test_carts_filled_in_opposite_orders_do_not_deadlock(app, db, auth_headers, 
 def test_scarce_products_in_opposite_cart_orders_sell_out_exactly(app, db, auth_headers, zone):
     first, second = ProductFactory(stock=5), ProductFactory(stock=7)
 
-    results = run_together(app, opposite_carts(auth_headers, zone, 24, (first, 1), (second, 1)))
+    results = race(app, opposite_carts(auth_headers, zone, 24, (first, 1), (second, 1)))
 
     # A refused checkout may have decremented one product before missing the other:
     # its rollback gives it back.
@@ -169,7 +157,7 @@ def test_a_double_submitted_checkout_makes_one_order(app, db, auth_headers, zone
     headers = auth_headers(user)
     body = {"address_id": address.id, "payment_method": "MPESA"}
 
-    results = run_together(app, [(headers, body)] * 4)
+    results = race(app, [(headers, body)] * 4)
 
     assert Counter(results) == {(201, None): 1, (422, "CART_EMPTY"): 3}
     assert stock(db, product) == 8

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
@@ -15,6 +14,7 @@ from app.notifications.models import OutboxEmail
 from app.orders.models import Order, OrderStatus, OrderStatusHistory, PaymentStatus
 from app.payments.jobs import reconcile_pending_payments
 from app.payments.models import Payment, ProviderEvent, Refund
+from tests.concurrency import run_together
 from tests.factories.payments import PaymentFactory
 from tests.payments.conftest import (
     MPESA_BASE,
@@ -25,24 +25,6 @@ from tests.payments.conftest import (
 )
 
 pytestmark = pytest.mark.postgres
-
-
-def run_together(app, actions):
-    """Run every ``action(client)`` at once, each in its own thread and app context."""
-    start = threading.Barrier(len(actions))
-    results = {}
-
-    def worker(index, action):
-        with app.app_context(), app.test_client() as client:
-            start.wait()
-            results[index] = action(client)
-            db.session.remove()
-
-    threads = [threading.Thread(target=worker, args=item) for item in enumerate(actions)]
-    [thread.start() for thread in threads]
-    [thread.join(timeout=60) for thread in threads]
-    assert len(results) == len(actions), "a request did not finish"
-    return [results[index] for index in range(len(actions))]
 
 
 def paid_transitions(order_id):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 from datetime import timedelta
 from decimal import Decimal
 
@@ -22,6 +21,7 @@ from app.payments import operations as ops
 from app.payments.jobs import reconcile_pending_payments
 from app.payments.models import Payment, ProviderEvent, Refund
 from app.services.mpesa import account_reference
+from tests.concurrency import run_together
 from tests.factories.auth import UserFactory
 from tests.factories.payments import PaymentFactory
 from tests.payments.conftest import MPESA_BASE, post_callback, stk_callback
@@ -421,19 +421,11 @@ def test_a_reused_receipt_is_flagged(client, order):
 @pytest.mark.postgres
 def test_parallel_duplicate_callbacks_settle_once(app, pending, order):
     body = stk_callback(pending)
-    start = threading.Barrier(8)
-    statuses = []
 
-    def send():
-        with app.test_client() as own_client:
-            start.wait()
-            statuses.append(post_callback(own_client, body).status_code)
+    def send(client):
+        return post_callback(client, body).status_code
 
-    threads = [threading.Thread(target=send) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    statuses = run_together(app, [send] * 8)
 
     assert statuses == [200] * 8
     assert paid_transitions(order.id) == 1
