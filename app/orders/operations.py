@@ -23,7 +23,7 @@ from sqlalchemy.orm import joinedload
 from app.auth.models import User
 from app.cart.operations import take_lines
 from app.catalog.models import Category, Product, commission_rate
-from app.db import utcnow
+from app.db import attach_persistent, insert_new, utcnow
 from app.errors import (
     Conflict,
     Forbidden,
@@ -360,6 +360,11 @@ def place_order(
     the commit, takes the stock (see ``_take_stock``), refusing with the same 422 if
     another checkout got there first.
 
+    The order, lines and history are INSERTed on the tables (``insert_new``): through
+    the unit of work, their flush cost a sixth of a checkout's CPU (valgrind, 17.3 M
+    → 14.4 M instructions, ``scripts/checkout_instructions.py``). They join the session
+    only once the stock is taken, so a refused checkout leaves nothing in it.
+
     Every buyer of a hot product waits for its row lock: taken last, it is held for
     that statement and the commit only. The order keeps the price of that unlocked
     read, the one the customer was shown, even if the product's price changes before
@@ -435,8 +440,9 @@ def _place_order(
         history=[],
     )
     record_history(order, "status", None, OrderStatus.PENDING, actor_id=customer.id, note="Placed")
-    db.session.add(order)
-    db.session.flush()
+    rows = [order, *order.items, *order.history]
+    for group in ([order], order.items, order.history):  # each needs the order's id
+        insert_new(db.session, group)
 
     send_email_after_commit(
         customer.email,
@@ -446,6 +452,7 @@ def _place_order(
         customer=customer,
     )
     _take_stock(quantities)
+    attach_persistent(db.session, rows)
     return order
 
 
