@@ -231,9 +231,12 @@ def insert_new(session: Session, objects: Sequence[Base]) -> None:
     """
     if not objects:
         return
-    plan = _insert_plan(type(objects[0]))
+    cls = type(objects[0])
+    plan = _insert_plan(cls)
     rows = []
     for obj in objects:
+        if type(obj) is not cls:
+            raise TypeError(f"insert_new writes one class at a time: {cls.__name__}")
         values = obj.__dict__
         for parent in plan.parents:
             related = values.get(parent.relationship)

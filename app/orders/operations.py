@@ -441,7 +441,7 @@ def _place_order(
     )
     record_history(order, "status", None, OrderStatus.PENDING, actor_id=customer.id, note="Placed")
     rows = [order, *order.items, *order.history]
-    for group in ([order], order.items, order.history):  # each needs the order's id
+    for group in ([order], order.items, order.history):  # the order first: the others take its id
         insert_new(db.session, group)
 
     send_email_after_commit(

@@ -102,3 +102,10 @@ class _ServerStamped(_Base):
 def test_a_column_with_a_server_side_default_only_is_refused(db):
     with pytest.raises(TypeError, match="stamped_at has a server-side default only"):
         insert_new(db.session, [_ServerStamped()])
+
+
+def test_objects_of_two_classes_are_refused_and_nothing_is_written(db):
+    order = _new_order()
+    with pytest.raises(TypeError, match="one class at a time"):
+        insert_new(db.session, [order, order.history[0]])
+    assert db.session.scalar(text("SELECT count(*) FROM orders")) == 0
