@@ -5,12 +5,14 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
+from app.auth.models import User
 from app.cart.models import CartItem
 from app.catalog.models import Product
 from app.db import utcnow
+from app.errors import InsufficientStock
 from app.notifications.models import OutboxEmail
 from app.orders import operations
-from app.orders.models import Order, OrderItem
+from app.orders.models import Address, Order, OrderItem, PaymentMethod
 from tests.factories.catalog import CategoryFactory, ProductFactory
 from tests.factories.orders import DeliveryZoneFactory, OrderFactory
 
@@ -226,3 +228,26 @@ def test_an_order_number_collision_draws_a_new_number(checkout, fill_cart, monke
 
     assert response.status_code == 201
     assert response.json["data"]["order_number"] == "QG-20261123-BBBBBB"
+
+
+def test_an_order_refused_at_the_stock_take_never_joins_the_session(
+    app, customer, address, fill_cart, db, monkeypatch
+):
+    product = ProductFactory(stock=4)
+    fill_cart((product, 2))
+
+    def sold_out(quantities):
+        raise operations._insufficient_stock([{"name": product.name, "available": 0}])
+
+    monkeypatch.setattr(operations, "_take_stock", sold_out)
+    with app.test_request_context():
+        with pytest.raises(InsufficientStock):
+            operations.place_order(
+                db.session.get(User, customer.id),
+                address=db.session.get(Address, address.id),
+                zone=None,
+                payment_method=PaymentMethod.MPESA,
+            )
+        assert not [row for row in db.session if isinstance(row, Order | OrderItem)]
+        db.session.rollback()
+    assert (count(db, Order), count(db, OrderItem), stock_of(db, product)) == (0, 0, 4)
