@@ -183,9 +183,9 @@ def _python_default(cls: type, attribute: str, column) -> Callable[[], object] |
             raise TypeError(f"{cls.__name__}.{attribute} has a server-side default only")
         return None
     if default.is_scalar:
-        return functools.partial(lambda value: value, default.arg)
+        return lambda: default.arg
     if default.is_callable:
-        return functools.partial(default.arg, None)  # SQLAlchemy's wrapper takes a context
+        return lambda: default.arg(None)  # SQLAlchemy's wrapper takes a context
     raise TypeError(f"{cls.__name__}.{attribute}: only Python defaults can be filled in")
 
 

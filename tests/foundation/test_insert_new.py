@@ -2,7 +2,6 @@
 to the session as complete, loaded objects."""
 
 from datetime import datetime
-from decimal import Decimal
 
 import pytest
 from sqlalchemy import inspect, select, text
@@ -10,44 +9,23 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from app.auth.models import UserRole
 from app.db import attach_persistent, insert_new
-from app.orders.models import Order, OrderItem, OrderStatusHistory, PaymentMethod
+from app.orders.models import Order, OrderItem, OrderStatus
+from app.orders.state import record_history
 from tests.factories.auth import UserFactory
 from tests.factories.catalog import ProductFactory
-from tests.factories.orders import DeliveryZoneFactory
+from tests.factories.orders import DeliveryZoneFactory, OrderFactory
 
 
 def _new_order():
     """A transient order with two lines and one history row, as checkout builds them."""
-    customer = UserFactory(role=UserRole.CUSTOMER)
-    products = ProductFactory.create_batch(2, price=Decimal("150.00"))
-    return Order(
-        order_number="QG-20261202-INSERT",
-        customer_id=customer.id,
-        payment_method=PaymentMethod.CASH,
-        subtotal=Decimal("300.00"),
-        delivery_fee=Decimal("250.00"),
-        total=Decimal("550.00"),
+    order = OrderFactory.build(
+        customer=UserFactory(role=UserRole.CUSTOMER),
         delivery_zone=DeliveryZoneFactory(),
-        recipient_name="Wanjiku Kamau",
-        recipient_phone="254712345678",
-        delivery_county="Nairobi",
-        delivery_town="Westlands",
-        delivery_street="Waiyaki Way 12",
-        items=[
-            OrderItem(
-                product_id=product.id,
-                supplier_id=product.supplier_id,
-                product_name=product.name,
-                unit_price=product.price,
-                quantity=1,
-                line_total=product.price,
-                commission_rate=Decimal("0.1000"),
-                commission_amount=Decimal("15.00"),
-            )
-            for product in products
-        ],
-        history=[OrderStatusHistory(to_status="PENDING", note="Placed")],
+        items=[(product, 1) for product in ProductFactory.create_batch(2)],
+        history=[],
     )
+    record_history(order, "status", None, OrderStatus.PENDING, note="Placed")
+    return order
 
 
 def test_rows_get_keys_parents_and_python_defaults_and_join_the_session_loaded(db):
@@ -61,7 +39,7 @@ def test_rows_get_keys_parents_and_python_defaults_and_join_the_session_loaded(d
         state = inspect(obj)
         assert state.persistent and not state.modified and not state.expired_attributes
     assert not db.session.new and not db.session.dirty  # nothing left to flush
-    assert order.status == "PENDING" and order.currency == "KES"  # scalar defaults
+    assert order.status == "PENDING" and order.currency == "KES"  # currency: a scalar default
     assert isinstance(order.created_at, datetime) and order.created_at.tzinfo is not None
     assert order.delivery_zone_id == order.delivery_zone.id  # from the many-to-one
     assert [item.order_id for item in order.items] == [order.id, order.id]
