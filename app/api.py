@@ -23,6 +23,13 @@ from app.errors import ApiError, BadRequest, ValidationFailed
 from app.fields import MAX_ID
 
 
+class PartialLoad:
+    """Mixin for update schemas: every field optional, only the fields sent are loaded."""
+
+    def load(self, data, *, partial=True, **kwargs):
+        return super().load(data, partial=partial, **kwargs)
+
+
 class ErrorDetailSchema(ma.Schema):
     code = ma.fields.String(required=True)
     details = ma.fields.Dict(required=True)

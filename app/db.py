@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import enum
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
 from sqlalchemy import (
     DateTime,
+    Enum,
     Insert,
     MetaData,
     Numeric,
@@ -35,6 +37,7 @@ from sqlalchemy.orm import (
 )
 from sqlalchemy.orm.attributes import set_committed_value
 
+from app.errors import NotFound
 from app.money import CENTS
 
 NAMING_CONVENTION = {
@@ -44,6 +47,19 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+def enum_column(enum_cls: type[enum.Enum]) -> Enum:
+    """Enums stored as their upper-case names in a VARCHAR (portable, easy to extend)."""
+    return Enum(enum_cls, native_enum=False, create_constraint=False, length=32)
+
+
+def get_or_404(model: type, object_id: int, *, active_only: bool = False):
+    """The row with this key (and active, if asked), or a 404 naming the model."""
+    instance = current_app.extensions["sqlalchemy"].session.get(model, object_id)
+    if instance is None or (active_only and not instance.is_active):
+        raise NotFound(f"{model.__name__} not found")
+    return instance
 
 
 def utcnow() -> datetime:

@@ -9,7 +9,6 @@ from decimal import Decimal
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
-    Enum,
     ForeignKey,
     Index,
     Numeric,
@@ -21,7 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Base, SealedString, TimestampMixin, UTCDateTime, utcnow
+from app.db import Base, SealedString, TimestampMixin, UTCDateTime, enum_column, utcnow
 
 
 class UserRole(enum.StrEnum):
@@ -47,11 +46,6 @@ ADMIN_ROLES = frozenset(
 class AuthProvider(enum.StrEnum):
     LOCAL = "LOCAL"
     GOOGLE = "GOOGLE"
-
-
-def enum_column(enum_cls: type[enum.Enum]) -> Enum:
-    """Enums stored as their upper-case names in a VARCHAR (portable, easy to extend)."""
-    return Enum(enum_cls, native_enum=False, create_constraint=False, length=32)
 
 
 class User(TimestampMixin, Base):

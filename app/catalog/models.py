@@ -30,9 +30,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from app.auth.models import SupplierProfile, User, enum_column
+from app.auth.models import SupplierProfile, User
 from app.catalog.search import SearchVector, document
-from app.db import Base, TimestampMixin
+from app.db import Base, TimestampMixin, enum_column
 
 DEFAULT_COMMISSION_RATE = Decimal("0.1000")
 _INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}

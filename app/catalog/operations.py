@@ -619,13 +619,6 @@ def save_zone(zone: DeliveryZone | None, data: dict[str, Any]) -> DeliveryZone:
     return zone
 
 
-def get_or_404(model, object_id: int, *, active_only: bool = False):
-    instance = db.session.get(model, object_id)
-    if instance is None or (active_only and not instance.is_active):
-        raise NotFound(f"{model.__name__} not found")
-    return instance
-
-
 def listing(model, include_inactive: bool) -> list:
     statement = select(model).order_by(model.name)
     if not include_inactive:

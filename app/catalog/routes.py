@@ -38,6 +38,7 @@ from app.catalog.schemas import (
     ReviewUpdateSchema,
     TemplateQuerySchema,
 )
+from app.db import get_or_404
 from app.extensions import db
 from app.orders.models import DeliveryZone
 from app.pagination import PaginationSchema
@@ -240,7 +241,7 @@ def create_category(data):
 @blp.arguments(CategoryUpdateSchema)
 def update_category(data, category_id):
     """Update a category; renaming it refreshes its products' search data."""
-    category = ops.save_category(ops.get_or_404(Category, category_id), data)
+    category = ops.save_category(get_or_404(Category, category_id), data)
     db.session.commit()
     return category
 
@@ -250,7 +251,7 @@ def update_category(data, category_id):
 @catalog_manager
 def retire_category(category_id):
     """Retire a category (it must have no active products or sub-categories)."""
-    category = ops.retire_category(ops.get_or_404(Category, category_id))
+    category = ops.retire_category(get_or_404(Category, category_id))
     db.session.commit()
     return category
 
@@ -280,7 +281,7 @@ def create_brand(data):
 @blp.arguments(BrandUpdateSchema)
 def update_brand(data, brand_id):
     """Update a brand."""
-    brand = ops.save_brand(ops.get_or_404(Brand, brand_id), data)
+    brand = ops.save_brand(get_or_404(Brand, brand_id), data)
     db.session.commit()
     return brand
 
@@ -290,7 +291,7 @@ def update_brand(data, brand_id):
 @catalog_manager
 def retire_brand(brand_id):
     """Retire a brand: it is no longer offered for new products."""
-    brand = ops.save_brand(ops.get_or_404(Brand, brand_id), {"is_active": False})
+    brand = ops.save_brand(get_or_404(Brand, brand_id), {"is_active": False})
     db.session.commit()
     return brand
 
@@ -320,7 +321,7 @@ def create_delivery_zone(data):
 @blp.arguments(DeliveryZoneUpdateSchema)
 def update_delivery_zone(data, zone_id):
     """Update a delivery zone."""
-    zone = ops.save_zone(ops.get_or_404(DeliveryZone, zone_id), data)
+    zone = ops.save_zone(get_or_404(DeliveryZone, zone_id), data)
     db.session.commit()
     return zone
 
@@ -330,6 +331,6 @@ def update_delivery_zone(data, zone_id):
 @catalog_manager
 def retire_delivery_zone(zone_id):
     """Retire a delivery zone: no longer offered at checkout."""
-    zone = ops.save_zone(ops.get_or_404(DeliveryZone, zone_id), {"is_active": False})
+    zone = ops.save_zone(get_or_404(DeliveryZone, zone_id), {"is_active": False})
     db.session.commit()
     return zone

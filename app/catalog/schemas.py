@@ -9,6 +9,7 @@ import marshmallow as ma
 from flask_smorest.fields import Upload
 from marshmallow import validate
 
+from app.api import PartialLoad
 from app.catalog.models import ProductCondition
 from app.fields import Id, Money, Timestamp
 from app.pagination import PaginationSchema
@@ -60,13 +61,6 @@ def _specs(**kwargs) -> ma.fields.Dict:
         metadata={"example": {"ram_gb": 8, "colour": "Black"}},
         **kwargs,
     )
-
-
-class PartialLoad:
-    """Update schemas: every field optional, only the fields sent are loaded."""
-
-    def load(self, data, *, partial=True, **kwargs):
-        return super().load(data, partial=partial, **kwargs)
 
 
 # ---- references nested in products -------------------------------------------------

@@ -20,8 +20,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.auth.models import User, enum_column
-from app.db import Base, TimestampMixin, UTCDateTime, utcnow
+from app.auth.models import User
+from app.db import Base, TimestampMixin, UTCDateTime, enum_column, utcnow
 
 
 class OrderStatus(enum.StrEnum):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from app.catalog.schemas import DeliveryZoneSchema, PartialLoad
+from app.api import PartialLoad
+from app.catalog.schemas import DeliveryZoneSchema
 from app.fields import Id, Money, Phone, Timestamp
 from app.orders.models import OrderStatus, PaymentMethod, PaymentStatus
 from app.pagination import PaginationSchema

@@ -20,8 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.auth.models import enum_column
-from app.db import Base, TimestampMixin, UTCDateTime, utcnow
+from app.db import Base, TimestampMixin, UTCDateTime, enum_column, utcnow
 from app.orders.models import Order, PaymentMethod, PaymentStatus
 
 
