@@ -42,6 +42,9 @@ MODEL_MODULES = (
     "app.payments.models",
 )
 
+# Modules whose signal receivers (``app/signals.py``) must be connected.
+RECEIVER_MODULES: tuple[str, ...] = ()
+
 # Modules that add ``flask`` commands through a ``register_cli(app)`` function.
 CLI_MODULES = ("app.auth.cli",)
 
@@ -73,7 +76,7 @@ def trust_proxies(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    for module in MODEL_MODULES:
+    for module in MODEL_MODULES + RECEIVER_MODULES:
         import_module(module)
     db.init_app(app)
     migrate.init_app(

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Numeric,
     String,
     TypeDecorator,
+    event,
     func,
     insert,
 )
@@ -31,6 +32,7 @@ from sqlalchemy.orm import (
     DeclarativeBase,
     Mapped,
     Session,
+    SessionTransaction,
     make_transient_to_detached,
     mapped_column,
     registry,
@@ -60,6 +62,59 @@ def get_or_404(model: type, object_id: int, *, active_only: bool = False):
     if instance is None or (active_only and not instance.is_active):
         raise NotFound(f"{model.__name__} not found")
     return instance
+
+
+_AFTER_COMMIT_KEY = "qg_after_commit"  # session.info: {SessionTransaction: [actions]}
+
+
+def after_commit(session: Session, action: Callable[[], None]) -> None:
+    """Run ``action`` once the session's outermost transaction commits.
+
+    Savepoint-aware: an action queued inside a savepoint moves to the enclosing
+    transaction when the savepoint is released, and is dropped when it rolls back;
+    nothing runs before the real commit, and nothing runs after a rollback.
+    """
+    session.connection()  # a transaction is open, so a rollback drops the action
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    session.info.setdefault(_AFTER_COMMIT_KEY, {}).setdefault(transaction, []).append(action)
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    pending = session.info.get(_AFTER_COMMIT_KEY)
+    if not pending:
+        return
+    if session.in_nested_transaction():  # a savepoint released: its actions join its parent
+        released = session.get_nested_transaction()
+        actions = pending.pop(released, [])
+        if actions:
+            pending.setdefault(released.parent, []).extend(actions)
+        return
+    session.info.pop(_AFTER_COMMIT_KEY)
+    for actions in pending.values():
+        for action in actions:
+            action()
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _after_rollback(session: Session, previous_transaction: SessionTransaction) -> None:
+    pending = session.info.get(_AFTER_COMMIT_KEY)
+    if not pending:
+        return
+    if not previous_transaction.nested:
+        session.info.pop(_AFTER_COMMIT_KEY)
+        return
+    for transaction in list(pending):  # the savepoint's, and those still open inside it
+        if _within(transaction, previous_transaction):
+            del pending[transaction]
+
+
+def _within(transaction: SessionTransaction | None, ancestor: SessionTransaction) -> bool:
+    while transaction is not None:
+        if transaction is ancestor:
+            return True
+        transaction = transaction.parent
+    return False
 
 
 def utcnow() -> datetime:

@@ -21,16 +21,14 @@ from dataclasses import dataclass
 from flask import current_app, render_template
 from flask_mail import Message
 from jinja2 import TemplateNotFound
-from sqlalchemy import event, insert
+from sqlalchemy import insert
 from sqlalchemy.orm import Session as OrmSession
 
-from app.db import utcnow
+from app.db import after_commit, utcnow
 from app.extensions import db, mail
 from app.notifications.models import OutboxEmail
 
 log = logging.getLogger(__name__)
-_PENDING_KEY = "qg_pending_emails"
-_LOGGED_KEY = "qg_logged_emails"
 
 
 @dataclass(frozen=True)
@@ -57,12 +55,13 @@ def send_email_after_commit(to: str, subject: str, template: str, **context) -> 
     email = render_email(to, subject, template, **context)
     session = db.session()
     if current_app.config.get("MAIL_USERNAME"):
-        session.connection()  # make sure a transaction is open, so a rollback drops the email
-        session.info.setdefault(_PENDING_KEY, []).append(email)
+        after_commit(session, lambda: deliver(email))
         return
     logged = {"status": "LOGGED", "sent_at": utcnow()}
     session.execute(insert(OutboxEmail.__table__), _outbox_values(email) | logged)
-    session.info.setdefault(_LOGGED_KEY, []).append(email)
+    after_commit(
+        session, lambda: log.info("email (outbox) to=%s subject=%r", email.to, email.subject)
+    )
 
 
 def _outbox_values(email: Email) -> dict[str, str | None]:
@@ -93,21 +92,3 @@ def deliver(email: Email) -> OutboxEmail:
     except Exception:
         log.exception("could not record email to %s", email.to)
     return record
-
-
-@event.listens_for(OrmSession, "after_commit")
-def _send_pending(session: OrmSession) -> None:
-    if session.in_nested_transaction():  # a savepoint released: the transaction goes on
-        return
-    for email in session.info.pop(_LOGGED_KEY, ()):
-        log.info("email (outbox) to=%s subject=%r", email.to, email.subject)
-    for email in session.info.pop(_PENDING_KEY, ()):
-        deliver(email)
-
-
-@event.listens_for(OrmSession, "after_soft_rollback")
-def _drop_pending(session: OrmSession, previous_transaction) -> None:
-    if previous_transaction.nested:  # a savepoint: the enclosing transaction's stay
-        return
-    session.info.pop(_PENDING_KEY, None)
-    session.info.pop(_LOGGED_KEY, None)

@@ -17,7 +17,7 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
@@ -25,9 +25,8 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from flask import current_app
-from sqlalchemy import event
-from sqlalchemy.orm import Session as OrmSession
 
+from app.db import after_commit
 from app.errors import ProviderError, ProviderNotConfigured
 from app.extensions import db
 from app.money import MAX_AMOUNT, whole_shillings
@@ -386,25 +385,6 @@ class MpesaClient(MpesaGateway):
 
 # -- the simulator ---------------------------------------------------------------------
 
-_AFTER_COMMIT_KEY = "qg_mpesa_simulator_deliveries"
-
-
-def _after_commit(action: Callable[[], None]) -> None:
-    session = db.session()
-    session.connection()  # a transaction is open, so a rollback drops the delivery
-    session.info.setdefault(_AFTER_COMMIT_KEY, []).append(action)
-
-
-@event.listens_for(OrmSession, "after_commit")
-def _run_deliveries(session: OrmSession) -> None:
-    for action in session.info.pop(_AFTER_COMMIT_KEY, ()):
-        action()
-
-
-@event.listens_for(OrmSession, "after_soft_rollback")
-def _drop_deliveries(session: OrmSession, previous_transaction) -> None:
-    session.info.pop(_AFTER_COMMIT_KEY, None)
-
 
 def simulated_outcome(phone: str) -> tuple[int, str]:
     """Numbers ending in 0 cancel (so failures can be tried); the rest pay."""
@@ -457,7 +437,7 @@ class MpesaSimulator(MpesaGateway):
             merchant_request_id, checkout_request_id, payload["Amount"], phone, now
         )
         app = current_app._get_current_object()
-        _after_commit(lambda: self._deliver(app, payload["CallBackURL"], body))
+        after_commit(db.session(), lambda: self._deliver(app, payload["CallBackURL"], body))
         message = "Success. Request accepted for processing"
         return StkPushResponse(
             merchant_request_id=merchant_request_id,

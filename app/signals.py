@@ -1,0 +1,47 @@
+"""Every domain event, with what it carries: the one seam between domains.
+
+A signal is sent by the one operation that makes the change, inside its transaction,
+once the change is flushed: ``order_paid.send(order, actor_id=...)``. The sender is the
+changed object; the keyword arguments are listed beside each signal. Receivers run at
+once, in that transaction: a receiver that raises fails the whole change, so a money
+rule hung on an event is never skipped silently. Work that must wait for the commit
+(email, a provider call) queues itself with ``app.db.after_commit``.
+
+Receivers live in their domain's ``receivers.py`` (or ``app/notifications/``), connected
+when ``create_app`` imports the modules in ``RECEIVER_MODULES``; a lower domain never
+imports a higher one to react to it. Never observe ``session.new`` instead: checkout
+writes its rows past the unit of work.
+"""
+
+from __future__ import annotations
+
+from blinker import Namespace
+
+_events = Namespace()
+
+# ---- orders (sender: the Order) -----------------------------------------------------
+#: A checkout placed the order (its lines and stock taken). ``actor_id``.
+order_placed = _events.signal("order-placed")
+#: Any status change. ``old``, ``new`` (OrderStatus), ``actor_id`` (None: the system),
+#: ``note``.
+order_status_changed = _events.signal("order-status-changed")
+#: The order's payment status changed. ``old``, ``new`` (PaymentStatus), ``actor_id``, ``note``.
+order_payment_status_changed = _events.signal("order-payment-status-changed")
+#: The order is paid in full (PaymentStatus COMPLETED). ``actor_id``, ``via`` (the payment
+#: method's name or "ADMIN").
+order_paid = _events.signal("order-paid")
+#: The order was cancelled and its stock returned. ``actor_id``, ``reason``,
+#: ``was_paid`` (money was captured: a refund is due).
+order_cancelled = _events.signal("order-cancelled")
+#: The order reached DELIVERED. ``actor_id``.
+order_delivered = _events.signal("order-delivered")
+
+# ---- payments and refunds (sender: the Payment or the Refund) ----------------------
+#: A payment reached its final outcome (COMPLETED, FAILED, CANCELLED, …). ``outcome``.
+payment_settled = _events.signal("payment-settled")
+#: A refund row was recorded as owed to the customer. (sender: the Refund)
+refund_due = _events.signal("refund-due")
+#: The provider confirmed a refund (not merely accepted it). (sender: the Refund)
+refund_settled = _events.signal("refund-settled")
+
+# ---- accounts (sender: the User) ----------------------------------------------------
