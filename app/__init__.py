@@ -38,6 +38,7 @@ MODEL_MODULES = (
     "app.auth.models",
     "app.catalog.models",
     "app.cart.models",
+    "app.delivery.models",
     "app.orders.models",
     "app.payments.models",
 )

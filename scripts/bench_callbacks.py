@@ -51,8 +51,9 @@ def seed(url: str, count: int) -> list[dict]:
     os.environ["DATABASE_URL"] = url
     from app import create_app
     from app.auth.models import User, UserRole
+    from app.delivery.models import DeliveryZone
     from app.extensions import db
-    from app.orders.models import DeliveryZone, Order, PaymentMethod
+    from app.orders.models import Order, PaymentMethod
     from app.payments.models import Payment, PaymentProvider
 
     app = create_app("development")

@@ -102,8 +102,9 @@ def prepare(env: dict[str, str], args) -> dict[str, list]:
     from app.cart.models import Cart, CartItem
     from app.catalog.models import Category, Product
     from app.db import utcnow
+    from app.delivery.models import DeliveryZone
     from app.extensions import db
-    from app.orders.models import Address, DeliveryZone
+    from app.orders.models import Address
 
     rng = random.Random(42)
     app = create_app("production")

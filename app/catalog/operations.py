@@ -43,7 +43,7 @@ from app.common.audit import record_audit
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.extensions import db
 from app.fields import MAX_ID
-from app.orders.models import DeliveryZone, Order, OrderItem, OrderStatus
+from app.orders.models import Order, OrderItem, OrderStatus
 from app.pagination import Page, paginate
 
 CENTS = Decimal("0.01")
@@ -603,20 +603,6 @@ def save_brand(brand: Brand | None, data: dict[str, Any]) -> Brand:
     if renamed:
         refresh_documents(db.session, Product.brand_id == brand.id)
     return brand
-
-
-def save_zone(zone: DeliveryZone | None, data: dict[str, Any]) -> DeliveryZone:
-    if "name" in data and data["name"] != (zone.name if zone else None):
-        taken = select(exists().where(func.lower(DeliveryZone.name) == data["name"].lower()))
-        if db.session.scalar(taken):
-            raise Conflict("A delivery zone with this name exists", code="ZONE_EXISTS")
-    if zone is None:
-        zone = DeliveryZone()
-        db.session.add(zone)
-    for field, value in data.items():
-        setattr(zone, field, value)
-    db.session.flush()
-    return zone
 
 
 def listing(model, include_inactive: bool) -> list:

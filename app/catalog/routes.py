@@ -23,8 +23,6 @@ from app.catalog.schemas import (
     CategoryTreeSchema,
     CategoryUpdateSchema,
     DeleteResultSchema,
-    DeliveryZoneSchema,
-    DeliveryZoneUpdateSchema,
     ImportFileSchema,
     ImportQuerySchema,
     ImportResultSchema,
@@ -39,8 +37,10 @@ from app.catalog.schemas import (
     TemplateQuerySchema,
 )
 from app.db import get_or_404
+from app.delivery import operations as zones
+from app.delivery.models import DeliveryZone
+from app.delivery.schemas import DeliveryZoneSchema, DeliveryZoneUpdateSchema
 from app.extensions import db
-from app.orders.models import DeliveryZone
 from app.pagination import PaginationSchema
 
 blp = Blueprint(
@@ -310,7 +310,7 @@ def list_delivery_zones(query):
 @blp.arguments(DeliveryZoneSchema)
 def create_delivery_zone(data):
     """Create a delivery zone (admins and product managers)."""
-    zone = ops.save_zone(None, data)
+    zone = zones.save_zone(None, data)
     db.session.commit()
     return zone
 
@@ -321,7 +321,7 @@ def create_delivery_zone(data):
 @blp.arguments(DeliveryZoneUpdateSchema)
 def update_delivery_zone(data, zone_id):
     """Update a delivery zone."""
-    zone = ops.save_zone(get_or_404(DeliveryZone, zone_id), data)
+    zone = zones.save_zone(get_or_404(DeliveryZone, zone_id), data)
     db.session.commit()
     return zone
 
@@ -331,6 +331,6 @@ def update_delivery_zone(data, zone_id):
 @catalog_manager
 def retire_delivery_zone(zone_id):
     """Retire a delivery zone: no longer offered at checkout."""
-    zone = ops.save_zone(get_or_404(DeliveryZone, zone_id), {"is_active": False})
+    zone = zones.save_zone(get_or_404(DeliveryZone, zone_id), {"is_active": False})
     db.session.commit()
     return zone

@@ -271,23 +271,6 @@ class BrandUpdateSchema(PartialLoad, BrandSchema):
     pass
 
 
-class DeliveryZoneSchema(ma.Schema):
-    id = ma.fields.Integer(dump_only=True)
-    name = _name(required=True)
-    description = ma.fields.String(allow_none=True, validate=validate.Length(max=2000))
-    counties = ma.fields.String(allow_none=True, validate=validate.Length(max=500))
-    fee = Money(required=True)
-    estimated_days = ma.fields.Integer(required=True, validate=validate.Range(min=0, max=60))
-    free_delivery_threshold = Money(allow_none=True)
-    is_active = ma.fields.Boolean()
-    created_at = Timestamp(dump_only=True)
-    updated_at = Timestamp(dump_only=True)
-
-
-class DeliveryZoneUpdateSchema(PartialLoad, DeliveryZoneSchema):
-    pass
-
-
 class AdminListQuerySchema(ma.Schema):
     include_inactive = ma.fields.Boolean(
         load_default=False, metadata={"description": "Admins: include retired entries."}

@@ -12,8 +12,8 @@ from app.auth.passwords import hash_password
 from app.catalog.models import Brand, Category, Product, ProductCondition, ProductSlug
 from app.catalog.operations import slugify
 from app.db import utcnow
+from app.delivery.models import DeliveryZone
 from app.extensions import db
-from app.orders.models import DeliveryZone
 
 SUPPLIER_EMAILS = (
     "supplier1@quantumgear.co.ke",

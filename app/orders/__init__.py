@@ -1,1 +1,1 @@
-"""Orders, addresses and delivery zones."""
+"""Orders: addresses, checkout, the order state machine, status changes and cancellation."""

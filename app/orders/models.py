@@ -1,4 +1,4 @@
-"""Delivery zones, addresses, orders, their items and their status history."""
+"""Addresses, orders, their items and their status history."""
 
 from __future__ import annotations
 
@@ -16,12 +16,12 @@ from sqlalchemy import (
     Text,
     false,
     text,
-    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import User
 from app.db import Base, TimestampMixin, UTCDateTime, enum_column, utcnow
+from app.delivery.models import DeliveryZone
 
 
 class OrderStatus(enum.StrEnum):
@@ -48,23 +48,6 @@ class PaymentStatus(enum.StrEnum):
     COMPLETED = "COMPLETED"
     FAILED = "FAILED"
     REFUNDED = "REFUNDED"
-
-
-class DeliveryZone(TimestampMixin, Base):
-    __tablename__ = "delivery_zones"
-    __table_args__ = (
-        CheckConstraint("fee >= 0", name="fee_non_negative"),
-        CheckConstraint("estimated_days >= 0", name="estimated_days_non_negative"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(120), unique=True)
-    description: Mapped[str | None] = mapped_column(Text)
-    counties: Mapped[str | None] = mapped_column(String(500))
-    fee: Mapped[Decimal]
-    estimated_days: Mapped[int] = mapped_column(default=1)
-    free_delivery_threshold: Mapped[Decimal | None]
-    is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
 class Address(TimestampMixin, Base):

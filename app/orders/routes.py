@@ -11,17 +11,16 @@ from app.auth.access import (
 )
 from app.auth.models import UserRole
 from app.common.idempotency import idempotent
+from app.delivery import operations as zones
+from app.delivery.schemas import DeliveryQuoteArgsSchema, DeliveryQuoteSchema, DeliveryZoneSchema
 from app.errors import ValidationFailed
 from app.extensions import db
-from app.orders import operations
+from app.orders import checkout, operations
 from app.orders.schemas import (
     AddressSchema,
     AddressUpdateSchema,
     CancelSchema,
     CheckoutSchema,
-    DeliveryQuoteArgsSchema,
-    DeliveryQuoteSchema,
-    DeliveryZoneSchema,
     OrderQuerySchema,
     OrderSchema,
     OrderSummarySchema,
@@ -42,7 +41,7 @@ customer_or_admin_required = auth_required([UserRole.CUSTOMER, UserRole.SUPPORT_
 @blp.response(200, DeliveryZoneSchema(many=True))
 def list_delivery_zones():
     """Active delivery zones, cheapest first."""
-    return operations.active_zones()
+    return zones.active_zones()
 
 
 @blp.route("/delivery-zones/calculate", methods=["POST"])
@@ -50,8 +49,8 @@ def list_delivery_zones():
 @blp.response(200, DeliveryQuoteSchema)
 def calculate_delivery_fee(data):
     """The delivery fee for a subtotal in a zone (free at or above the zone's threshold)."""
-    zone = operations.active_zone(data["delivery_zone_id"])
-    return operations.quote_delivery(zone, data["subtotal"])
+    zone = zones.active_zone(data["delivery_zone_id"])
+    return zones.quote_delivery(zone, data["subtotal"])
 
 
 # Addresses --------------------------------------------------------------------------
@@ -112,10 +111,10 @@ def create_order(data):
     user = current_user()
     address = operations.find_address(user, data["address_id"])
     zone_id = data.get("delivery_zone_id")
-    order = operations.place_order(
+    order = checkout.place_order(
         user,
         address=address,
-        zone=operations.active_zone(zone_id) if zone_id is not None else None,
+        zone=zones.active_zone(zone_id) if zone_id is not None else None,
         payment_method=data["payment_method"],
         notes=data.get("notes"),
     )

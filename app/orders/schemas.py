@@ -1,4 +1,4 @@
-"""Order, address and delivery-zone schemas."""
+"""Order and address schemas."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from app.api import PartialLoad
-from app.catalog.schemas import DeliveryZoneSchema
+from app.delivery.schemas import DeliveryZoneSchema
 from app.fields import Id, Money, Phone, Timestamp
 from app.orders.models import OrderStatus, PaymentMethod, PaymentStatus
 from app.pagination import PaginationSchema
@@ -14,23 +14,6 @@ from app.pagination import PaginationSchema
 
 def _text(maximum: int, **kwargs) -> ma.fields.String:
     return ma.fields.String(validate=validate.Length(min=1, max=maximum), **kwargs)
-
-
-# Delivery zones ---------------------------------------------------------------------
-class DeliveryQuoteArgsSchema(ma.Schema):
-    delivery_zone_id = Id(required=True, strict=True)
-    subtotal = Money(required=True)
-
-
-class DeliveryQuoteSchema(ma.Schema):
-    delivery_zone_id = ma.fields.Integer(attribute="zone.id")
-    zone_name = ma.fields.String(attribute="zone.name")
-    subtotal = Money()
-    fee = Money()
-    free_delivery = ma.fields.Boolean()
-    free_delivery_threshold = Money(attribute="zone.free_delivery_threshold", allow_none=True)
-    estimated_days = ma.fields.Integer(attribute="zone.estimated_days")
-    total = Money()
 
 
 # Addresses --------------------------------------------------------------------------

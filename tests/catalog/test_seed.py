@@ -2,7 +2,7 @@ from sqlalchemy import func, select
 
 from app.catalog.models import Brand, Category, Product
 from app.catalog.seed import seed
-from app.orders.models import DeliveryZone
+from app.delivery.models import DeliveryZone
 
 
 def test_seed_is_complete_and_idempotent(db, client):

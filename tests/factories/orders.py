@@ -5,15 +5,15 @@ import factory
 
 from app.auth.models import UserRole
 from app.db import utcnow
+from app.delivery.models import DeliveryZone
+from app.orders.checkout import order_item_snapshot
 from app.orders.models import (
     Address,
-    DeliveryZone,
     Order,
     OrderStatus,
     PaymentMethod,
     PaymentStatus,
 )
-from app.orders.operations import order_item_snapshot
 from tests.factories.auth import UserFactory
 from tests.factories.base import Factory
 

@@ -11,7 +11,7 @@ from app.catalog.models import Product
 from app.db import utcnow
 from app.errors import InsufficientStock
 from app.notifications.models import OutboxEmail
-from app.orders import operations
+from app.orders import checkout as checkout_module
 from app.orders.models import Address, Order, OrderItem, PaymentMethod
 from tests.factories.catalog import CategoryFactory, ProductFactory
 from tests.factories.orders import DeliveryZoneFactory, OrderFactory
@@ -221,7 +221,7 @@ def test_idempotency_key_replays_the_first_order(checkout, fill_cart, customer_h
 def test_an_order_number_collision_draws_a_new_number(checkout, fill_cart, monkeypatch):
     taken = OrderFactory(order_number="QG-20261123-AAAAAA")
     numbers = iter([taken.order_number, "QG-20261123-BBBBBB"])
-    monkeypatch.setattr(operations, "new_order_number", lambda: next(numbers))
+    monkeypatch.setattr(checkout_module, "new_order_number", lambda: next(numbers))
     fill_cart((ProductFactory(), 1))
 
     response = checkout()
@@ -237,12 +237,12 @@ def test_an_order_refused_at_the_stock_take_never_joins_the_session(
     fill_cart((product, 2))
 
     def sold_out(quantities):
-        raise operations._insufficient_stock([{"name": product.name, "available": 0}])
+        raise checkout_module._insufficient_stock([{"name": product.name, "available": 0}])
 
-    monkeypatch.setattr(operations, "_take_stock", sold_out)
+    monkeypatch.setattr(checkout_module, "_take_stock", sold_out)
     with app.test_request_context():
         with pytest.raises(InsufficientStock):
-            operations.place_order(
+            checkout_module.place_order(
                 db.session.get(User, customer.id),
                 address=db.session.get(Address, address.id),
                 zone=None,

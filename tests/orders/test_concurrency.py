@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 from app.cart.models import CartItem
 from app.catalog.models import Product
 from app.notifications.models import OutboxEmail
-from app.orders import operations
+from app.orders import checkout as checkout_module
 from app.orders.models import Order, OrderItem, OrderStatusHistory
 from tests.concurrency import run_together
 from tests.factories.auth import UserFactory
@@ -95,7 +95,7 @@ def test_scarce_products_in_opposite_cart_orders_sell_out_exactly(app, db, auth_
 
 def change_before_stock_is_taken(monkeypatch, app, changes: dict[int, dict]):
     """Commit ``{product_id: values}`` from another connection after checkout's read."""
-    take_stock = operations._take_stock
+    take_stock = checkout_module._take_stock
 
     def changed_first(quantities):
         with app.extensions["sqlalchemy"].engine.begin() as connection:
@@ -103,7 +103,7 @@ def change_before_stock_is_taken(monkeypatch, app, changes: dict[int, dict]):
                 connection.execute(update(Product).where(Product.id == product_id).values(**values))
         take_stock(quantities)
 
-    monkeypatch.setattr(operations, "_take_stock", changed_first)
+    monkeypatch.setattr(checkout_module, "_take_stock", changed_first)
 
 
 def check_out(app, auth_headers, user, address):

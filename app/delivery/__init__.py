@@ -1,0 +1,1 @@
+"""Delivery: zones and their fees (agents, assignment and proof of delivery next)."""

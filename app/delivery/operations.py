@@ -1,0 +1,73 @@
+"""Delivery zone rules: which zones are offered, their fee for a subtotal, admin edits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import exists, func, select
+
+from app.delivery.models import DeliveryZone
+from app.errors import Conflict, NotFound
+from app.extensions import db
+
+ZERO = Decimal("0.00")
+
+
+def active_zone(zone_id: int) -> DeliveryZone:
+    zone = db.session.get(DeliveryZone, zone_id)
+    if zone is None or not zone.is_active:
+        raise NotFound("Delivery zone not found", details={"delivery_zone_id": zone_id})
+    return zone
+
+
+def delivery_fee(zone: DeliveryZone, subtotal: Decimal) -> Decimal:
+    """The zone's fee, or nothing once the subtotal reaches its free-delivery threshold."""
+    threshold = zone.free_delivery_threshold
+    if threshold is not None and subtotal >= threshold:
+        return ZERO
+    return zone.fee
+
+
+@dataclass(frozen=True)
+class DeliveryQuote:
+    zone: DeliveryZone
+    subtotal: Decimal
+    fee: Decimal
+
+    @property
+    def free_delivery(self) -> bool:
+        return self.fee == ZERO
+
+    @property
+    def total(self) -> Decimal:
+        return self.subtotal + self.fee
+
+
+def quote_delivery(zone: DeliveryZone, subtotal: Decimal) -> DeliveryQuote:
+    return DeliveryQuote(zone=zone, subtotal=subtotal, fee=delivery_fee(zone, subtotal))
+
+
+def active_zones() -> list[DeliveryZone]:
+    return list(
+        db.session.scalars(
+            select(DeliveryZone)
+            .where(DeliveryZone.is_active.is_(True))
+            .order_by(DeliveryZone.fee, DeliveryZone.name)
+        )
+    )
+
+
+def save_zone(zone: DeliveryZone | None, data: dict[str, Any]) -> DeliveryZone:
+    if "name" in data and data["name"] != (zone.name if zone else None):
+        taken = select(exists().where(func.lower(DeliveryZone.name) == data["name"].lower()))
+        if db.session.scalar(taken):
+            raise Conflict("A delivery zone with this name exists", code="ZONE_EXISTS")
+    if zone is None:
+        zone = DeliveryZone()
+        db.session.add(zone)
+    for field, value in data.items():
+        setattr(zone, field, value)
+    db.session.flush()
+    return zone
