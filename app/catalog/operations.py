@@ -15,7 +15,6 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Select,
-    all_,
     bindparam,
     delete,
     exists,
@@ -39,6 +38,7 @@ from app.catalog.models import (
     Review,
     refresh_documents,
 )
+from app.catalog.visibility import dialect, listed
 from app.common.audit import record_audit
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.extensions import db
@@ -62,10 +62,6 @@ SORT_ORDERS = {
     "rating": (Product.rating_average.desc(), Product.rating_count.desc(), Product.id.desc()),
     "popularity": (Product.sold_count.desc(), Product.id.desc()),
 }
-
-
-def _dialect() -> str:
-    return db.session.get_bind().dialect.name
 
 
 # ---- slugs ----------------------------------------------------------------------------
@@ -97,22 +93,6 @@ def _ensure_free(slug: str, column, message: str) -> None:
 
 
 # ---- visibility and loading -----------------------------------------------------------
-
-
-def listed(model: type[Product | ProductSearch] = Product) -> list[ColumnElement[bool]]:
-    """The criteria of listed products: active, of an approved supplier (on the products
-    or on their search rows, which copy those columns)."""
-    if _dialect() == "postgresql":
-        # "Not one of the (few) unapproved suppliers" (supplier_id is a required foreign
-        # key): a cheap per-row test that PostgreSQL checks on the covering indexes'
-        # entries or the rows it reads anyway; an IN (subquery) or join plans worse.
-        unapproved = select(SupplierProfile.id).where(~SupplierProfile.is_approved)
-        return [
-            model.is_active,
-            model.supplier_id != all_(func.array(unapproved.scalar_subquery())),
-        ]
-    approved = select(SupplierProfile.id).where(SupplierProfile.is_approved)
-    return [model.is_active, model.supplier_id.in_(approved)]
 
 
 # The category, brand and supplier of a listed product: only what their references show.
@@ -322,7 +302,7 @@ def _unfiltered_page(sort_by: str, params: dict[str, Any]) -> Page:
     """A page of all listed products, in one statement. A page past the end is counted
     separately."""
     page, per_page = params["page"], params["per_page"]
-    statement = _unfiltered_statement(_dialect(), sort_by)
+    statement = _unfiltered_statement(dialect(), sort_by)
     rows = db.session.execute(statement, {"limit": per_page, "offset": (page - 1) * per_page}).all()
     if not rows:
         total = db.session.scalar(_listed_total())
@@ -341,7 +321,7 @@ def _search_page(
     separately.
     """
     page, per_page = params["page"], params["per_page"]
-    dialect = _dialect()
+    dialect = dialect()
     matches, rank = search.match(dialect, ProductSearch.search_vector, Product.name, words)
     if sort_by != "relevance":
         rank = None
