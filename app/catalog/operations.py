@@ -38,7 +38,7 @@ from app.catalog.models import (
     Review,
     refresh_documents,
 )
-from app.catalog.visibility import dialect, listed
+from app.catalog.visibility import current_dialect, listed
 from app.common.audit import record_audit
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.extensions import db
@@ -302,7 +302,7 @@ def _unfiltered_page(sort_by: str, params: dict[str, Any]) -> Page:
     """A page of all listed products, in one statement. A page past the end is counted
     separately."""
     page, per_page = params["page"], params["per_page"]
-    statement = _unfiltered_statement(dialect(), sort_by)
+    statement = _unfiltered_statement(current_dialect(), sort_by)
     rows = db.session.execute(statement, {"limit": per_page, "offset": (page - 1) * per_page}).all()
     if not rows:
         total = db.session.scalar(_listed_total())
@@ -321,7 +321,7 @@ def _search_page(
     separately.
     """
     page, per_page = params["page"], params["per_page"]
-    dialect = dialect()
+    dialect = current_dialect()
     matches, rank = search.match(dialect, ProductSearch.search_vector, Product.name, words)
     if sort_by != "relevance":
         rank = None

@@ -9,14 +9,14 @@ from app.catalog.models import Product, ProductSearch
 from app.extensions import db
 
 
-def dialect() -> str:
+def current_dialect() -> str:
     return db.session.get_bind().dialect.name
 
 
 def listed(model: type[Product | ProductSearch] = Product) -> list[ColumnElement[bool]]:
     """The criteria of listed products: active, of an approved supplier (on the products
     or on their search rows, which copy those columns)."""
-    if _dialect() == "postgresql":
+    if current_dialect() == "postgresql":
         # "Not one of the (few) unapproved suppliers" (supplier_id is a required foreign
         # key): a cheap per-row test that PostgreSQL checks on the covering indexes'
         # entries or the rows it reads anyway; an IN (subquery) or join plans worse.
