@@ -45,7 +45,7 @@ from app.orders.models import (
     PaymentStatus,
 )
 from app.orders.state import change_payment_status, change_status, lock_order, record_history
-from app.payments.operations import record_refund_due
+from app.payments.refunds import record_refund_due
 
 ZERO = Decimal("0.00")
 ORDER_NUMBER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I look-alikes

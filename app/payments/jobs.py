@@ -11,7 +11,7 @@ from app.db import utcnow
 from app.errors import ApiError
 from app.extensions import db
 from app.orders.models import PaymentStatus
-from app.payments import operations as ops
+from app.payments import events, settlement
 from app.payments.models import Payment, PaymentProvider, ProviderEvent
 
 log = logging.getLogger(__name__)
@@ -65,20 +65,20 @@ def reconcile_pending_payments() -> dict[str, int]:
 
 def _reconcile(payment: Payment) -> None:
     if payment.provider == PaymentProvider.PAYSTACK:
-        ops.verify_card_payment(payment)
+        settlement.verify_card_payment(payment)
         return
     early = db.session.scalar(
         select(ProviderEvent)
         .where(
             ProviderEvent.provider == PaymentProvider.MPESA,
             ProviderEvent.external_id == payment.checkout_request_id,
-            ProviderEvent.outcome == ops.Outcome.UNKNOWN_PAYMENT,
+            ProviderEvent.outcome == settlement.Outcome.UNKNOWN_PAYMENT,
         )
         .order_by(ProviderEvent.id)
         .limit(1)
     )
     if early is not None:
-        ops.handle_mpesa_callback(early)
+        events.handle_mpesa_callback(early)
         if payment.status != PaymentStatus.PENDING:
             return
-    ops.query_mpesa_payment(payment)
+    settlement.query_mpesa_payment(payment)

@@ -14,7 +14,7 @@ from app import create_app
 from app.extensions import db
 from app.orders.models import Order, OrderStatus, PaymentMethod, PaymentStatus
 from app.payments.models import Payment, ProviderEvent, Refund
-from app.payments.operations import record_refund_due
+from app.payments.refunds import record_refund_due
 from tests.factories.payments import PaymentFactory
 from tests.payments.conftest import PAYSTACK_BASE, paystack_event, post_webhook
 

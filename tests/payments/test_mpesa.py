@@ -17,7 +17,7 @@ from app.extensions import db
 from app.notifications.models import OutboxEmail
 from app.orders.models import Order, OrderStatus, OrderStatusHistory, PaymentMethod, PaymentStatus
 from app.orders.state import change_status
-from app.payments import operations as ops
+from app.payments import settlement
 from app.payments.jobs import reconcile_pending_payments
 from app.payments.models import Payment, ProviderEvent, Refund
 from app.services.mpesa import account_reference
@@ -569,14 +569,14 @@ def test_reconcile_job_goes_on_after_an_unexpected_error(pending, order, real_mp
     pending.created_at = utcnow() - timedelta(minutes=4)
     second.created_at = utcnow() - timedelta(minutes=3)
     db.session.commit()
-    real_query = ops.query_mpesa_payment
+    real_query = settlement.query_mpesa_payment
 
     def query(payment):
         if payment.id == pending.id:
             raise OperationalError("SELECT", {}, Exception("deadlock detected"))
         return real_query(payment)
 
-    monkeypatch.setattr(ops, "query_mpesa_payment", query)
+    monkeypatch.setattr(settlement, "query_mpesa_payment", query)
     responses.get(
         f"{MPESA_BASE}/oauth/v1/generate", json={"access_token": "tok", "expires_in": "3599"}
     )
