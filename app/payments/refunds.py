@@ -13,12 +13,12 @@ from sqlalchemy import func, select
 
 from app.common.audit import record_audit
 from app.db import utcnow
-from app.errors import InvalidTransition
+from app.errors import Conflict, InvalidTransition
 from app.extensions import db
 from app.money import format_money
 from app.orders.models import Order, PaymentStatus
 from app.orders.state import change_payment_status
-from app.payments.attempts import move_payment, payments_of
+from app.payments.attempts import lock_payment, move_payment, payments_of
 from app.payments.models import Payment, Refund, RefundCause, RefundStatus
 
 P = PaymentStatus
@@ -57,12 +57,18 @@ def record_refund_due(
     requested_by_id: int | None = None,
     payment: Payment | None = None,
     cause: str = RefundCause.ORDER_CANCELLED,
+    key: str | None = None,
+    amount: Decimal | None = None,
 ) -> Refund | None:
-    """A PENDING refund of a completed payment, once per (payment, cause).
+    """A PENDING refund of a completed payment, once per ``key``.
 
     Without ``payment`` the order's completed payment is refunded (the one that paid
     it). Returns None when nothing was paid (e.g. an unpaid cash order), so callers
-    may call it for any cancelled order. Call it with the order row locked.
+    may call it for any cancelled order. ``key`` defaults to ``cancel:<order id>`` for a
+    cancellation and ``<cause>:<payment id>`` otherwise; ``amount`` to all the payment
+    captured. The payment's refunds that have not failed never exceed what it captured
+    (409 ``REFUND_EXCEEDS_PAYMENT``). Call it with the order row locked: the payment's
+    row lock is taken here, so that check holds under concurrency.
     """
     if payment is None:
         payment = db.session.scalar(
@@ -73,15 +79,37 @@ def record_refund_due(
         )
         if payment is None:
             return None
-    existing = db.session.scalar(
-        select(Refund).where(Refund.payment_id == payment.id, Refund.cause == str(cause))
-    )
+    payment = lock_payment(payment.id)
+    key = key or default_key(order, payment, cause)
+    existing = db.session.scalar(select(Refund).where(Refund.key == key))
     if existing is not None:
         return existing
+    captured = payment.amount_received or payment.amount
+    amount = captured if amount is None else amount
+    refunded = Decimal(
+        str(
+            db.session.scalar(
+                select(func.coalesce(func.sum(Refund.amount), 0)).where(
+                    Refund.payment_id == payment.id, Refund.status != R.FAILED
+                )
+            )
+        )
+    )
+    if refunded + amount > captured:
+        raise Conflict(
+            "The refunds of a payment cannot exceed what it captured",
+            code="REFUND_EXCEEDS_PAYMENT",
+            details={
+                "captured": format_money(captured),
+                "refunded": format_money(refunded),
+                "requested": format_money(amount),
+            },
+        )
     refund = Refund(
+        key=key,
         order_id=order.id,
         payment_id=payment.id,
-        amount=payment.amount_received or payment.amount,
+        amount=amount,
         currency=payment.currency,
         cause=str(cause),
         reason=reason[:500],
@@ -100,6 +128,13 @@ def record_refund_due(
         },
     )
     return refund
+
+
+def default_key(order: Order, payment: Payment, cause: str) -> str:
+    """A cancellation is refunded once per order; the other causes once per payment."""
+    if cause == RefundCause.ORDER_CANCELLED:
+        return f"cancel:{order.id}"
+    return f"{str(cause).lower().replace('_', '-')}:{payment.id}"
 
 
 def apply_provider_refund(
@@ -131,10 +166,13 @@ def apply_provider_refund(
         )
     if refund is None:
         refund = record_refund_due(
-            order, reason="Refund started at Paystack", payment=payment, cause=RefundCause.PROVIDER
+            order,
+            reason="Refund started at Paystack",
+            payment=payment,
+            cause=RefundCause.PROVIDER,
+            key=f"paystack:{provider_reference}" if provider_reference else None,
+            amount=amount,
         )
-        if amount:
-            refund.amount = amount
     if status not in TRANSITIONS[refund.status]:
         return None
     change_refund_status(refund, status)
