@@ -7,12 +7,12 @@ Functions flush and never commit; the view or job commits.
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 
 from sqlalchemy import select
 
 from app.db import utcnow
 from app.extensions import db
+from app.money import from_subunits
 from app.orders.state import lock_order
 from app.payments.attempts import lock_payment
 from app.payments.models import Payment, PaymentProvider, ProviderEvent, RefundStatus
@@ -177,7 +177,7 @@ def _apply_refund_event(event: ProviderEvent, name: str, data: dict) -> str:
         payment,
         status,
         provider_reference=provider_reference,
-        amount=Decimal(cents_value) / 100 if cents_value else None,
+        amount=from_subunits(cents_value) if cents_value else None,
     )
     if refund is None:
         return _finish(event, Outcome.DUPLICATE, external_id=reference, payment=payment)

@@ -30,6 +30,7 @@ from sqlalchemy import select
 
 from app.db import utcnow
 from app.extensions import db
+from app.money import from_subunits
 from app.orders.models import Order, OrderStatus, PaymentStatus
 from app.orders.state import change_payment_status, change_status, lock_order
 from app.payments.attempts import (
@@ -208,7 +209,7 @@ def _settle_order(order: Order, payment: Payment) -> None:
 def card_result(transaction: Transaction) -> ProviderResult:
     """Only ``success`` with an amount pays; ``failed``/``reversed`` fail; the rest wait."""
     if transaction.status == "success":
-        amount = Decimal(transaction.amount) / 100 if transaction.amount is not None else None
+        amount = from_subunits(transaction.amount) if transaction.amount is not None else None
         return ProviderResult(
             "success",
             amount=amount,

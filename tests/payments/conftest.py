@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from app.money import cents
 from app.services.mpesa import MpesaClient
 from app.services.paystack import PaystackClient
 from tests.factories.catalog import ProductFactory
@@ -74,7 +75,7 @@ def paystack_event(event, payment=None, **data):
         "domain": "test",
         "status": "success",
         "reference": payment.reference if payment else "unknown-ref",
-        "amount": int(payment.amount * 100) if payment else 100,
+        "amount": cents(payment.amount) if payment else 100,
         "gateway_response": "Successful",
         "channel": "card",
         "currency": "KES",
