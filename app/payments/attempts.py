@@ -22,11 +22,11 @@ from app.db import utcnow
 from app.errors import Conflict, NotFound, Unprocessable
 from app.extensions import db
 from app.money import format_money, whole_shillings
-from app.notifications.email import send_email_after_commit
 from app.orders.models import Order, OrderStatus, PaymentMethod, PaymentStatus
 from app.orders.state import change_payment_status, lock_order
-from app.payments.models import Payment, PaymentProvider
+from app.payments.models import Outcome, Payment, PaymentProvider
 from app.services import mpesa, paystack
+from app.signals import payment_settled
 
 # A second STK push to the same customer within a minute is refused by M-Pesa
 # ("Unable to lock subscriber"), so we refuse it first.
@@ -258,20 +258,8 @@ def confirm_cash_payment(order: Order, amount: Decimal, *, actor_id: int) -> Pay
         actor_id=actor_id,
         details={"amount": format_money(amount)},
     )
-    email_confirmation(order, payment)
+    payment_settled.send(payment, outcome=Outcome.COMPLETED, paid_order=True)
     return payment
-
-
-def email_confirmation(order: Order, payment: Payment) -> None:
-    send_email_after_commit(
-        order.customer.email,
-        f"Payment received for order {order.order_number}",
-        "payment_confirmation",
-        order=order,
-        payment=payment,
-        customer=order.customer,
-        amount=format_money(payment.amount_received or payment.amount),
-    )
 
 
 # -- summaries ----------------------------------------------------------------------------

@@ -15,9 +15,9 @@ from app.extensions import db
 from app.money import from_subunits
 from app.orders.state import lock_order
 from app.payments.attempts import lock_payment
-from app.payments.models import Payment, PaymentProvider, ProviderEvent, RefundStatus
+from app.payments.models import Outcome, Payment, PaymentProvider, ProviderEvent, RefundStatus
 from app.payments.refunds import apply_provider_refund
-from app.payments.settlement import Outcome, ProviderResult, apply_result, card_result
+from app.payments.settlement import ProviderResult, apply_result, card_result
 from app.services.mpesa import MalformedCallback, describe_result, parse_stk_callback
 from app.services.paystack import parse_transaction
 

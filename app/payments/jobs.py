@@ -12,7 +12,7 @@ from app.errors import ApiError
 from app.extensions import db
 from app.orders.models import PaymentStatus
 from app.payments import events, settlement
-from app.payments.models import Payment, PaymentProvider, ProviderEvent
+from app.payments.models import Outcome, Payment, PaymentProvider, ProviderEvent
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ def _reconcile(payment: Payment) -> None:
         .where(
             ProviderEvent.provider == PaymentProvider.MPESA,
             ProviderEvent.external_id == payment.checkout_request_id,
-            ProviderEvent.outcome == settlement.Outcome.UNKNOWN_PAYMENT,
+            ProviderEvent.outcome == Outcome.UNKNOWN_PAYMENT,
         )
         .order_by(ProviderEvent.id)
         .limit(1)

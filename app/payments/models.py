@@ -120,6 +120,24 @@ class Refund(TimestampMixin, Base):
     payment: Mapped[Payment | None] = relationship()
 
 
+class Outcome:
+    """What happened to a callback, webhook or query (``ProviderEvent.outcome``)."""
+
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    PENDING = "PENDING"
+    DUPLICATE = "DUPLICATE"
+    LATE_FAILURE_IGNORED = "LATE_FAILURE_IGNORED"
+    AMOUNT_MISMATCH = "AMOUNT_MISMATCH"
+    RECEIPT_REUSED = "RECEIPT_REUSED"
+    UNKNOWN_PAYMENT = "UNKNOWN_PAYMENT"
+    MALFORMED = "MALFORMED"
+    REJECTED = "REJECTED"  # bad token or signature
+    IGNORED = "IGNORED"  # an event we do not act on
+    REFUND_UPDATED = "REFUND_UPDATED"
+    ERROR = "ERROR"
+
+
 class ProviderEvent(Base):
     """Every callback and webhook as received, stored before it is acted on."""
 

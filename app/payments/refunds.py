@@ -20,6 +20,7 @@ from app.orders.models import Order, PaymentStatus
 from app.orders.state import change_payment_status
 from app.payments.attempts import lock_payment, move_payment, payments_of
 from app.payments.models import Payment, Refund, RefundCause, RefundStatus
+from app.signals import refund_due, refund_settled
 
 P = PaymentStatus
 R = RefundStatus
@@ -47,6 +48,8 @@ def change_refund_status(refund: Refund, new_status: RefundStatus) -> Refund:
     if new_status == R.COMPLETED:
         refund.completed_at = utcnow()
     db.session.flush()
+    if new_status == R.COMPLETED:
+        refund_settled.send(refund)
     return refund
 
 
@@ -117,6 +120,7 @@ def record_refund_due(
     )
     db.session.add(refund)
     db.session.flush()
+    refund_due.send(refund)
     record_audit(
         "payment.refund_due",
         refund,

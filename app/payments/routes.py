@@ -14,7 +14,7 @@ from app.common.idempotency import idempotent
 from app.errors import Forbidden, Unauthorized
 from app.extensions import db
 from app.payments import attempts, events, settlement
-from app.payments.models import PaymentProvider, ProviderEvent
+from app.payments.models import Outcome, PaymentProvider, ProviderEvent
 from app.payments.schemas import (
     CallbackAckSchema,
     CardCheckoutSchema,
@@ -56,7 +56,7 @@ def _act(handler: Callable[[ProviderEvent], str], event_id: int) -> ProviderEven
         db.session.rollback()
         log.exception("provider event %s could not be processed", event_id)
         event = db.session.get(ProviderEvent, event_id)
-        event.outcome, event.detail = settlement.Outcome.ERROR, "Processing failed; see the log"
+        event.outcome, event.detail = Outcome.ERROR, "Processing failed; see the log"
         db.session.commit()
     return db.session.get(ProviderEvent, event_id)
 

@@ -35,39 +35,21 @@ from app.orders.models import Order, OrderStatus, PaymentStatus
 from app.orders.state import change_payment_status, change_status, lock_order
 from app.payments.attempts import (
     PaymentSummary,
-    email_confirmation,
     lock_payment,
     move_payment,
     payment_summary,
     payments_of,
     sync_order_payment_status,
 )
-from app.payments.models import Payment, PaymentProvider, RefundCause
+from app.payments.models import Outcome, Payment, PaymentProvider, RefundCause
 from app.payments.refunds import record_refund_due
 from app.services import mpesa, paystack
 from app.services.mpesa import describe_result
 from app.services.paystack import Transaction
+from app.signals import payment_settled
 
 log = logging.getLogger(__name__)
 P = PaymentStatus
-
-
-class Outcome:
-    """What happened to a callback, webhook or query (``ProviderEvent.outcome``)."""
-
-    COMPLETED = "COMPLETED"
-    FAILED = "FAILED"
-    PENDING = "PENDING"
-    DUPLICATE = "DUPLICATE"
-    LATE_FAILURE_IGNORED = "LATE_FAILURE_IGNORED"
-    AMOUNT_MISMATCH = "AMOUNT_MISMATCH"
-    RECEIPT_REUSED = "RECEIPT_REUSED"
-    UNKNOWN_PAYMENT = "UNKNOWN_PAYMENT"
-    MALFORMED = "MALFORMED"
-    REJECTED = "REJECTED"  # bad token or signature
-    IGNORED = "IGNORED"  # an event we do not act on
-    REFUND_UPDATED = "REFUND_UPDATED"
-    ERROR = "ERROR"
 
 
 @dataclass(frozen=True)
@@ -106,11 +88,14 @@ def _complete(order: Order, payment: Payment, result: ProviderResult) -> str:
             f"expected {payment.amount} {payment.currency}"
         )[:500]
         payment.amount_received = result.amount
-        if move_payment(payment, P.FAILED, (P.PENDING,)):
+        failed = move_payment(payment, P.FAILED, (P.PENDING,))
+        if failed:
             payment.failure_code = "AMOUNT_MISMATCH"
             payment.failure_reason = "The amount paid did not match the amount asked"
         _keep_raw(payment, "amount_mismatch", result.raw)
         sync_order_payment_status(order, note="Payment amount did not match")
+        if failed:
+            payment_settled.send(payment, outcome=Outcome.AMOUNT_MISMATCH, paid_order=False)
         log.warning("payment %s: amount mismatch flagged (%s)", payment.id, payment.flag_reason)
         return Outcome.AMOUNT_MISMATCH
     if _receipt_taken(payment, result.receipt):
@@ -128,7 +113,8 @@ def _complete(order: Order, payment: Payment, result: ProviderResult) -> str:
         payment.payer_phone = result.payer[:12]
     _keep_raw(payment, "result", result.raw)
     db.session.flush()
-    _settle_order(order, payment)
+    paid_order = _settle_order(order, payment)
+    payment_settled.send(payment, outcome=Outcome.COMPLETED, paid_order=paid_order)
     return Outcome.COMPLETED
 
 
@@ -174,6 +160,7 @@ def _fail(order: Order, payment: Payment, result: ProviderResult) -> str:
     _keep_raw(payment, "result", result.raw)
     db.session.flush()
     sync_order_payment_status(order, note=f"Payment failed: {payment.failure_reason}")
+    payment_settled.send(payment, outcome=Outcome.FAILED, paid_order=False)
     return Outcome.FAILED
 
 
@@ -182,15 +169,15 @@ def _keep_raw(payment: Payment, key: str, raw: dict[str, Any] | None) -> None:
         payment.provider_response = {**(payment.provider_response or {}), key: raw}
 
 
-def _settle_order(order: Order, payment: Payment) -> None:
+def _settle_order(order: Order, payment: Payment) -> bool:
+    """The order is paid by ``payment`` (True), or the money is owed back (False)."""
     if order.status == OrderStatus.PENDING and order.payment_status != P.COMPLETED:
         order.payment_method = payment.method
         note = f"Paid by {payment.provider} {payment.receipt or payment.reference}"
         change_status(order, OrderStatus.PAID, note=note)
         change_payment_status(order, P.COMPLETED, note=note)
         order.paid_at = payment.completed_at
-        email_confirmation(order, payment)
-        return
+        return True
     # Money arrived for an order that cannot take it: keep it visible and owe it back.
     cancelled = order.status == OrderStatus.CANCELLED
     cause = RefundCause.LATE_PAYMENT if cancelled else RefundCause.DUPLICATE_PAYMENT
@@ -204,6 +191,7 @@ def _settle_order(order: Order, payment: Payment) -> None:
         change_payment_status(order, P.COMPLETED, note=payment.flag_reason)
     record_refund_due(order, reason=payment.flag_reason, payment=payment, cause=cause)
     log.warning("payment %s flagged: %s", payment.id, payment.flag_reason)
+    return False
 
 
 def card_result(transaction: Transaction) -> ProviderResult:
