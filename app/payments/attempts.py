@@ -25,7 +25,7 @@ from app.money import format_money, whole_shillings
 from app.orders.models import Order, OrderStatus, PaymentMethod, PaymentStatus
 from app.orders.state import change_payment_status, lock_order
 from app.payments.models import Outcome, Payment, PaymentProvider
-from app.services import mpesa, paystack
+from app.services import mpesa_gateway, paystack_gateway
 from app.signals import payment_settled
 
 # A second STK push to the same customer within a minute is refused by M-Pesa
@@ -163,7 +163,7 @@ def start_mpesa_payment(order: Order, phone: str) -> Payment:
     )
     db.session.add(payment)
     db.session.flush()  # our row exists before Daraja is called
-    push = mpesa().stk_push(
+    push = mpesa_gateway().stk_push(
         phone=phone, amount=payment.amount, reference=order.order_number, description="Quantum Gear"
     )
     payment.checkout_request_id = push.checkout_request_id
@@ -190,7 +190,7 @@ def start_card_payment(order: Order) -> Payment:
     db.session.add(payment)
     db.session.flush()
     callback_url = f"{current_app.config['FRONTEND_URL']}/orders/{order.id}/payment-return"
-    checkout = paystack().initialize(
+    checkout = paystack_gateway().initialize(
         email=order.customer.email,
         amount=payment.amount,
         currency=payment.currency,
@@ -288,15 +288,15 @@ def payment_methods() -> list[dict[str, Any]]:
             "code": PaymentMethod.MPESA,
             "name": "M-Pesa",
             "description": "Pay from your phone with an M-Pesa STK Push prompt",
-            "enabled": mpesa().configured,
-            "simulated": mpesa().simulated,
+            "enabled": mpesa_gateway().configured,
+            "simulated": mpesa_gateway().simulated,
         },
         {
             "code": PaymentMethod.CARD,
             "name": "Card",
             "description": "Visa or Mastercard through Paystack",
-            "enabled": paystack().configured,
-            "simulated": paystack().simulated,
+            "enabled": paystack_gateway().configured,
+            "simulated": paystack_gateway().simulated,
         },
         {
             "code": PaymentMethod.CASH,

@@ -31,7 +31,7 @@ from app.payments.schemas import (
     StkPushSchema,
     WebhookAckSchema,
 )
-from app.services import paystack
+from app.services import paystack_gateway
 
 log = logging.getLogger(__name__)
 blp = Blueprint(
@@ -203,7 +203,9 @@ def card_verify(args):
 @blp.alt_response(401, description="Bad signature (recorded)")
 def card_webhook():
     raw = request.get_data()
-    authentic = paystack().verify_signature(raw, request.headers.get("x-paystack-signature"))
+    authentic = paystack_gateway().verify_signature(
+        raw, request.headers.get("x-paystack-signature")
+    )
     event = events.record_provider_event(
         PaymentProvider.PAYSTACK, "webhook", raw, authentic=authentic
     )

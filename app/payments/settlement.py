@@ -43,7 +43,7 @@ from app.payments.attempts import (
 )
 from app.payments.models import Outcome, Payment, PaymentProvider, RefundCause
 from app.payments.refunds import record_refund_due
-from app.services import mpesa, paystack
+from app.services import mpesa_gateway, paystack_gateway
 from app.services.mpesa import describe_result
 from app.services.paystack import Transaction
 from app.signals import payment_settled
@@ -222,7 +222,7 @@ def query_mpesa_payment(payment: Payment) -> Payment:
     """Ask Daraja for a pending STK push's result and apply it like a callback would."""
     if payment.status != P.PENDING or not payment.checkout_request_id:
         return payment
-    answer = mpesa().stk_query(payment.checkout_request_id)
+    answer = mpesa_gateway().stk_query(payment.checkout_request_id)
     if answer.pending:
         return payment
     if answer.result_code == "0":
@@ -244,7 +244,7 @@ def verify_card_payment(payment: Payment) -> Payment:
     """Ask Paystack for the transaction and apply it like the webhook would."""
     if payment.status != P.PENDING:
         return payment
-    transaction = paystack().verify(payment.reference)
+    transaction = paystack_gateway().verify(payment.reference)
     if transaction is not None:
         apply_result(payment, card_result(transaction))
     return payment
