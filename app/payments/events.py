@@ -8,16 +8,20 @@ from __future__ import annotations
 
 import json
 
+from flask import current_app
 from sqlalchemy import select
 
 from app.db import utcnow
+from app.errors import ApiError
 from app.extensions import db
 from app.money import from_subunits
+from app.orders.models import PaymentStatus
 from app.orders.state import lock_order
 from app.payments.attempts import lock_payment
 from app.payments.models import Outcome, Payment, PaymentProvider, ProviderEvent, RefundStatus
 from app.payments.refunds import apply_provider_refund
-from app.payments.settlement import ProviderResult, apply_result, card_result
+from app.payments.settlement import ProviderResult, apply_result, card_result, stk_query_result
+from app.services import mpesa_gateway
 from app.services.mpesa import MalformedCallback, describe_result, parse_stk_callback
 from app.services.paystack import parse_transaction
 
@@ -63,7 +67,13 @@ def _finish(
 
 
 def handle_mpesa_callback(event: ProviderEvent) -> str:
-    """Act on a stored STK callback (also used to replay one that came too early)."""
+    """Act on a stored STK callback (also used to replay one that came too early, or one
+    not confirmed yet).
+
+    With ``MPESA_CONFIRM_CALLBACKS`` a success pays only once an STK Push Query agrees:
+    a failed or cancelled answer fails the attempt; "still processing" or a provider
+    error leaves it pending (``UNCONFIRMED``) for ``reconcile_pending_payments``.
+    """
     try:
         callback = parse_stk_callback(json.loads(event.payload))
     except (ValueError, MalformedCallback) as exc:
@@ -97,6 +107,28 @@ def handle_mpesa_callback(event: ProviderEvent) -> str:
             payer=callback.phone,
             raw=raw,
         )
+        if _needs_confirmation(payment):
+            try:
+                answer = mpesa_gateway().stk_query(checkout_request_id)
+            except ApiError as exc:
+                detail = f"Not confirmed: the STK query failed ({exc.message})"
+                return _finish(
+                    event,
+                    Outcome.UNCONFIRMED,
+                    detail,
+                    external_id=checkout_request_id,
+                    payment=payment,
+                )
+            if answer.pending:
+                return _finish(
+                    event,
+                    Outcome.UNCONFIRMED,
+                    "Not confirmed: M-Pesa is still processing the payment",
+                    external_id=checkout_request_id,
+                    payment=payment,
+                )
+            if answer.result_code != "0":
+                result = stk_query_result(payment, answer)
     else:
         result = ProviderResult(
             "failed",
@@ -106,6 +138,14 @@ def handle_mpesa_callback(event: ProviderEvent) -> str:
         )
     outcome = apply_result(payment, result)
     return _finish(event, outcome, external_id=checkout_request_id, payment=payment)
+
+
+def _needs_confirmation(payment: Payment) -> bool:
+    """A success for an attempt not yet paid is checked with M-Pesa first."""
+    return current_app.config["MPESA_CONFIRM_CALLBACKS"] and payment.status not in (
+        PaymentStatus.COMPLETED,
+        PaymentStatus.REFUNDED,
+    )
 
 
 def handle_paystack_webhook(event: ProviderEvent) -> str:

@@ -25,7 +25,8 @@ def reconcile_pending_payments() -> dict[str, int]:
     """Settle M-Pesa and card attempts still pending after 2 minutes.
 
     First an STK callback that arrived before its attempt was committed (stored as
-    UNKNOWN_PAYMENT) is replayed; otherwise M-Pesa is queried and Paystack verified,
+    UNKNOWN_PAYMENT), or a success callback the STK query has not confirmed yet
+    (UNCONFIRMED), is replayed; otherwise M-Pesa is queried and Paystack verified,
     and the answer applied exactly as a callback would. One commit per attempt, so a
     provider error on one does not hold back the others.
     """
@@ -72,13 +73,13 @@ def _reconcile(payment: Payment) -> None:
         .where(
             ProviderEvent.provider == PaymentProvider.MPESA,
             ProviderEvent.external_id == payment.checkout_request_id,
-            ProviderEvent.outcome == Outcome.UNKNOWN_PAYMENT,
+            ProviderEvent.outcome.in_([Outcome.UNKNOWN_PAYMENT, Outcome.UNCONFIRMED]),
         )
         .order_by(ProviderEvent.id)
         .limit(1)
     )
     if early is not None:
-        events.handle_mpesa_callback(early)
-        if payment.status != PaymentStatus.PENDING:
-            return
+        outcome = events.handle_mpesa_callback(early)
+        if payment.status != PaymentStatus.PENDING or outcome == Outcome.UNCONFIRMED:
+            return  # settled, or M-Pesa was just asked
     settlement.query_mpesa_payment(payment)

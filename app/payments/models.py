@@ -126,6 +126,7 @@ class Outcome:
     COMPLETED = "COMPLETED"
     FAILED = "FAILED"
     PENDING = "PENDING"
+    UNCONFIRMED = "UNCONFIRMED"  # a success callback the STK query has not confirmed yet
     DUPLICATE = "DUPLICATE"
     LATE_FAILURE_IGNORED = "LATE_FAILURE_IGNORED"
     AMOUNT_MISMATCH = "AMOUNT_MISMATCH"

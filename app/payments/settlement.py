@@ -44,7 +44,7 @@ from app.payments.attempts import (
 from app.payments.models import Outcome, Payment, PaymentProvider, RefundCause
 from app.payments.refunds import record_refund_due
 from app.services import mpesa_gateway, paystack_gateway
-from app.services.mpesa import describe_result
+from app.services.mpesa import StkQueryResult, describe_result
 from app.services.paystack import Transaction
 from app.signals import payment_settled
 
@@ -223,21 +223,23 @@ def query_mpesa_payment(payment: Payment) -> Payment:
     if payment.status != P.PENDING or not payment.checkout_request_id:
         return payment
     answer = mpesa_gateway().stk_query(payment.checkout_request_id)
-    if answer.pending:
-        return payment
+    if not answer.pending:
+        apply_result(payment, stk_query_result(payment, answer))
+    return payment
+
+
+def stk_query_result(payment: Payment, answer: StkQueryResult) -> ProviderResult:
+    """A final STK Push Query answer as a ``ProviderResult``."""
     if answer.result_code == "0":
         # The query carries no amount or receipt: it confirms the push we sent, which
         # asked for exactly payment.amount (the receipt arrives with the callback).
-        result = ProviderResult(
+        return ProviderResult(
             "success", amount=payment.amount, currency=payment.currency, raw=answer.raw
         )
-    else:
-        code = answer.result_code or "FAILED"
-        result = ProviderResult(
-            "failed", code=code, reason=describe_result(code, answer.result_desc), raw=answer.raw
-        )
-    apply_result(payment, result)
-    return payment
+    code = answer.result_code or "FAILED"
+    return ProviderResult(
+        "failed", code=code, reason=describe_result(code, answer.result_desc), raw=answer.raw
+    )
 
 
 def verify_card_payment(payment: Payment) -> Payment:

@@ -64,6 +64,17 @@ def stk_callback(
     return text.replace('"__AMOUNT__"', value)
 
 
+def query_reply(result_code="0", desc="The service request is processed successfully."):
+    return {
+        "ResponseCode": "0",
+        "ResponseDescription": "The service request has been accepted successsfully",
+        "MerchantRequestID": "1",
+        "CheckoutRequestID": "x",
+        "ResultCode": result_code,
+        "ResultDesc": desc,
+    }
+
+
 def post_callback(client, body, token=None):
     url = "/api/payments/mpesa/callback" + (f"?token={token}" if token else "")
     return client.post(url, data=body, content_type="application/json")

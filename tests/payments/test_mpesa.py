@@ -24,7 +24,7 @@ from app.services.mpesa import account_reference
 from tests.concurrency import run_together
 from tests.factories.auth import UserFactory
 from tests.factories.payments import PaymentFactory
-from tests.payments.conftest import MPESA_BASE, post_callback, stk_callback
+from tests.payments.conftest import MPESA_BASE, post_callback, query_reply, stk_callback
 
 INITIATE = "/api/payments/mpesa/initiate"
 ACCEPTED = {"ResultCode": 0, "ResultDesc": "Accepted"}
@@ -435,17 +435,6 @@ def test_parallel_duplicate_callbacks_settle_once(app, pending, order):
 
 
 # -- query and reconciliation ---------------------------------------------------------------------
-
-
-def query_reply(result_code="0", desc="The service request is processed successfully."):
-    return {
-        "ResponseCode": "0",
-        "ResponseDescription": "The service request has been accepted successsfully",
-        "MerchantRequestID": "1",
-        "CheckoutRequestID": "x",
-        "ResultCode": result_code,
-        "ResultDesc": desc,
-    }
 
 
 @responses.activate
