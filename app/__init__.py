@@ -17,7 +17,7 @@ from app.errors import register_error_handlers
 from app.extensions import cors, db, jwt, limiter, mail, migrate
 from app.middleware import configure_logging, register_request_hooks
 from app.scheduler import register_jobs_cli, start_scheduler
-from app.services import init_payment_providers
+from app.services import init_providers
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ MODEL_MODULES = (
 )
 
 # Modules whose signal receivers (``app/signals.py``) must be connected.
-RECEIVER_MODULES: tuple[str, ...] = ()
+RECEIVER_MODULES: tuple[str, ...] = ("app.payments.receivers", "app.notifications.payment_emails")
 
 # Modules that add ``flask`` commands through a ``register_cli(app)`` function.
 CLI_MODULES = ("app.auth.cli",)
@@ -98,7 +98,7 @@ def register_extensions(app: Flask) -> None:
     )
     mail.init_app(app)
     limiter.init_app(app)
-    init_payment_providers(app)
+    init_providers(app)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -158,6 +158,8 @@ class Config:
         )
         self.PAYMENTS_SIMULATOR = env.bool("PAYMENTS_SIMULATOR", not credentials_present)
         self.PAYMENTS_SIMULATOR_DELAY_SECONDS = env.int("PAYMENTS_SIMULATOR_DELAY_SECONDS", 3)
+        # A success callback pays only once an STK Push Query confirms it.
+        self.MPESA_CONFIRM_CALLBACKS = env.bool("MPESA_CONFIRM_CALLBACKS", True)
 
         self.WEB3FORMS_ACCESS_KEY = env.str("WEB3FORMS_ACCESS_KEY")
 
@@ -219,6 +221,7 @@ class TestingConfig(Config):
         super().__init__(environ, instance_path)
         self.PAYMENTS_SIMULATOR = True
         self.PAYMENTS_SIMULATOR_DELAY_SECONDS = 0
+        self.MPESA_CONFIRM_CALLBACKS = False  # tests that need it turn it on
         self.RATELIMIT_ENABLED = False
         self.BCRYPT_ROUNDS = 4
         self.MAIL_USERNAME = None
@@ -237,6 +240,13 @@ class TestingConfig(Config):
 class ProductionConfig(Config):
     NAME = "production"
     REQUIRED = ("SECRET_KEY", "JWT_SECRET_KEY", "DATABASE_URL")
+
+    def __init__(self, environ: Mapping[str, str] | None = None, instance_path: str = "instance"):
+        super().__init__(environ, instance_path)
+        mpesa_live = self.MPESA_CONSUMER_KEY and self.MPESA_CONSUMER_SECRET
+        if mpesa_live and not self.PAYMENTS_SIMULATOR and not self.MPESA_CALLBACK_TOKEN:
+            # Without it anyone could post a success callback for an STK push.
+            raise ConfigError(f"MPESA_CALLBACK_TOKEN must be set when FLASK_ENV={self.NAME}")
 
 
 CONFIGS: dict[str, type[Config]] = {

@@ -41,3 +41,8 @@ def whole_shillings(amount: Decimal) -> int:
 def cents(amount: Decimal) -> int:
     """Paystack takes the amount in the currency's subunit (KES cents)."""
     return int((amount.quantize(CENTS) * 100).to_integral_value())
+
+
+def from_subunits(amount: int) -> Decimal:
+    """An amount in the currency's subunit (Paystack's KES cents) as Decimal: 149950 -> 1499.50."""
+    return (Decimal(amount) * CENTS).quantize(CENTS)

@@ -37,7 +37,10 @@ order_cancelled = _events.signal("order-cancelled")
 order_delivered = _events.signal("order-delivered")
 
 # ---- payments and refunds (sender: the Payment or the Refund) ----------------------
-#: A payment reached its final outcome (COMPLETED, FAILED, CANCELLED, …). ``outcome``.
+#: A payment attempt was settled: it completed or failed. ``outcome`` (``Outcome``:
+#: COMPLETED, FAILED, AMOUNT_MISMATCH), ``paid_order`` (True when this payment paid its
+#: order; False when it failed, or its money arrived for an order already paid or
+#: cancelled and is owed back).
 payment_settled = _events.signal("payment-settled")
 #: A refund row was recorded as owed to the customer. (sender: the Refund)
 refund_due = _events.signal("refund-due")

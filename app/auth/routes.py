@@ -46,7 +46,7 @@ from app.auth.schemas import (
 )
 from app.errors import BadRequest
 from app.extensions import db
-from app.services.google_oauth import google_oauth
+from app.services import google_verifier
 
 blp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Accounts and authentication")
 
@@ -318,7 +318,7 @@ def _state_cookie(value: str, max_age: int) -> dict[str, str]:
 def google_start():
     """Where to send the browser to sign in with Google. ``state`` is bound to this
     browser by an HttpOnly cookie, checked by the callback (10 minutes)."""
-    client = google_oauth()
+    client = google_verifier()
     state, cookie = tokens.new_oauth_state()
     body = {"authorization_url": client.authorization_url(state), "state": state}
     return body, 200, _state_cookie(cookie, tokens.OAUTH_STATE_MAX_AGE)
@@ -339,7 +339,7 @@ def google_callback(query):
     """Google sends the browser back here. A browser (``Accept: text/html``) is redirected
     to ``FRONTEND_URL/auth/google/callback#access_token=...&refresh_token=...``; an API
     client gets the login answer as JSON."""
-    client = google_oauth()
+    client = google_verifier()
     tokens.check_oauth_state(query["state"], request.cookies.get(tokens.OAUTH_STATE_COOKIE))
     if "error" in query:
         raise BadRequest("Google sign-in was cancelled", code="OAUTH_DENIED")
@@ -370,7 +370,7 @@ def google_token(data):
     """Sign in with a Google ID token (Google Identity Services / mobile SDKs); its
     signature, audience, issuer and expiry are checked. An account with the same
     verified email is linked, not duplicated."""
-    identity = google_oauth().verify_id_token(data["id_token"])
+    identity = google_verifier().verify_id_token(data["id_token"])
     result = operations.google_sign_in(identity, totp_code=data.get("totp_code"), **_client())
     db.session.commit()
     return result

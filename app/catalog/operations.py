@@ -43,10 +43,10 @@ from app.common.audit import record_audit
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.extensions import db
 from app.fields import MAX_ID
+from app.money import CENTS
 from app.orders.models import Order, OrderItem, OrderStatus
 from app.pagination import Page, paginate
 
-CENTS = Decimal("0.01")
 PRODUCT_MANAGERS = (UserRole.ADMIN, UserRole.PRODUCT_MANAGER)
 SPEC_CHECKS = {
     "string": lambda v: isinstance(v, str),

@@ -30,7 +30,7 @@ from app.orders.models import (
     PaymentStatus,
 )
 from app.orders.state import change_payment_status, change_status, lock_order
-from app.payments.operations import record_refund_due
+from app.payments.refunds import record_refund_due
 
 ZERO = Decimal("0.00")
 CANCELLABLE = frozenset({OrderStatus.PENDING, OrderStatus.PAID, OrderStatus.PROCESSING})

@@ -11,8 +11,8 @@ from app.db import utcnow
 from app.errors import ApiError
 from app.extensions import db
 from app.orders.models import PaymentStatus
-from app.payments import operations as ops
-from app.payments.models import Payment, PaymentProvider, ProviderEvent
+from app.payments import events, settlement
+from app.payments.models import Outcome, Payment, PaymentProvider, ProviderEvent
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,8 @@ def reconcile_pending_payments() -> dict[str, int]:
     """Settle M-Pesa and card attempts still pending after 2 minutes.
 
     First an STK callback that arrived before its attempt was committed (stored as
-    UNKNOWN_PAYMENT) is replayed; otherwise M-Pesa is queried and Paystack verified,
+    UNKNOWN_PAYMENT), or a success callback the STK query has not confirmed yet
+    (UNCONFIRMED), is replayed; otherwise M-Pesa is queried and Paystack verified,
     and the answer applied exactly as a callback would. One commit per attempt, so a
     provider error on one does not hold back the others.
     """
@@ -65,20 +66,20 @@ def reconcile_pending_payments() -> dict[str, int]:
 
 def _reconcile(payment: Payment) -> None:
     if payment.provider == PaymentProvider.PAYSTACK:
-        ops.verify_card_payment(payment)
+        settlement.verify_card_payment(payment)
         return
     early = db.session.scalar(
         select(ProviderEvent)
         .where(
             ProviderEvent.provider == PaymentProvider.MPESA,
             ProviderEvent.external_id == payment.checkout_request_id,
-            ProviderEvent.outcome == ops.Outcome.UNKNOWN_PAYMENT,
+            ProviderEvent.outcome.in_([Outcome.UNKNOWN_PAYMENT, Outcome.UNCONFIRMED]),
         )
         .order_by(ProviderEvent.id)
         .limit(1)
     )
     if early is not None:
-        ops.handle_mpesa_callback(early)
-        if payment.status != PaymentStatus.PENDING:
-            return
-    ops.query_mpesa_payment(payment)
+        outcome = events.handle_mpesa_callback(early)
+        if payment.status != PaymentStatus.PENDING or outcome == Outcome.UNCONFIRMED:
+            return  # settled, or M-Pesa was just asked
+    settlement.query_mpesa_payment(payment)

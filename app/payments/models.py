@@ -15,7 +15,6 @@ from sqlalchemy import (
     Index,
     String,
     Text,
-    UniqueConstraint,
     false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -92,16 +91,16 @@ class RefundCause(enum.StrEnum):
 class Refund(TimestampMixin, Base):
     """Money owed back to a customer (a cancelled paid order, an approved return).
 
-    At most one refund per (payment, cause): recording it twice returns the first.
+    A payment may carry several refunds (partial ones for returns), each with its own
+    ``key`` (``cancel:<order id>``, ``return:<return id>``, …): recording a key twice
+    returns the first. Together they never exceed what the payment captured.
     """
 
     __tablename__ = "refunds"
-    __table_args__ = (
-        CheckConstraint("amount > 0", name="amount_positive"),
-        UniqueConstraint("payment_id", "cause", name="uq_refunds_payment_cause"),
-    )
+    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(100), unique=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="RESTRICT"), index=True)
     payment_id: Mapped[int | None] = mapped_column(
         ForeignKey("payments.id", ondelete="RESTRICT"), index=True
@@ -119,6 +118,25 @@ class Refund(TimestampMixin, Base):
 
     order: Mapped[Order] = relationship()
     payment: Mapped[Payment | None] = relationship()
+
+
+class Outcome:
+    """What happened to a callback, webhook or query (``ProviderEvent.outcome``)."""
+
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    PENDING = "PENDING"
+    UNCONFIRMED = "UNCONFIRMED"  # a success callback the STK query has not confirmed yet
+    DUPLICATE = "DUPLICATE"
+    LATE_FAILURE_IGNORED = "LATE_FAILURE_IGNORED"
+    AMOUNT_MISMATCH = "AMOUNT_MISMATCH"
+    RECEIPT_REUSED = "RECEIPT_REUSED"
+    UNKNOWN_PAYMENT = "UNKNOWN_PAYMENT"
+    MALFORMED = "MALFORMED"
+    REJECTED = "REJECTED"  # bad token or signature
+    IGNORED = "IGNORED"  # an event we do not act on
+    REFUND_UPDATED = "REFUND_UPDATED"
+    ERROR = "ERROR"
 
 
 class ProviderEvent(Base):

@@ -13,8 +13,8 @@ from app.auth.access import current_user, customer_required, finance_admin_requi
 from app.common.idempotency import idempotent
 from app.errors import Forbidden, Unauthorized
 from app.extensions import db
-from app.payments import operations as ops
-from app.payments.models import PaymentProvider, ProviderEvent
+from app.payments import attempts, events, settlement
+from app.payments.models import Outcome, PaymentProvider, ProviderEvent
 from app.payments.schemas import (
     CallbackAckSchema,
     CardCheckoutSchema,
@@ -31,7 +31,7 @@ from app.payments.schemas import (
     StkPushSchema,
     WebhookAckSchema,
 )
-from app.services import paystack
+from app.services import paystack_gateway
 
 log = logging.getLogger(__name__)
 blp = Blueprint(
@@ -56,7 +56,7 @@ def _act(handler: Callable[[ProviderEvent], str], event_id: int) -> ProviderEven
         db.session.rollback()
         log.exception("provider event %s could not be processed", event_id)
         event = db.session.get(ProviderEvent, event_id)
-        event.outcome, event.detail = ops.Outcome.ERROR, "Processing failed; see the log"
+        event.outcome, event.detail = Outcome.ERROR, "Processing failed; see the log"
         db.session.commit()
     return db.session.get(ProviderEvent, event_id)
 
@@ -72,8 +72,8 @@ def _act(handler: Callable[[ProviderEvent], str], event_id: int) -> ProviderEven
     "`PAYMENT_IN_PROGRESS`; 502 `PROVIDER_ERROR` leaves the order untouched."
 )
 def mpesa_initiate(args):
-    order = ops.order_for(current_user(), args["order_id"])
-    payment = ops.start_mpesa_payment(order, args["phone"])
+    order = attempts.order_for(current_user(), args["order_id"])
+    payment = attempts.start_mpesa_payment(order, args["phone"])
     db.session.commit()
     return payment
 
@@ -93,13 +93,13 @@ def mpesa_callback():
     expected = current_app.config["MPESA_CALLBACK_TOKEN"]
     given = request.args.get("token", "")
     authentic = not expected or hmac.compare_digest(given.encode(), expected.encode())
-    event = ops.record_provider_event(
+    event = events.record_provider_event(
         PaymentProvider.MPESA, "stk_callback", request.get_data(), authentic=authentic
     )
     db.session.commit()  # stored before anything acts on it
     if not authentic:
         raise Forbidden("Invalid callback token", code="INVALID_CALLBACK_TOKEN")
-    _act(ops.handle_mpesa_callback, event.id)
+    _act(events.handle_mpesa_callback, event.id)
     return jsonify(ResultCode=0, ResultDesc="Accepted")
 
 
@@ -115,10 +115,10 @@ def mpesa_callback():
 def mpesa_query(args):
     user = current_user()
     if "checkout_request_id" in args:
-        payment = ops.payment_for(user, checkout_request_id=args["checkout_request_id"])
+        payment = attempts.payment_for(user, checkout_request_id=args["checkout_request_id"])
     else:
-        payment = ops.latest_mpesa_payment(ops.order_for(user, args["order_id"]))
-    ops.query_mpesa_payment(payment)
+        payment = attempts.latest_mpesa_payment(attempts.order_for(user, args["order_id"]))
+    settlement.query_mpesa_payment(payment)
     db.session.commit()
     return payment
 
@@ -127,7 +127,7 @@ def mpesa_query(args):
 @login_required
 @blp.response(200, PaymentStatusSchema, message="Payment status")
 def payment_status(order_id: int):
-    return ops.payment_summary(ops.order_for(current_user(), order_id))
+    return attempts.payment_summary(attempts.order_for(current_user(), order_id))
 
 
 @blp.route("/verify/<int:order_id>")
@@ -138,7 +138,7 @@ def payment_status(order_id: int):
     "and applies the answers, so a missed callback or webhook is never a lost payment."
 )
 def verify_payment(order_id: int):
-    summary = ops.verify_order_payment(ops.order_for(current_user(), order_id))
+    summary = settlement.verify_order_payment(attempts.order_for(current_user(), order_id))
     db.session.commit()
     return summary
 
@@ -154,8 +154,8 @@ def verify_payment(order_id: int):
 )
 def cash_confirm(args):
     user = current_user()
-    order = ops.order_for(user, args["order_id"])
-    payment = ops.confirm_cash_payment(order, args["amount"], actor_id=user.id)
+    order = attempts.order_for(user, args["order_id"])
+    payment = attempts.confirm_cash_payment(order, args["amount"], actor_id=user.id)
     db.session.commit()
     return payment
 
@@ -170,8 +170,8 @@ def cash_confirm(args):
     "attempt). Redirect the customer to `authorization_url`. Honours `Idempotency-Key`."
 )
 def card_initiate(args):
-    order = ops.order_for(current_user(), args["order_id"])
-    payment = ops.start_card_payment(order)
+    order = attempts.order_for(current_user(), args["order_id"])
+    payment = attempts.start_card_payment(order)
     db.session.commit()
     return payment
 
@@ -181,10 +181,10 @@ def card_initiate(args):
 @blp.arguments(CardVerifySchema)
 @blp.response(200, PaymentSchema, message="Card payment checked")
 def card_verify(args):
-    payment = ops.payment_for(
+    payment = attempts.payment_for(
         current_user(), reference=args["reference"], provider=PaymentProvider.PAYSTACK
     )
-    ops.verify_card_payment(payment)
+    settlement.verify_card_payment(payment)
     db.session.commit()
     return payment
 
@@ -203,16 +203,20 @@ def card_verify(args):
 @blp.alt_response(401, description="Bad signature (recorded)")
 def card_webhook():
     raw = request.get_data()
-    authentic = paystack().verify_signature(raw, request.headers.get("x-paystack-signature"))
-    event = ops.record_provider_event(PaymentProvider.PAYSTACK, "webhook", raw, authentic=authentic)
+    authentic = paystack_gateway().verify_signature(
+        raw, request.headers.get("x-paystack-signature")
+    )
+    event = events.record_provider_event(
+        PaymentProvider.PAYSTACK, "webhook", raw, authentic=authentic
+    )
     db.session.commit()  # stored before anything acts on it
     if not authentic:
         raise Unauthorized("Invalid webhook signature", code="INVALID_SIGNATURE")
-    return _act(ops.handle_paystack_webhook, event.id)
+    return _act(events.handle_paystack_webhook, event.id)
 
 
 @blp.route("/methods")
 @blp.response(200, PaymentMethodSchema(many=True), message="Payment methods")
 @blp.doc(security=[])
 def payment_methods():
-    return ops.payment_methods()
+    return attempts.payment_methods()

@@ -16,7 +16,7 @@ from app.errors import NotFound
 from app.extensions import db
 from app.money import format_money
 from app.payments.models import Payment, PaymentProvider
-from app.services import paystack
+from app.services import paystack_gateway
 
 blp = Blueprint(
     "payments_simulator",
@@ -67,7 +67,7 @@ def card_page(reference: str):
 )
 def card_action(reference: str, action: str):
     payment = _card_payment(reference)
-    body, signature = paystack().webhook(
+    body, signature = paystack_gateway().webhook(
         paid=action == "pay",
         reference=payment.reference,
         amount=payment.amount,

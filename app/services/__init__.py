@@ -1,22 +1,38 @@
-"""Thin provider clients, each with a simulator twin chosen by ``PAYMENTS_SIMULATOR``."""
+"""Every outside provider, built once per app from config into ``app.extensions``.
+
+M-Pesa and Paystack each have a simulator twin of the same methods, chosen by
+``PAYMENTS_SIMULATOR``; Google sign-in is absent (503 ``PROVIDER_NOT_CONFIGURED``)
+without ``GOOGLE_CLIENT_ID``. The accessors are named for what they return, so none
+shadows its module (``app.services.mpesa`` stays the module).
+"""
 
 from __future__ import annotations
 
 from flask import Flask, current_app
 
+from app.errors import ProviderNotConfigured
+from app.services.google_oauth import GoogleOAuth, build_google
 from app.services.mpesa import MpesaGateway, build_mpesa
 from app.services.paystack import PaystackGateway, build_paystack
 
 
-def init_payment_providers(app: Flask) -> None:
-    """Build the M-Pesa and Paystack clients (or simulators) once, from config."""
+def init_providers(app: Flask) -> None:
+    """Build every provider client (or its simulator) once, from config."""
     app.extensions["mpesa"] = build_mpesa(app.config)
     app.extensions["paystack"] = build_paystack(app.config)
+    app.extensions["google"] = build_google(app.config)
 
 
-def mpesa() -> MpesaGateway:
+def mpesa_gateway() -> MpesaGateway:
     return current_app.extensions["mpesa"]
 
 
-def paystack() -> PaystackGateway:
+def paystack_gateway() -> PaystackGateway:
     return current_app.extensions["paystack"]
+
+
+def google_verifier() -> GoogleOAuth:
+    verifier = current_app.extensions["google"]
+    if verifier is None:
+        raise ProviderNotConfigured("Google sign-in is not configured")
+    return verifier

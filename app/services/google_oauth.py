@@ -2,13 +2,15 @@
 
 Speaks Google's OAuth 2.0 / OpenID Connect wire format and nothing else. ID tokens are
 verified with google-auth against Google's published keys (JWKS): signature, audience
-(our client id), issuer and expiry. Built from config by ``google_oauth()``; without
-``GOOGLE_CLIENT_ID`` it answers 503 ``PROVIDER_NOT_CONFIGURED``.
+(our client id), issuer and expiry. Built from config by ``build_google`` (see
+``app.services.init_providers``); without ``GOOGLE_CLIENT_ID`` there is none and
+sign-in answers 503 ``PROVIDER_NOT_CONFIGURED``.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -17,7 +19,6 @@ import google.auth.exceptions
 import google.auth.transport.requests
 import jwt
 import requests
-from flask import current_app
 from google.oauth2 import id_token as google_id_token
 
 from app.errors import BadRequest, ProviderError, ProviderNotConfigured, Unauthorized
@@ -146,17 +147,12 @@ class GoogleOAuth:
         return body
 
 
-def google_oauth() -> GoogleOAuth:
-    """The app's Google client (built once per app from config)."""
-    config = current_app.config
+def build_google(config: Mapping[str, Any]) -> GoogleOAuth | None:
+    """The Google client, or None without ``GOOGLE_CLIENT_ID`` (sign-in not offered)."""
     if not config.get("GOOGLE_CLIENT_ID"):
-        raise ProviderNotConfigured("Google sign-in is not configured")
-    client = current_app.extensions.get("google_oauth")
-    if client is None:
-        client = GoogleOAuth(
-            config["GOOGLE_CLIENT_ID"],
-            config.get("GOOGLE_CLIENT_SECRET"),
-            config["GOOGLE_REDIRECT_URI"],
-        )
-        current_app.extensions["google_oauth"] = client
-    return client
+        return None
+    return GoogleOAuth(
+        config["GOOGLE_CLIENT_ID"],
+        config.get("GOOGLE_CLIENT_SECRET"),
+        config["GOOGLE_REDIRECT_URI"],
+    )

@@ -74,7 +74,7 @@ def _int(value: Any) -> int | None:
         amount = Decimal(str(value).strip())
     except ArithmeticError:
         return None
-    if not amount.is_finite() or abs(amount) >= MAX_AMOUNT * 100:
+    if not amount.is_finite() or abs(amount) >= cents(MAX_AMOUNT):
         return None
     if amount != amount.to_integral_value():
         return None

@@ -53,11 +53,10 @@ def id_token(key=KEY, **overrides) -> str:
 def google_configured(app, monkeypatch):
     monkeypatch.setitem(app.config, "GOOGLE_CLIENT_ID", CLIENT_ID)
     monkeypatch.setitem(app.config, "GOOGLE_CLIENT_SECRET", "GOCSPX-test-secret")
-    app.extensions.pop("google_oauth", None)
+    monkeypatch.setitem(app.extensions, "google", google.build_google(app.config))
     with responses.RequestsMock(assert_all_requests_are_fired=False) as fake:
         fake.get(google.CERTS_URL, json=jwks())
         yield fake
-    app.extensions.pop("google_oauth", None)
 
 
 def _token_login(client, token, **more):

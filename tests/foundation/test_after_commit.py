@@ -6,7 +6,7 @@ import pytest
 
 from app.db import after_commit
 from app.extensions import db
-from app.services import mpesa
+from app.services import mpesa_gateway
 
 
 @pytest.fixture
@@ -62,7 +62,7 @@ def test_rolling_back_a_savepoint_drops_the_savepoints_still_open_inside_it(ran)
 def test_the_mpesa_simulator_calls_back_only_after_the_real_commit(app, monkeypatch):
     delivered = []
     with app.test_request_context():
-        gateway = mpesa()
+        gateway = mpesa_gateway()
         monkeypatch.setattr(gateway, "_deliver", lambda *args: delivered.append(args))
 
         def push(phone):

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from app.money import cents
 from app.services.mpesa import MpesaClient
 from app.services.paystack import PaystackClient
 from tests.factories.catalog import ProductFactory
@@ -63,6 +64,17 @@ def stk_callback(
     return text.replace('"__AMOUNT__"', value)
 
 
+def query_reply(result_code="0", desc="The service request is processed successfully."):
+    return {
+        "ResponseCode": "0",
+        "ResponseDescription": "The service request has been accepted successsfully",
+        "MerchantRequestID": "1",
+        "CheckoutRequestID": "x",
+        "ResultCode": result_code,
+        "ResultDesc": desc,
+    }
+
+
 def post_callback(client, body, token=None):
     url = "/api/payments/mpesa/callback" + (f"?token={token}" if token else "")
     return client.post(url, data=body, content_type="application/json")
@@ -74,7 +86,7 @@ def paystack_event(event, payment=None, **data):
         "domain": "test",
         "status": "success",
         "reference": payment.reference if payment else "unknown-ref",
-        "amount": int(payment.amount * 100) if payment else 100,
+        "amount": cents(payment.amount) if payment else 100,
         "gateway_response": "Successful",
         "channel": "card",
         "currency": "KES",

@@ -12,9 +12,10 @@ from sqlalchemy import func, select
 
 from app import create_app
 from app.extensions import db
+from app.money import cents
 from app.orders.models import Order, OrderStatus, PaymentMethod, PaymentStatus
 from app.payments.models import Payment, ProviderEvent, Refund
-from app.payments.operations import record_refund_due
+from app.payments.refunds import record_refund_due
 from tests.factories.payments import PaymentFactory
 from tests.payments.conftest import PAYSTACK_BASE, paystack_event, post_webhook
 
@@ -251,7 +252,7 @@ def verify_reply(payment, status="success", amount=None):
             "id": 4099260516,
             "status": status,
             "reference": payment.reference,
-            "amount": amount or int(payment.amount * 100),
+            "amount": amount or cents(payment.amount),
             "currency": "KES",
             "metadata": "",
             "gateway_response": "Successful",

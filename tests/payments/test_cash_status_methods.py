@@ -11,7 +11,7 @@ from app.auth.models import UserRole
 from app.extensions import db
 from app.orders.models import Order, OrderStatus, PaymentStatus
 from app.payments.models import Payment, Refund
-from app.payments.operations import record_refund_due
+from app.payments.refunds import record_refund_due
 from tests.factories.auth import UserFactory
 from tests.factories.payments import PaymentFactory
 

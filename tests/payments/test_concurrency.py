@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 import responses
 from sqlalchemy import func, select
 
 from app.db import utcnow
+from app.errors import Conflict
 from app.extensions import db
 from app.notifications.models import OutboxEmail
 from app.orders.models import Order, OrderStatus, OrderStatusHistory, PaymentStatus
 from app.payments.jobs import reconcile_pending_payments
 from app.payments.models import Payment, ProviderEvent, Refund
+from app.payments.refunds import record_refund_due
 from tests.concurrency import run_together
 from tests.factories.payments import PaymentFactory
 from tests.payments.conftest import (
@@ -116,3 +119,34 @@ def test_callback_query_and_job_together_settle_once(app, order, customer_header
     )
     assert db.session.scalar(select(func.count(Refund.id))) == 0
     assert db.session.scalar(select(func.count(OutboxEmail.id))) == 1
+
+
+def test_partial_refunds_recorded_together_never_exceed_the_payment(app, order):
+    """Four returns of KES 600 each on a KES 1,500 payment, at once: two fit, two are refused."""
+    payment = PaymentFactory(order=order, completed=True)
+    db.session.commit()
+    order_id, payment_id = order.id, payment.id
+
+    def refund(index):
+        def action(client):
+            try:
+                record_refund_due(
+                    db.session.get(Order, order_id),
+                    reason="Returned",
+                    payment=db.session.get(Payment, payment_id),
+                    key=f"return:{index}",
+                    amount=Decimal("600.00"),
+                )
+                db.session.commit()
+                return "recorded"
+            except Conflict as exc:
+                db.session.rollback()
+                return exc.code
+
+        return action
+
+    results = run_together(app, [refund(index) for index in range(4)])
+
+    assert sorted(results) == ["REFUND_EXCEEDS_PAYMENT"] * 2 + ["recorded"] * 2
+    db.session.expire_all()
+    assert db.session.scalar(select(func.sum(Refund.amount))) == Decimal("1200.00")

@@ -17,14 +17,14 @@ from app.extensions import db
 from app.notifications.models import OutboxEmail
 from app.orders.models import Order, OrderStatus, OrderStatusHistory, PaymentMethod, PaymentStatus
 from app.orders.state import change_status
-from app.payments import operations as ops
+from app.payments import settlement
 from app.payments.jobs import reconcile_pending_payments
 from app.payments.models import Payment, ProviderEvent, Refund
 from app.services.mpesa import account_reference
 from tests.concurrency import run_together
 from tests.factories.auth import UserFactory
 from tests.factories.payments import PaymentFactory
-from tests.payments.conftest import MPESA_BASE, post_callback, stk_callback
+from tests.payments.conftest import MPESA_BASE, post_callback, query_reply, stk_callback
 
 INITIATE = "/api/payments/mpesa/initiate"
 ACCEPTED = {"ResultCode": 0, "ResultDesc": "Accepted"}
@@ -437,17 +437,6 @@ def test_parallel_duplicate_callbacks_settle_once(app, pending, order):
 # -- query and reconciliation ---------------------------------------------------------------------
 
 
-def query_reply(result_code="0", desc="The service request is processed successfully."):
-    return {
-        "ResponseCode": "0",
-        "ResponseDescription": "The service request has been accepted successsfully",
-        "MerchantRequestID": "1",
-        "CheckoutRequestID": "x",
-        "ResultCode": result_code,
-        "ResultDesc": desc,
-    }
-
-
 @responses.activate
 def test_query_applies_a_final_result(client, customer_headers, pending, order, real_mpesa):
     responses.get(
@@ -569,14 +558,14 @@ def test_reconcile_job_goes_on_after_an_unexpected_error(pending, order, real_mp
     pending.created_at = utcnow() - timedelta(minutes=4)
     second.created_at = utcnow() - timedelta(minutes=3)
     db.session.commit()
-    real_query = ops.query_mpesa_payment
+    real_query = settlement.query_mpesa_payment
 
     def query(payment):
         if payment.id == pending.id:
             raise OperationalError("SELECT", {}, Exception("deadlock detected"))
         return real_query(payment)
 
-    monkeypatch.setattr(ops, "query_mpesa_payment", query)
+    monkeypatch.setattr(settlement, "query_mpesa_payment", query)
     responses.get(
         f"{MPESA_BASE}/oauth/v1/generate", json={"access_token": "tok", "expires_in": "3599"}
     )

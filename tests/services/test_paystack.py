@@ -10,6 +10,7 @@ import requests
 import responses
 
 from app.errors import ProviderError
+from app.money import cents, from_subunits
 from app.services.paystack import PaystackClient, PaystackSimulator, parse_transaction
 
 BASE = "https://api.paystack.co"
@@ -184,3 +185,13 @@ def test_simulator_webhook_is_compact_json_signed_with_its_secret():
         ).authorization_url
         == "http://localhost:5000/api/payments/simulator/card/QG-1-A"
     )
+
+
+@pytest.mark.parametrize(
+    ("subunits", "amount"),
+    [(149950, "1499.50"), (100, "1.00"), (1, "0.01"), (0, "0.00"), (999999999999, "9999999999.99")],
+)
+def test_subunits_turn_back_into_exact_money(subunits, amount):
+    assert from_subunits(subunits) == Decimal(amount)
+    assert str(from_subunits(subunits)) == amount
+    assert cents(from_subunits(subunits)) == subunits
