@@ -13,8 +13,8 @@ from app.auth.signin import account_disabled, require_second_factor, sign_in
 from app.auth.verification import mark_verified, send_verification
 from app.common.audit import record_audit
 from app.extensions import db
-from app.notifications.email import send_email_after_commit
 from app.services.google_oauth import GoogleIdentity
+from app.signals import email_verified
 
 
 def google_sign_in(
@@ -48,7 +48,7 @@ def google_sign_in(
             user.avatar_url = identity.picture
             record_audit("auth.register", user, actor_id=user.id, details={"method": "google"})
             if identity.email_verified:
-                send_email_after_commit(user.email, "Welcome to Quantum Gear", "welcome", user=user)
+                email_verified.send(user)
             else:
                 send_verification(user)
     if not user.is_active:

@@ -23,7 +23,13 @@ from app.common.audit import record_audit
 from app.db import utcnow
 from app.errors import BadRequest, Conflict
 from app.extensions import db
-from app.notifications.email import send_email_after_commit
+from app.signals import (
+    email_verified,
+    otp_issued,
+    password_changed,
+    password_reset_requested,
+    verification_requested,
+)
 
 OTP_TTL = timedelta(minutes=10)
 OTP_MAX_ATTEMPTS = 5
@@ -99,15 +105,7 @@ def send_otp(email: str, purpose: OTPPurpose) -> None:
             send_verification(user)
         return
     code = issue_otp(user.email, purpose)
-    send_email_after_commit(
-        user.email,
-        "Your Quantum Gear password reset code",
-        "otp",
-        user=user,
-        code=code,
-        purpose="reset your password",
-        minutes=int(OTP_TTL.total_seconds() // 60),
-    )
+    otp_issued.send(user, purpose=purpose, code=code, valid_for=OTP_TTL)
 
 
 def verify_otp(email: str, purpose: OTPPurpose, code: str) -> dict:
@@ -128,17 +126,10 @@ def _code_owner(email: str) -> User:
 
 
 def send_verification(user: User) -> None:
+    """A new verification code and link for ``user`` (the email goes with the signal)."""
     code = issue_otp(user.email, OTPPurpose.EMAIL_VERIFICATION)
     token = tokens.email_verification_token(user)
-    send_email_after_commit(
-        user.email,
-        "Verify your Quantum Gear email address",
-        "verify_email",
-        user=user,
-        code=code,
-        minutes=int(OTP_TTL.total_seconds() // 60),
-        link=f"{current_app.config['FRONTEND_URL']}/verify-email?token={token}",
-    )
+    verification_requested.send(user, code=code, token=token, valid_for=OTP_TTL)
 
 
 def resend_verification(email: str) -> None:
@@ -173,7 +164,7 @@ def mark_verified(user: User) -> None:
         .values(consumed_at=utcnow())
     )
     record_audit("auth.email_verified", user, actor_id=user.id)
-    send_email_after_commit(user.email, "Welcome to Quantum Gear", "welcome", user=user)
+    email_verified.send(user)
 
 
 # --- passwords -----------------------------------------------------------------------
@@ -184,15 +175,7 @@ def forgot_password(email: str) -> None:
         return
     token = tokens.password_reset_token(user)
     code = issue_otp(user.email, OTPPurpose.PASSWORD_RESET)
-    send_email_after_commit(
-        user.email,
-        "Reset your Quantum Gear password",
-        "password_reset",
-        user=user,
-        code=code,
-        minutes=int(OTP_TTL.total_seconds() // 60),
-        link=f"{current_app.config['FRONTEND_URL']}/reset-password?token={token}",
-    )
+    password_reset_requested.send(user, code=code, token=token, valid_for=OTP_TTL)
     record_audit("auth.password_reset_requested", user, actor_id=user.id)
 
 
@@ -201,9 +184,7 @@ def _set_password(user: User, new_password: str, *, action: str, keep_session: i
     user.password_changed_at = utcnow()
     revoked = tokens.revoke_sessions(user.id, reason="PASSWORD_CHANGED", keep=keep_session)
     record_audit(action, user, details={"sessions_revoked": len(revoked)})
-    send_email_after_commit(
-        user.email, "Your Quantum Gear password was changed", "password_changed", user=user
-    )
+    password_changed.send(user)
 
 
 def reset_password(token: str, new_password: str) -> None:
