@@ -18,17 +18,18 @@ from app.extensions import db
 
 
 @contextmanager
-def apart(*changed: Any) -> Iterator[OrmSession]:
+def apart() -> Iterator[OrmSession]:
     """A transaction of its own, committed even though the request will fail.
 
-    ``changed`` are this request's copies of the rows it updates: they are expired,
-    so the request's session reads them again rather than trust stale values.
+    The request's transaction is rolled back first: it is failing anyway, and it must
+    not hold a row lock this one would wait for (a conditional UPDATE or a SELECT … FOR
+    UPDATE that lost a race keeps the row it re-checked locked). Its rows are read again
+    on their next use, rather than trusted stale.
     """
+    db.session.rollback()
     with OrmSession(db.engine) as session:
         yield session
         session.commit()
-    for row in changed:
-        db.session.expire(row)
 
 
 def audit_apart(session: OrmSession, action: str, target: Any = None, **kwargs) -> None:

@@ -90,7 +90,7 @@ def require_second_factor(user: User, totp_code: str | None) -> None:
 
 def _record_failed_login(user: User | None, email: str, *, reason: str) -> None:
     """Count the failure (ten in 15 minutes lock the account for 15) and audit it."""
-    with apart(*([user] if user else [])) as session:
+    with apart() as session:
         if user is None:
             audit_apart(session, "auth.login_failed", details={"email": email, "reason": reason})
             return

@@ -68,6 +68,9 @@ def accept_second_factor(user: User, code: str) -> bool:
     code = code.strip().replace(" ", "")
     if code.isdigit() and len(code) == 6:
         return _accept_totp(user, code)
+    # Read under a lock on the user's row: parallel logins spend a code once, and two
+    # codes used at once are both struck off the list written back.
+    db.session.refresh(user, ["recovery_codes"], with_for_update=True)
     hashes = json.loads(user.recovery_codes or "[]")
     digest = _recovery_hash(code)
     if digest not in hashes:

@@ -64,8 +64,18 @@ def issue_otp(email: str, purpose: OTPPurpose) -> str:
     return code
 
 
+def _used_up() -> BadRequest:
+    return BadRequest("This code has expired, request a new one", code="OTP_EXPIRED")
+
+
 def check_otp(email: str, purpose: OTPPurpose, code: str) -> None:
-    """Consume the current code or fail: 10 minutes, five attempts, then a new code."""
+    """Consume the current code or fail: 10 minutes, five attempts, then a new code.
+
+    Each answer is won by one conditional UPDATE of the code's row, so parallel guesses
+    get five checks in all: a wrong guess claims one of the attempts left (apart, so the
+    count outlives the error), the right code consumes the row while attempts are left.
+    A guess that finds none left is refused the same way, right or wrong.
+    """
     otp = db.session.scalar(
         select(OTP)
         .where(OTP.email == email, OTP.purpose == purpose, OTP.consumed_at.is_(None))
@@ -75,24 +85,26 @@ def check_otp(email: str, purpose: OTPPurpose, code: str) -> None:
     if otp is None:
         raise BadRequest("This code is not valid, request a new one", code="INVALID_OTP")
     if otp.expires_at <= utcnow() or otp.attempts >= OTP_MAX_ATTEMPTS:
-        raise BadRequest("This code has expired, request a new one", code="OTP_EXPIRED")
-    if not hmac.compare_digest(otp.code_hash, _code_hash(email, purpose, code)):
-        with apart(otp) as session:
-            session.execute(update(OTP).where(OTP.id == otp.id).values(attempts=OTP.attempts + 1))
-        remaining = max(OTP_MAX_ATTEMPTS - otp.attempts, 0)  # re-read after the increment
-        raise BadRequest(
-            "This code is not valid",
-            code="INVALID_OTP",
-            details={"attempts_remaining": remaining},
-        )
-    consumed = db.session.execute(
+        raise _used_up()
+    still_open = (
         update(OTP)
-        .where(OTP.id == otp.id, OTP.consumed_at.is_(None))
-        .values(consumed_at=utcnow())
+        .where(OTP.id == otp.id, OTP.consumed_at.is_(None), OTP.attempts < OTP_MAX_ATTEMPTS)
         .execution_options(synchronize_session=False)
-    ).rowcount
-    if consumed != 1:
-        raise BadRequest("This code is not valid, request a new one", code="INVALID_OTP")
+    )
+    if hmac.compare_digest(otp.code_hash, _code_hash(email, purpose, code)):
+        if db.session.execute(still_open.values(consumed_at=utcnow())).rowcount != 1:
+            raise _used_up()
+        return
+    with apart() as session:
+        counted = session.execute(still_open.values(attempts=OTP.attempts + 1)).rowcount
+    if counted != 1:
+        raise _used_up()
+    remaining = max(OTP_MAX_ATTEMPTS - otp.attempts, 0)  # read again after the count
+    raise BadRequest(
+        "This code is not valid",
+        code="INVALID_OTP",
+        details={"attempts_remaining": remaining},
+    )
 
 
 def send_otp(email: str, purpose: OTPPurpose) -> None:
