@@ -61,6 +61,11 @@ def normalize_database_url(url: str) -> str:
     return url
 
 
+def rate_limits_per_process(storage_uri: str) -> bool:
+    """True when the limiter counts in this process's memory, not in a shared store."""
+    return storage_uri.startswith("memory://")
+
+
 MPESA_BASE_URLS = {
     "sandbox": "https://sandbox.safaricom.co.ke",
     "production": "https://api.safaricom.co.ke",
@@ -108,7 +113,9 @@ class Config:
         self.REDIS_KEY_PREFIX = env.str("REDIS_KEY_PREFIX", "qg:")
 
         self.RATELIMIT_ENABLED = env.bool("RATELIMIT_ENABLED", True)
-        self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
+        # Where the limiter counts: memory:// is per process (each gunicorn worker allows
+        # the whole limit), so production needs a shared store (Redis by default).
+        self.RATELIMIT_STORAGE_URI = env.str("RATELIMIT_STORAGE_URI", self.REDIS_URL or "memory://")
         self.RATELIMIT_HEADERS_ENABLED = True
         self.RATELIMIT_DEFAULT = env.str("RATELIMIT_DEFAULT", "600 per minute")
 
@@ -237,6 +244,14 @@ class TestingConfig(Config):
 class ProductionConfig(Config):
     NAME = "production"
     REQUIRED = ("SECRET_KEY", "JWT_SECRET_KEY", "DATABASE_URL")
+
+    def __init__(self, environ: Mapping[str, str] | None = None, instance_path: str = "instance"):
+        super().__init__(environ, instance_path)
+        if self.RATELIMIT_ENABLED and rate_limits_per_process(self.RATELIMIT_STORAGE_URI):
+            raise ConfigError(
+                "REDIS_URL or RATELIMIT_STORAGE_URI must be set when FLASK_ENV=production "
+                "(a shared store for rate limits; RATELIMIT_ENABLED=false turns them off)"
+            )
 
 
 CONFIGS: dict[str, type[Config]] = {
