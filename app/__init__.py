@@ -12,7 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.api import Api, IdConverter, TextConverter
 from app.auth.access import BEARER_SCHEME, register_jwt_callbacks
-from app.config import load_config
+from app.config import load_config, rate_limits_per_process
 from app.errors import register_error_handlers
 from app.extensions import cors, db, jwt, limiter, mail, migrate
 from app.middleware import configure_logging, register_request_hooks
@@ -44,7 +44,11 @@ MODEL_MODULES = (
 )
 
 # Modules whose signal receivers (``app/signals.py``) must be connected.
-RECEIVER_MODULES: tuple[str, ...] = ("app.payments.receivers", "app.notifications.payment_emails")
+RECEIVER_MODULES: tuple[str, ...] = (
+    "app.payments.receivers",
+    "app.notifications.payment_emails",
+    "app.notifications.account_emails",
+)
 
 # Modules that add ``flask`` commands through a ``register_cli(app)`` function.
 CLI_MODULES = ("app.auth.cli",)
@@ -127,6 +131,14 @@ def register_cli(app: Flask) -> None:
 
 
 def warn_about_insecure_settings(app: Flask) -> None:
+    if app.config["RATELIMIT_ENABLED"] and rate_limits_per_process(
+        app.config["RATELIMIT_STORAGE_URI"]
+    ):
+        log.warning(
+            "Rate limits are counted per process (%s): every worker allows the whole limit; "
+            "set REDIS_URL or RATELIMIT_STORAGE_URI to share them",
+            app.config["RATELIMIT_STORAGE_URI"],
+        )
     if not app.config["MPESA_CALLBACK_TOKEN"] and not app.config["PAYMENTS_SIMULATOR"]:
         log.warning(
             "MPESA_CALLBACK_TOKEN is not set: M-Pesa callbacks are accepted without a token"

@@ -61,6 +61,11 @@ def normalize_database_url(url: str) -> str:
     return url
 
 
+def rate_limits_per_process(storage_uri: str) -> bool:
+    """True when the limiter counts in this process's memory, not in a shared store."""
+    return storage_uri.startswith("memory://")
+
+
 MPESA_BASE_URLS = {
     "sandbox": "https://sandbox.safaricom.co.ke",
     "production": "https://api.safaricom.co.ke",
@@ -108,7 +113,9 @@ class Config:
         self.REDIS_KEY_PREFIX = env.str("REDIS_KEY_PREFIX", "qg:")
 
         self.RATELIMIT_ENABLED = env.bool("RATELIMIT_ENABLED", True)
-        self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
+        # Where the limiter counts: memory:// is per process (each gunicorn worker allows
+        # the whole limit), so production needs a shared store (Redis by default).
+        self.RATELIMIT_STORAGE_URI = env.str("RATELIMIT_STORAGE_URI", self.REDIS_URL or "memory://")
         self.RATELIMIT_HEADERS_ENABLED = True
         self.RATELIMIT_DEFAULT = env.str("RATELIMIT_DEFAULT", "600 per minute")
 
@@ -247,6 +254,11 @@ class ProductionConfig(Config):
         if mpesa_live and not self.PAYMENTS_SIMULATOR and not self.MPESA_CALLBACK_TOKEN:
             # Without it anyone could post a success callback for an STK push.
             raise ConfigError(f"MPESA_CALLBACK_TOKEN must be set when FLASK_ENV={self.NAME}")
+        if self.RATELIMIT_ENABLED and rate_limits_per_process(self.RATELIMIT_STORAGE_URI):
+            raise ConfigError(
+                "REDIS_URL or RATELIMIT_STORAGE_URI must be set when FLASK_ENV=production "
+                "(a shared store for rate limits; RATELIMIT_ENABLED=false turns them off)"
+            )
 
 
 CONFIGS: dict[str, type[Config]] = {

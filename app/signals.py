@@ -48,3 +48,18 @@ refund_due = _events.signal("refund-due")
 refund_settled = _events.signal("refund-settled")
 
 # ---- accounts (sender: the User) ----------------------------------------------------
+#: The user asked to verify their email address (or signed up unverified): a new code and
+#: link were issued. ``code`` (six digits), ``token`` (the link's), ``valid_for`` (the
+#: code's lifetime, a timedelta).
+verification_requested = _events.signal("verification-requested")
+#: The email address was verified for the first time (code, link, password reset, or
+#: Google at sign-up or linking).
+email_verified = _events.signal("email-verified")
+#: The user asked to reset a forgotten password. ``code``, ``token`` (the reset link's),
+#: ``valid_for``.
+password_reset_requested = _events.signal("password-reset-requested")
+#: A one-time code was asked for on its own (send-otp). ``purpose`` (OTPPurpose),
+#: ``code``, ``valid_for``.
+otp_issued = _events.signal("otp-issued")
+#: The password was reset, changed or set (other sessions are signed out).
+password_changed = _events.signal("password-changed")

@@ -22,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app import create_app  # noqa: E402
-from app.auth import operations  # noqa: E402
+from app.auth import accounts  # noqa: E402
 from app.extensions import db  # noqa: E402
 
 PASSWORD = "BenchMark2025"
@@ -39,7 +39,7 @@ def bench(rounds: int | None, count: int) -> tuple[int, float, float]:
     app = create_app("development")
     with app.app_context():
         db.create_all()
-        operations.create_user(
+        accounts.create_user(
             email="bench@example.co.ke",
             password=PASSWORD,
             first_name="Bench",

@@ -6,7 +6,7 @@ import click
 from flask import Flask
 from marshmallow import ValidationError
 
-from app.auth import operations
+from app.auth import accounts
 from app.auth.models import User, UserRole
 from app.auth.schemas import strong_password
 from app.errors import ApiError
@@ -16,7 +16,7 @@ ROLE = click.Choice([role.value for role in UserRole], case_sensitive=False)
 
 
 def _user(email: str) -> User:
-    user = operations.find_user(email)
+    user = accounts.find_user(email)
     if user is None:
         raise click.ClickException(f"No user with email {email}")
     return user
@@ -54,7 +54,7 @@ def register_cli(app: Flask) -> None:
         except ValidationError as error:
             raise click.ClickException(f"Weak password: {' '.join(error.messages)}") from None
         user = _run(
-            lambda: operations.create_user(
+            lambda: accounts.create_user(
                 email=email,
                 password=password,
                 first_name=first_name,
@@ -74,7 +74,7 @@ def register_cli(app: Flask) -> None:
     def set_role(email, role, business_name):
         """Change a user's role."""
         user = _run(
-            lambda: operations.set_role(
+            lambda: accounts.set_role(
                 _user(email), UserRole(role.upper()), business_name=business_name
             )
         )
@@ -84,12 +84,12 @@ def register_cli(app: Flask) -> None:
     @click.argument("email")
     def disable(email):
         """Disable an account and sign out all its sessions."""
-        user = _run(lambda: operations.disable_user(_user(email)))
+        user = _run(lambda: accounts.disable_user(_user(email)))
         click.echo(f"Disabled {user.email}")
 
     @users_group.command("enable")
     @click.argument("email")
     def enable(email):
         """Re-enable a disabled (or locked) account."""
-        user = _run(lambda: operations.enable_user(_user(email)))
+        user = _run(lambda: accounts.enable_user(_user(email)))
         click.echo(f"Enabled {user.email}")

@@ -5,6 +5,9 @@ from __future__ import annotations
 import bcrypt
 from flask import current_app
 
+from app.auth.models import User
+from app.errors import BadRequest
+
 # bcrypt only reads the first 72 bytes; longer passwords are refused, never truncated.
 MAX_PASSWORD_BYTES = 72
 
@@ -38,3 +41,13 @@ def verify_password(password: str, password_hash: str | None) -> bool:
 def needs_rehash(password_hash: str) -> bool:
     """True when the hash was made at another work factor than the configured one."""
     return int(password_hash.split("$")[2]) != current_app.config["BCRYPT_ROUNDS"]
+
+
+def check_current_password(user: User, password: str, field: str) -> None:
+    """400 ``INVALID_PASSWORD`` on ``field`` unless ``password`` is the user's."""
+    if not verify_password(password, user.password_hash):
+        raise BadRequest(
+            "The password is not correct",
+            code="INVALID_PASSWORD",
+            details={field: ["The password is not correct."]},
+        )

@@ -13,7 +13,7 @@ from flask_jwt_extended import get_jwt
 from werkzeug.http import dump_cookie
 
 from app.api import Blueprint, ErrorEnvelopeSchema
-from app.auth import limits, operations, tokens
+from app.auth import accounts, google, limits, signin, tokens, two_factor, verification
 from app.auth.access import auth_required, current_user, login_required
 from app.auth.schemas import (
     AuthResultSchema,
@@ -81,7 +81,7 @@ def register(data):
 
     The user is signed in at once; a verification email (link and six-digit code) is sent.
     """
-    result = operations.register(data, **_client())
+    result = signin.register(data, **_client())
     db.session.commit()
     return result
 
@@ -98,7 +98,7 @@ def register(data):
 @limits.login
 def login(data):
     """Sign in with email and password (and ``totp_code`` when 2FA is on)."""
-    result = operations.login(data["email"], data["password"], data.get("totp_code"), **_client())
+    result = signin.login(data["email"], data["password"], data.get("totp_code"), **_client())
     db.session.commit()
     return result
 
@@ -128,7 +128,7 @@ def me():
 @login_required
 def logout():
     """Revoke this session: its access and refresh tokens stop working everywhere."""
-    operations.logout(current_user(), get_jwt()["sid"])
+    signin.logout(current_user(), get_jwt()["sid"])
     db.session.commit()
 
 
@@ -138,7 +138,7 @@ def logout():
 @login_required
 def list_sessions(params):
     """The user's signed-in devices (open sessions), newest first."""
-    return operations.list_sessions(current_user(), params, get_jwt()["sid"])
+    return signin.list_sessions(current_user(), params, get_jwt()["sid"])
 
 
 @blp.route("/sessions/<int:session_id>", methods=["DELETE"])
@@ -147,7 +147,7 @@ def list_sessions(params):
 @login_required
 def revoke_session(session_id):
     """Sign one session out (yours only)."""
-    operations.revoke_session(current_user(), session_id)
+    signin.revoke_session(current_user(), session_id)
     db.session.commit()
 
 
@@ -160,7 +160,7 @@ def revoke_session(session_id):
 def send_otp(data):
     """Email a six-digit code (valid 10 minutes, 5 attempts) for EMAIL_VERIFICATION or
     PASSWORD_RESET. The answer is the same whether or not the account exists."""
-    operations.send_otp(data["email"], data["purpose"])
+    verification.send_otp(data["email"], data["purpose"])
     db.session.commit()
 
 
@@ -172,7 +172,7 @@ def send_otp(data):
 def verify_otp(data):
     """Check a code: EMAIL_VERIFICATION verifies the email; PASSWORD_RESET returns a
     ``reset_token`` for ``/auth/reset-password``."""
-    result = operations.verify_otp(data["email"], data["purpose"], data["code"])
+    result = verification.verify_otp(data["email"], data["purpose"], data["code"])
     db.session.commit()
     return result
 
@@ -184,7 +184,7 @@ def verify_otp(data):
 @limits.check_code
 def verify_email(data):
     """Verify the email with the link's ``token``, or with ``email`` and ``code``."""
-    user = operations.verify_email(**data)
+    user = verification.verify_email(**data)
     db.session.commit()
     return {"verified": True, "user": user}
 
@@ -196,7 +196,7 @@ def verify_email(data):
 @limits.send_code
 def resend_verification(data):
     """Send the verification email again (nothing is sent for unknown or verified ones)."""
-    operations.resend_verification(data["email"])
+    verification.resend_verification(data["email"])
     db.session.commit()
 
 
@@ -208,7 +208,7 @@ def resend_verification(data):
 @limits.send_code
 def forgot_password(data):
     """Email a reset link (valid 1 hour, once) and a six-digit code."""
-    operations.forgot_password(data["email"])
+    verification.forgot_password(data["email"])
     db.session.commit()
 
 
@@ -219,7 +219,7 @@ def forgot_password(data):
 @limits.check_code
 def reset_password(data):
     """Set a new password with the emailed token; every session is signed out."""
-    operations.reset_password(data["token"], data["new_password"])
+    verification.reset_password(data["token"], data["new_password"])
     db.session.commit()
 
 
@@ -231,7 +231,7 @@ def reset_password(data):
 @limits.sensitive
 def change_password(data):
     """Change the password (current one required); other sessions are signed out."""
-    operations.change_password(
+    verification.change_password(
         current_user(),
         data["current_password"],
         data["new_password"],
@@ -248,7 +248,7 @@ def change_password(data):
 @limits.sensitive
 def set_password(data):
     """Give an account made with Google a password, so it can sign in with email too."""
-    operations.set_password(current_user(), data["new_password"], session_id=get_jwt()["sid"])
+    verification.set_password(current_user(), data["new_password"], session_id=get_jwt()["sid"])
     db.session.commit()
 
 
@@ -261,7 +261,7 @@ def set_password(data):
 @limits.sensitive
 def enable_2fa(data):
     """Start 2FA: returns the TOTP secret and its ``otpauth://`` URI (for a QR code)."""
-    result = operations.enable_two_factor(current_user(), data["password"])
+    result = two_factor.enable_two_factor(current_user(), data["password"])
     db.session.commit()
     return result
 
@@ -278,7 +278,7 @@ def enable_2fa(data):
 @limits.sensitive
 def verify_2fa(data):
     """Confirm with a code from the app: 2FA turns on; ten one-time recovery codes return."""
-    result = operations.verify_two_factor(current_user(), data["code"])
+    result = two_factor.verify_two_factor(current_user(), data["code"])
     db.session.commit()
     return result
 
@@ -291,7 +291,7 @@ def verify_2fa(data):
 @limits.sensitive
 def disable_2fa(data):
     """Turn 2FA off with a current code (or a recovery code) or the password."""
-    result = operations.disable_two_factor(
+    result = two_factor.disable_two_factor(
         current_user(), code=data.get("code"), password=data.get("password")
     )
     db.session.commit()
@@ -344,7 +344,7 @@ def google_callback(query):
     if "error" in query:
         raise BadRequest("Google sign-in was cancelled", code="OAUTH_DENIED")
     identity = client.userinfo(client.exchange_code(query["code"])["access_token"])
-    result = operations.google_sign_in(identity, totp_code=None, **_client())
+    result = google.google_sign_in(identity, totp_code=None, **_client())
     db.session.commit()
     clear_cookie = _state_cookie("", 0)
     if request.accept_mimetypes.accept_html:
@@ -371,7 +371,7 @@ def google_token(data):
     signature, audience, issuer and expiry are checked. An account with the same
     verified email is linked, not duplicated."""
     identity = google_verifier().verify_id_token(data["id_token"])
-    result = operations.google_sign_in(identity, totp_code=data.get("totp_code"), **_client())
+    result = google.google_sign_in(identity, totp_code=data.get("totp_code"), **_client())
     db.session.commit()
     return result
 
@@ -383,7 +383,7 @@ def google_token(data):
 @login_required
 def update_profile(data):
     """Change name, phone or avatar (any other field is refused)."""
-    user = operations.update_profile(current_user(), data)
+    user = accounts.update_profile(current_user(), data)
     db.session.commit()
     return user
 
@@ -399,6 +399,6 @@ def complete_profile(data):
     ``business_registration_number``, ``business_address``, ``mpesa_payout_number``.
     Delivery agent: ``phone``, ``vehicle_type`` (required), ``vehicle_registration``,
     ``mpesa_payout_number``. Admins: ``phone``, ``department``, ``title``."""
-    user = operations.complete_profile(current_user(), data)
+    user = accounts.complete_profile(current_user(), data)
     db.session.commit()
     return user

@@ -7,7 +7,7 @@ Every demo account signs in with ``DEMO_PASSWORD``.
 
 from __future__ import annotations
 
-from app.auth import operations
+from app.auth import accounts
 from app.auth.models import AuthProvider, UserRole
 from app.db import utcnow
 from app.extensions import db
@@ -42,9 +42,9 @@ def seed() -> str:
     now = utcnow()
     for mailbox, role, first_name, last_name, phone, business_name in ACCOUNTS:
         email = f"{mailbox}@{DOMAIN}"
-        user = operations.find_user(email)
+        user = accounts.find_user(email)
         if user is None:
-            user = operations.create_user(
+            user = accounts.create_user(
                 email=email,
                 password=DEMO_PASSWORD,
                 first_name=first_name,
@@ -65,7 +65,7 @@ def seed() -> str:
             )
             user.is_active, user.auth_provider = True, AuthProvider.LOCAL
             user.email_verified_at = user.email_verified_at or now
-            operations.attach_profile(user, business_name=business_name, approved=True)
+            accounts.attach_profile(user, business_name=business_name, approved=True)
         if role == UserRole.SUPPLIER:
             profile = user.supplier_profile
             profile.business_name = business_name

@@ -295,6 +295,7 @@ def test_hsts_only_in_production(monkeypatch, tmp_path):
     monkeypatch.setenv("SECRET_KEY", "s" * 40)
     monkeypatch.setenv("JWT_SECRET_KEY", "j" * 40)
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/prod.db")
+    monkeypatch.setenv("RATELIMIT_STORAGE_URI", "redis://127.0.0.1:1/0")  # never reached
     production = create_app("production")
     response = production.test_client().get("/api/missing")
     assert response.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -17,6 +18,7 @@ PRODUCTION_ENV = {
     "SECRET_KEY": "s" * 40,
     "JWT_SECRET_KEY": "j" * 40,
     "DATABASE_URL": "postgres://qg:pw@db.internal:5432/quantum_gear",
+    "REDIS_URL": "redis://cache.internal:6379/0",
 }
 # The seed's table of variables, each with its default ("" = no default).
 SEED_DEFAULTS = {
@@ -164,6 +166,73 @@ def test_production_with_its_secrets(tmp_path):
         "postgresql+psycopg2://qg:pw@db.internal:5432/quantum_gear"
     )
     assert config.SQLALCHEMY_ENGINE_OPTIONS["pool_pre_ping"] is True
+
+
+@pytest.mark.parametrize(
+    ("shared", "storage"),
+    [
+        ({"REDIS_URL": "redis://cache.internal:6379/0"}, "redis://cache.internal:6379/0"),
+        ({"RATELIMIT_STORAGE_URI": "redis://limits:6379/1"}, "redis://limits:6379/1"),
+        (
+            {
+                "REDIS_URL": "redis://cache.internal:6379/0",
+                "RATELIMIT_STORAGE_URI": "memcached://m",
+            },
+            "memcached://m",
+        ),
+        ({"RATELIMIT_ENABLED": "false"}, "memory://"),  # no limits: nothing to share
+    ],
+)
+def test_production_counts_rate_limits_in_a_shared_store(tmp_path, shared, storage):
+    environ = {name: value for name, value in PRODUCTION_ENV.items() if name != "REDIS_URL"}
+    config = ProductionConfig(environ=environ | shared, instance_path=str(tmp_path)).as_dict()
+    assert config["RATELIMIT_STORAGE_URI"] == storage
+
+
+@pytest.mark.parametrize("storage", [{}, {"RATELIMIT_STORAGE_URI": "memory://"}])
+def test_production_with_rate_limits_refuses_to_count_them_per_worker(tmp_path, storage):
+    environ = {name: value for name, value in PRODUCTION_ENV.items() if name != "REDIS_URL"}
+    with pytest.raises(SystemExit) as stop:
+        ProductionConfig(environ=environ | storage, instance_path=str(tmp_path))
+    assert str(stop.value.code) == (
+        "Configuration error: REDIS_URL or RATELIMIT_STORAGE_URI must be set when "
+        "FLASK_ENV=production (a shared store for rate limits; RATELIMIT_ENABLED=false turns "
+        "them off)"
+    )
+
+
+def _served_development_app(monkeypatch, tmp_path, caplog, **environ):
+    """The warnings ``create_app("development", serve=True)`` logs (``make run``)."""
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/dev.db")
+    monkeypatch.setenv("SCHEDULER_ENABLED", "false")
+    for name in ("REDIS_URL", "RATELIMIT_STORAGE_URI", "RATELIMIT_ENABLED"):
+        monkeypatch.setenv(name, environ.get(name, ""))  # also shadows any .env file
+    caplog.set_level(logging.WARNING, logger="app")
+    app = create_app("development", serve=True)
+    with app.app_context():
+        from app.extensions import db
+
+        db.engine.dispose()
+    return [record.getMessage() for record in caplog.records if record.name == "app"]
+
+
+def test_development_warns_once_that_its_rate_limits_are_per_process(monkeypatch, tmp_path, caplog):
+    warnings = _served_development_app(monkeypatch, tmp_path, caplog)
+    per_process = [text for text in warnings if text.startswith("Rate limits are counted")]
+    assert per_process == [
+        "Rate limits are counted per process (memory://): every worker allows the whole "
+        "limit; set REDIS_URL or RATELIMIT_STORAGE_URI to share them"
+    ]
+
+
+@pytest.mark.parametrize(
+    "environ", [{"RATELIMIT_STORAGE_URI": "redis://127.0.0.1:1/0"}, {"RATELIMIT_ENABLED": "false"}]
+)
+def test_no_per_process_warning_with_a_shared_store_or_no_limits(
+    monkeypatch, tmp_path, caplog, environ
+):
+    warnings = _served_development_app(monkeypatch, tmp_path, caplog, **environ)
+    assert not [text for text in warnings if text.startswith("Rate limits are counted")]
 
 
 @pytest.mark.parametrize(
