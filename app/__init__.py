@@ -10,7 +10,7 @@ from dotenv import load_dotenv
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app.api import Api, IdConverter, TextConverter
+from app.api import Api, IdConverter, JSONProvider, TextConverter
 from app.auth.access import BEARER_SCHEME, register_jwt_callbacks
 from app.config import load_config
 from app.errors import register_error_handlers
@@ -53,6 +53,7 @@ def create_app(config_name: str | None = None, *, serve: bool = False) -> Flask:
     """Build the app. ``serve=True`` (run.py, gunicorn) also starts the scheduler."""
     load_dotenv()
     app = Flask(__name__, instance_relative_config=True)
+    app.json = JSONProvider(app)
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.from_mapping(load_config(config_name, app.instance_path).as_dict())
     configure_logging(app)

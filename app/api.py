@@ -8,12 +8,14 @@ envelope in OpenAPI. ``Blueprint.arguments`` answers bad input with 400
 
 from __future__ import annotations
 
+import json
 import re
 from functools import wraps
 
 import flask_smorest
 import marshmallow as ma
 from flask import Response, jsonify
+from flask.json.provider import DefaultJSONProvider
 from flask_smorest.utils import unpack_tuple_response
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import NotFound
@@ -77,20 +79,68 @@ UNSTORABLE_TEXT = "Text cannot contain NUL characters or unpaired surrogates."
 _UNSTORABLE_CHARS = re.compile("[\x00\ud800-\udfff]")
 
 
-def _unstorable(value) -> bool:
-    """Text that JSON can carry but no database can store: NUL, or a lone UTF-16 surrogate."""
-    if isinstance(value, str):
-        return _UNSTORABLE_CHARS.search(value) is not None
-    if isinstance(value, dict):
-        return any(_unstorable(key) or _unstorable(item) for key, item in value.items())
-    if isinstance(value, list):
-        return any(_unstorable(item) for item in value)
+def unstorable(value) -> bool:
+    """Text that JSON can carry but no database can store: NUL, or a lone UTF-16 surrogate,
+    anywhere in ``value`` (walked with a stack: a body's depth is bounded, but not here)."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if _UNSTORABLE_CHARS.search(item) is not None:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item)
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
     return False
+
+
+MAX_JSON_DEPTH = 32
+JSON_TOO_DEEP = f"JSON cannot nest arrays and objects more than {MAX_JSON_DEPTH} levels deep."
+# JSON strings (their brackets are text), then everything but brackets.
+_JSON_STRINGS = {
+    str: re.compile(r'"(?:[^"\\]++|\\.)*+"'),
+    bytes: re.compile(rb'"(?:[^"\\]++|\\.)*+"'),
+}
+_NOT_BRACKETS = {str: re.compile(r"[^\[\]{}]++"), bytes: re.compile(rb"[^\[\]{}]++")}
+_PAIRS = {str: ("[]", "{}"), bytes: (b"[]", b"{}")}
+
+
+def json_too_deep(document: str | bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether ``document`` nests arrays/objects deeper than ``limit``, found without
+    decoding it (``json.loads`` recurses once per level: ~1,000 is a RecursionError).
+    Strings and scalars are dropped, then each pass drops (at least) the innermost pairs
+    of brackets."""
+    kind = type(document)
+    brackets = _NOT_BRACKETS[kind].sub(kind(), _JSON_STRINGS[kind].sub(kind(), document))
+    array, obj = _PAIRS[kind]
+    for _ in range(limit):
+        shorter = brackets.replace(array, kind()).replace(obj, kind())
+        if len(shorter) == len(brackets):
+            break
+        brackets = shorter
+    # Left: pairs deeper than the limit, or brackets never closed (the decoder still
+    # recurses into each opening one before it finds the document invalid).
+    unclosed = brackets.count(array[:1]) + brackets.count(obj[:1])
+    return array in brackets or obj in brackets or unclosed > limit
+
+
+class JSONProvider(DefaultJSONProvider):
+    """Flask's JSON, refusing (``ValueError``, as for invalid JSON) a document nested deeper
+    than ``MAX_JSON_DEPTH``: ``request.get_json`` answers 400, or None when silent."""
+
+    def loads(self, s, **kwargs):
+        if isinstance(s, bytes | bytearray):
+            s = bytes(s).decode(json.detect_encoding(s))
+        if json_too_deep(s):
+            raise ValueError(JSON_TOO_DEEP)
+        return super().loads(s, **kwargs)
 
 
 def _reject_unstorable(pairs) -> None:
     """400 ``VALIDATION_ERROR`` naming each input whose text cannot be stored."""
-    bad = sorted({str(name) for name, value in pairs if _unstorable(name) or _unstorable(value)})
+    bad = sorted({str(name) for name, value in pairs if unstorable(name) or unstorable(value)})
     if bad:
         raise ValidationFailed(
             details={name.replace("\x00", ""): [UNSTORABLE_TEXT] for name in bad}
@@ -106,6 +156,10 @@ class Parser(FlaskParser):
                 "Content-Type must be application/json",
                 code="UNSUPPORTED_MEDIA_TYPE",
                 status=415,
+            )
+        if json_too_deep(req.get_data(cache=True)):
+            raise BadRequest(
+                JSON_TOO_DEEP, code="MALFORMED_JSON", details={"max_depth": MAX_JSON_DEPTH}
             )
         data = super()._raw_load_json(req)
         _reject_unstorable(data.items() if isinstance(data, dict) else [("_schema", data)])

@@ -11,15 +11,20 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import zipfile
+import zlib
 from collections.abc import Iterator
 from typing import Any
 
 import marshmallow as ma
 from openpyxl import Workbook, load_workbook
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
+from app.api import JSON_TOO_DEEP, UNSTORABLE_TEXT, json_too_deep, unstorable
 from app.auth.models import SupplierProfile, User
 from app.catalog import operations as ops
 from app.catalog.models import Brand, Category, Product
@@ -29,6 +34,34 @@ from app.extensions import db
 
 MAX_ROWS = 5000
 MAX_BYTES = 5 * 1024 * 1024
+# Cells read, blank ones and blank rows included: the template's 12 columns of MAX_ROWS
+# rows, three times over. Also the most shared strings a workbook may hold.
+MAX_CELLS = 3 * 12 * (MAX_ROWS + 1)
+# An XLSX is a zip: what it inflates to is checked (zipfile's infolist) before openpyxl
+# reads any of it. Sheets and shared strings hold the rows; every other part is small.
+MAX_INFLATED_BYTES = 50 * 1024 * 1024
+MAX_OTHER_PART_BYTES = 4 * 1024 * 1024
+MAX_PARTS = 200
+MAX_RATIO = 100  # spreadsheet XML deflates ~5-20x; a bomb, hundreds of times
+RATIO_FLOOR = 1024 * 1024  # below this inflated size, the ratio does not matter
+ROW_PARTS = re.compile(r"xl/(?:worksheets/[^/]+|(sharedStrings))\.xml", re.IGNORECASE)
+# What each of them must not hold more of than MAX_CELLS: rows and cells; strings.
+SHEET_ELEMENTS = re.compile(rb"<(?:[\w.-]+:)?(?:row|c)[\s/>]")
+SHARED_STRINGS = re.compile(rb"<(?:[\w.-]+:)?si[\s/>]")
+# What openpyxl raises on a damaged workbook, while loading it or reading its rows
+# (xml.etree's ParseError is a SyntaxError; a shared string index past the table, IndexError).
+XLSX_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    KeyError,
+    IndexError,
+    ValueError,
+    TypeError,
+    AttributeError,
+    OSError,
+    EOFError,
+    SyntaxError,
+)
 COLUMNS = (
     "sku",
     "name",
@@ -70,6 +103,13 @@ class FileTooLarge(ApiError):
     message = "The file is larger than 5 MiB"
 
 
+def _too_many_cells() -> FileTooLarge:
+    return FileTooLarge(
+        f"The sheet holds more than {MAX_CELLS} cells (blank ones included)",
+        details={"max_cells": MAX_CELLS},
+    )
+
+
 def _kind(upload: FileStorage) -> str:
     name = (upload.filename or "").lower()
     mimetype = (upload.mimetype or "").lower()
@@ -96,6 +136,49 @@ def _malformed(reason: str) -> BadRequest:
     return BadRequest(f"The file cannot be read: {reason}", code="MALFORMED_FILE")
 
 
+def _check_archive(content: bytes) -> None:
+    """Refuse, before openpyxl parses anything, a workbook that would cost more than its
+    rows are worth: too big once inflated (413), compressed like a zip bomb (400), or
+    holding more rows and cells, or shared strings, than the import reads (413)."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(content))
+    except (zipfile.BadZipFile, ValueError) as exc:
+        raise _malformed(f"not a valid XLSX workbook ({type(exc).__name__})") from None
+    with archive:
+        parts = archive.infolist()
+        if len(parts) > MAX_PARTS:
+            raise _malformed(f"it has more than {MAX_PARTS} parts")
+        if sum(part.file_size for part in parts) > MAX_INFLATED_BYTES:
+            raise FileTooLarge(f"The workbook inflates to more than {MAX_INFLATED_BYTES >> 20} MiB")
+        for part in parts:
+            rows = ROW_PARTS.fullmatch(part.filename)
+            if not rows and part.file_size > MAX_OTHER_PART_BYTES:
+                raise FileTooLarge(f"{part.filename} inflates to more than 4 MiB")
+            if part.file_size > max(RATIO_FLOOR, MAX_RATIO * part.compress_size):
+                raise _malformed(f"{part.filename} is compressed like a zip bomb")
+            if (
+                rows
+                and _count(archive, part, SHARED_STRINGS if rows[1] else SHEET_ELEMENTS) > MAX_CELLS
+            ):
+                raise _too_many_cells()
+
+
+def _count(archive: zipfile.ZipFile, part: zipfile.ZipInfo, elements: re.Pattern) -> int:
+    """``elements`` in ``part``, counted as it inflates (a match lies between two ``<``:
+    the text after the last ``<`` of a chunk waits for the next)."""
+    count, pending = 0, b""
+    try:
+        with archive.open(part) as source:
+            while chunk := source.read(1 << 20):
+                pending += chunk
+                cut = pending.rfind(b"<")
+                count += len(elements.findall(pending, 0, max(cut, 0)))
+                pending = pending[max(cut, 0) :]
+    except XLSX_ERRORS as exc:
+        raise _malformed(f"not a valid XLSX workbook ({type(exc).__name__})") from None
+    return count + len(elements.findall(pending))
+
+
 def _read_rows(kind: str, content: bytes) -> Iterator[list[str]]:
     if kind == "csv":
         try:
@@ -107,15 +190,36 @@ def _read_rows(kind: str, content: bytes) -> Iterator[list[str]]:
         except csv.Error as exc:
             raise _malformed(str(exc)) from None
         return
+    _check_archive(content)
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+    except XLSX_ERRORS as exc:
         raise _malformed(f"not a valid XLSX workbook ({type(exc).__name__})") from None
     try:
-        for row in workbook.active.iter_rows(values_only=True):
-            yield [_cell(value) for value in row]
+        yield from _sheet_rows(workbook.active)
     finally:
         workbook.close()
+
+
+def _sheet_rows(sheet: Any) -> Iterator[list[str]]:
+    """The rows of the active sheet, read with the sheet's own size ignored: openpyxl pads
+    every row to the declared dimension (``A1:XFD1048576`` is 17 billion cells)."""
+    if not isinstance(sheet, ReadOnlyWorksheet):
+        raise _malformed("its active sheet is missing or not a worksheet")
+    if (sheet.max_row or 0) * (sheet.max_column or 0) > MAX_CELLS:
+        raise FileTooLarge(
+            f"The sheet declares {sheet.max_row} rows of {sheet.max_column} columns",
+            details={
+                "dimension": f"A1:{get_column_letter(sheet.max_column)}{sheet.max_row}",
+                "max_cells": MAX_CELLS,
+            },
+        )
+    sheet.reset_dimensions()
+    try:
+        for row in sheet.iter_rows(values_only=True):
+            yield [_cell(value) for value in row]
+    except XLSX_ERRORS as exc:
+        raise _malformed(f"its sheet cannot be read ({type(exc).__name__})") from None
 
 
 def _records(kind: str, content: bytes) -> list[tuple[int, dict[str, str]]]:
@@ -134,7 +238,11 @@ def _records(kind: str, content: bytes) -> list[tuple[int, dict[str, str]]]:
             details={"unknown": unknown, "missing": missing, "expected": list(COLUMNS)},
         )
     records = []
+    cells = len(columns)
     for line, row in enumerate(rows, start=2):
+        cells += max(len(row), 1)
+        if cells > MAX_CELLS:
+            raise _too_many_cells()
         values = [str(cell).strip() for cell in row]
         if not any(values):
             continue
@@ -185,15 +293,22 @@ def _body(record: dict[str, str], lookups: _Lookups, errors: dict) -> dict[str, 
         body["images"] = [url.strip() for url in record["images"].split("|") if url.strip()]
     if "specs" in record:
         try:
-            body["specs"] = json.loads(record["specs"])
+            if json_too_deep(record["specs"]):
+                errors["specs"] = [JSON_TOO_DEEP]
+            else:
+                body["specs"] = json.loads(record["specs"])
         except ValueError:
             errors["specs"] = ['Must be a JSON object, e.g. {"ram_gb": 8}.']
     return body
 
 
 def _validate(record: dict[str, str], lookups: _Lookups) -> tuple[dict[str, Any], dict]:
+    """The row's product data and its errors by column. Text no database can store is
+    refused as in a JSON body."""
+    refused = {column: [UNSTORABLE_TEXT] for column, text in record.items() if unstorable(text)}
     errors: dict[str, list[str]] = {}
-    body = _body(record, lookups, errors)
+    body = _body({c: t for c, t in record.items() if c not in refused}, lookups, errors)
+    errors |= refused
     if not record.get("sku"):
         errors["sku"] = ["Required: rows are matched to your products by SKU."]
     try:
