@@ -18,12 +18,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import marshmallow as ma
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
+from app import spreadsheets
 from app.api import JSON_TOO_DEEP, UNSTORABLE_TEXT, json_too_deep, unstorable
 from app.auth.models import SupplierProfile, User
 from app.catalog import operations as ops
@@ -92,7 +93,6 @@ EXAMPLE = {
     "images": "https://cdn.example.com/a55-front.jpg | https://cdn.example.com/a55-back.jpg",
     "specs": '{"ram_gb": 8, "storage_gb": 128, "colour": "Awesome Navy"}',
 }
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_TYPES = {"text/csv", "application/csv", "text/plain", "application/vnd.ms-excel"}
 GENERIC_TYPES = {"application/octet-stream", ""}
 
@@ -115,7 +115,7 @@ def _kind(upload: FileStorage) -> str:
     mimetype = (upload.mimetype or "").lower()
     if name.endswith(".csv") and mimetype in CSV_TYPES | GENERIC_TYPES:
         return "csv"
-    if name.endswith(".xlsx") and mimetype in {XLSX_TYPE} | GENERIC_TYPES:
+    if name.endswith(".xlsx") and mimetype in {spreadsheets.XLSX_TYPE} | GENERIC_TYPES:
         return "xlsx"
     raise BadRequest(
         "Upload a .csv or .xlsx file",
@@ -324,6 +324,25 @@ def _validate(record: dict[str, str], lookups: _Lookups) -> tuple[dict[str, Any]
     return data, errors
 
 
+def _check_file(upload: FileStorage) -> tuple[list, list[tuple[int, dict, dict, dict]]]:
+    """The file's records, and (line, record, product data, errors) of each."""
+    kind = _kind(upload)
+    content = upload.read(MAX_BYTES + 1)
+    if len(content) > MAX_BYTES:
+        raise FileTooLarge()
+    records = _records(kind, content)
+    lookups = _Lookups()
+    checked, seen = [], set()
+    for line, record in records:
+        data, errors = _validate(record, lookups)
+        sku = record.get("sku")
+        if sku and sku in seen:
+            errors["sku"] = ["This SKU appears on an earlier line."]
+        seen.add(sku)
+        checked.append((line, record, data, errors))
+    return records, checked
+
+
 def import_file(
     supplier: SupplierProfile,
     upload: FileStorage,
@@ -332,23 +351,13 @@ def import_file(
     dry_run: bool = False,
     partial: bool = False,
 ) -> dict[str, Any]:
-    kind = _kind(upload)
-    content = upload.read(MAX_BYTES + 1)
-    if len(content) > MAX_BYTES:
-        raise FileTooLarge()
-    records = _records(kind, content)
-    lookups = _Lookups()
-    valid, bad, seen = [], [], set()
-    for line, record in records:
-        data, errors = _validate(record, lookups)
-        sku = record.get("sku")
-        if sku and sku in seen:
-            errors["sku"] = ["This SKU appears on an earlier line."]
-        seen.add(sku)
-        if errors:
-            bad.append({"line": line, "sku": sku, "errors": errors})
-        else:
-            valid.append(data)
+    records, checked = _check_file(upload)
+    valid = [data for _, _, data, errors in checked if not errors]
+    bad = [
+        {"line": line, "sku": record.get("sku"), "errors": errors}
+        for line, record, _, errors in checked
+        if errors
+    ]
 
     existing = {
         product.sku: product
@@ -389,18 +398,18 @@ def import_file(
 
 def template(kind: str) -> tuple[io.BytesIO, str, str]:
     """(content, mimetype, filename) of the import template with one example row."""
-    if kind == "xlsx":
-        workbook = Workbook()
-        sheet = workbook.active
-        sheet.title = "Products"
-        sheet.append(list(COLUMNS))
-        sheet.append([EXAMPLE[column] for column in COLUMNS])
-        buffer = io.BytesIO()
-        workbook.save(buffer)
-        buffer.seek(0)
-        return buffer, XLSX_TYPE, "products-import-template.xlsx"
-    text = io.StringIO()
-    writer = csv.writer(text)
-    writer.writerow(COLUMNS)
-    writer.writerow([EXAMPLE[column] for column in COLUMNS])
-    return io.BytesIO(text.getvalue().encode()), "text/csv", "products-import-template.csv"
+    rows = [COLUMNS, [EXAMPLE[column] for column in COLUMNS]]
+    return spreadsheets.write(kind, rows, "products-import-template", title="Products")
+
+
+def error_report(upload: FileStorage, kind: str) -> tuple[io.BytesIO, str, str]:
+    """(content, mimetype, filename) of the file's invalid rows, as they were sent, with
+    their line and errors: a sheet to correct and upload again. Nothing is imported."""
+    _, checked = _check_file(upload)
+    rows = [("line", *COLUMNS, "errors")]
+    rows += [
+        (line, *(record.get(column, "") for column in COLUMNS), json.dumps(errors))
+        for line, record, _, errors in checked
+        if errors
+    ]
+    return spreadsheets.write(kind, rows, "products-import-errors", title="Errors")

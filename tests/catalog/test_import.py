@@ -1,4 +1,6 @@
+import csv
 import io
+import json
 import time
 import zipfile
 
@@ -389,3 +391,37 @@ def test_unstorable_text_and_deep_specs_are_row_errors(client, supplier_headers,
     )
     response = upload(client, supplier_headers, workbook, name="p.xlsx", mimetype=XLSX)
     assert response.json["error"]["details"]["errors"][0]["errors"] == {"specs": [JSON_TOO_DEEP]}
+
+
+# ---- error report ----------------------------------------------------------------------
+
+FORMULA = "=cmd|' /C calc'!A0"
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_error_report_lists_the_bad_rows_with_formulas_made_inert(
+    client, supplier_headers, db, kind
+):
+    content = (
+        HEADER + f'F-1,"{FORMULA}",abc,1,smartphones,,,,\nF-2,Good,100,1,smartphones,,,,\n'
+    ).encode()
+    data = {"file": (io.BytesIO(content), "p.csv", "text/csv")}
+    response = client.post(
+        f"/api/products/import/errors?format={kind}",
+        data=data,
+        headers=supplier_headers,
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 200
+    if kind == "csv":
+        assert response.mimetype == "text/csv"
+        rows = list(csv.reader(io.StringIO(response.data.decode())))
+    else:
+        rows = [list(row) for row in load_workbook(io.BytesIO(response.data)).active.values]
+    assert rows[0] == ["line", *COLUMNS, "errors"]
+    assert len(rows) == 2  # the good row is not in the report
+    row = dict(zip(rows[0], rows[1], strict=True))
+    assert str(row["line"]) == "2" and row["sku"] == "F-1"
+    assert row["name"] == "'" + FORMULA
+    assert json.loads(row["errors"]) == {"price": ["Not a valid amount."]}
+    assert product_count(db) == 0
