@@ -104,26 +104,28 @@ _JSON_STRINGS = {
     bytes: re.compile(rb'"(?:[^"\\]++|\\.)*+"'),
 }
 _NOT_BRACKETS = {str: re.compile(r"[^\[\]{}]++"), bytes: re.compile(rb"[^\[\]{}]++")}
-_PAIRS = {str: ("[]", "{}"), bytes: (b"[]", b"{}")}
+# Objects count as arrays: "{" -> "[", "}" -> "]".
+_AS_ARRAYS = {str: str.maketrans("{}", "[]"), bytes: bytes.maketrans(b"{}", b"[]")}
+_PAIR = {str: "[]", bytes: b"[]"}
 
 
 def json_too_deep(document: str | bytes, limit: int = MAX_JSON_DEPTH) -> bool:
     """Whether ``document`` nests arrays/objects deeper than ``limit``, found without
     decoding it (``json.loads`` recurses once per level: ~1,000 is a RecursionError).
-    Strings and scalars are dropped, then each pass drops (at least) the innermost pairs
-    of brackets."""
+    Strings and scalars are dropped, objects become arrays, then each pass drops the
+    innermost level of pairs."""
     kind = type(document)
     brackets = _NOT_BRACKETS[kind].sub(kind(), _JSON_STRINGS[kind].sub(kind(), document))
-    array, obj = _PAIRS[kind]
+    brackets = brackets.translate(_AS_ARRAYS[kind])
+    pair = _PAIR[kind]
     for _ in range(limit):
-        shorter = brackets.replace(array, kind()).replace(obj, kind())
+        shorter = brackets.replace(pair, kind())
         if len(shorter) == len(brackets):
             break
         brackets = shorter
     # Left: pairs deeper than the limit, or brackets never closed (the decoder still
     # recurses into each opening one before it finds the document invalid).
-    unclosed = brackets.count(array[:1]) + brackets.count(obj[:1])
-    return array in brackets or obj in brackets or unclosed > limit
+    return pair in brackets or brackets.count(pair[:1]) > limit
 
 
 class JSONProvider(DefaultJSONProvider):
