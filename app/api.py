@@ -14,9 +14,10 @@ from functools import wraps
 
 import flask_smorest
 import marshmallow as ma
-from flask import Response, jsonify
+from flask import Response, jsonify, make_response, send_from_directory
 from flask.json.provider import DefaultJSONProvider
 from flask_smorest.utils import unpack_tuple_response
+from swagger_ui_bundle import swagger_ui_path
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter, UnicodeConverter
@@ -248,8 +249,31 @@ class Blueprint(flask_smorest.Blueprint):
         return decorator
 
 
+# The Swagger UI page runs scripts from this server only (its init is static/
+# swagger-ui-init.js); Swagger UI sets inline style attributes and data: images.
+SWAGGER_UI_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'none'"
+)
+
+
 class Api(flask_smorest.Api):
     ERROR_SCHEMA = ErrorEnvelopeSchema
+
+    def _register_swagger_ui_rule(self, blueprint):
+        """Swagger UI's own files at ``<docs path>/<file>``, from swagger-ui-bundle."""
+        super()._register_swagger_ui_rule(blueprint)
+        blueprint.add_url_rule(
+            self.config["OPENAPI_SWAGGER_UI_PATH"].rstrip("/") + "/<path:filename>",
+            endpoint="swagger_ui_file",
+            view_func=lambda filename: send_from_directory(swagger_ui_path, filename),
+        )
+
+    def _openapi_swagger_ui(self):
+        response = make_response(super()._openapi_swagger_ui())
+        response.headers["Content-Security-Policy"] = SWAGGER_UI_CSP
+        return response
 
     def _register_error_handlers(self):
         """Errors are handled by ``app.errors``, registered in the factory."""
