@@ -35,34 +35,6 @@ from app.extensions import db
 
 MAX_ROWS = 5000
 MAX_BYTES = 5 * 1024 * 1024
-# Cells read, blank ones and blank rows included: the template's 12 columns of MAX_ROWS
-# rows, three times over. Also the most shared strings a workbook may hold.
-MAX_CELLS = 3 * 12 * (MAX_ROWS + 1)
-# An XLSX is a zip: what it inflates to is checked (zipfile's infolist) before openpyxl
-# reads any of it. Sheets and shared strings hold the rows; every other part is small.
-MAX_INFLATED_BYTES = 50 * 1024 * 1024
-MAX_OTHER_PART_BYTES = 4 * 1024 * 1024
-MAX_PARTS = 200
-MAX_RATIO = 100  # spreadsheet XML deflates ~5-20x; a bomb, hundreds of times
-RATIO_FLOOR = 1024 * 1024  # below this inflated size, the ratio does not matter
-ROW_PARTS = re.compile(r"xl/(?:worksheets/[^/]+|(sharedStrings))\.xml", re.IGNORECASE)
-# What each of them must not hold more of than MAX_CELLS: rows and cells; strings.
-SHEET_ELEMENTS = re.compile(rb"<(?:[\w.-]+:)?(?:row|c)[\s/>]")
-SHARED_STRINGS = re.compile(rb"<(?:[\w.-]+:)?si[\s/>]")
-# What openpyxl raises on a damaged workbook, while loading it or reading its rows
-# (xml.etree's ParseError is a SyntaxError; a shared string index past the table, IndexError).
-XLSX_ERRORS = (
-    zipfile.BadZipFile,
-    zlib.error,
-    KeyError,
-    IndexError,
-    ValueError,
-    TypeError,
-    AttributeError,
-    OSError,
-    EOFError,
-    SyntaxError,
-)
 COLUMNS = (
     "sku",
     "name",
@@ -93,6 +65,34 @@ EXAMPLE = {
     "images": "https://cdn.example.com/a55-front.jpg | https://cdn.example.com/a55-back.jpg",
     "specs": '{"ram_gb": 8, "storage_gb": 128, "colour": "Awesome Navy"}',
 }
+# Cells read, blank ones and blank rows included: the template's columns of MAX_ROWS
+# rows, three times over. Also the most shared strings a workbook may hold.
+MAX_CELLS = 3 * len(COLUMNS) * (MAX_ROWS + 1)
+# An XLSX is a zip: what it inflates to is checked (zipfile's infolist) before openpyxl
+# reads any of it. Sheets and shared strings hold the rows; every other part is small.
+MAX_INFLATED_BYTES = 50 * 1024 * 1024
+MAX_OTHER_PART_BYTES = 4 * 1024 * 1024
+MAX_PARTS = 200
+MAX_RATIO = 100  # spreadsheet XML deflates ~5-20x; a bomb, hundreds of times
+RATIO_FLOOR = 1024 * 1024  # below this inflated size, the ratio does not matter
+ROW_PARTS = re.compile(r"xl/(?:worksheets/[^/]+|(sharedStrings))\.xml", re.IGNORECASE)
+# What each of them must not hold more of than MAX_CELLS: rows and cells; strings.
+SHEET_ELEMENTS = re.compile(rb"<(?:[\w.-]+:)?(?:row|c)[\s/>]")
+SHARED_STRINGS = re.compile(rb"<(?:[\w.-]+:)?si[\s/>]")
+# What openpyxl raises on a damaged workbook, while loading it or reading its rows
+# (xml.etree's ParseError is a SyntaxError; a shared string index past the table, IndexError).
+XLSX_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    KeyError,
+    IndexError,
+    ValueError,
+    TypeError,
+    AttributeError,
+    OSError,
+    EOFError,
+    SyntaxError,
+)
 CSV_TYPES = {"text/csv", "application/csv", "text/plain", "application/vnd.ms-excel"}
 GENERIC_TYPES = {"application/octet-stream", ""}
 
@@ -136,6 +136,10 @@ def _malformed(reason: str) -> BadRequest:
     return BadRequest(f"The file cannot be read: {reason}", code="MALFORMED_FILE")
 
 
+def _not_xlsx(error: Exception) -> BadRequest:
+    return _malformed(f"not a valid XLSX workbook ({type(error).__name__})")
+
+
 def _check_archive(content: bytes) -> None:
     """Refuse, before openpyxl parses anything, a workbook that would cost more than its
     rows are worth: too big once inflated (413), compressed like a zip bomb (400), or
@@ -143,7 +147,7 @@ def _check_archive(content: bytes) -> None:
     try:
         archive = zipfile.ZipFile(io.BytesIO(content))
     except (zipfile.BadZipFile, ValueError) as exc:
-        raise _malformed(f"not a valid XLSX workbook ({type(exc).__name__})") from None
+        raise _not_xlsx(exc) from None
     with archive:
         parts = archive.infolist()
         if len(parts) > MAX_PARTS:
@@ -175,7 +179,7 @@ def _count(archive: zipfile.ZipFile, part: zipfile.ZipInfo, elements: re.Pattern
                 count += len(elements.findall(pending, 0, max(cut, 0)))
                 pending = pending[max(cut, 0) :]
     except XLSX_ERRORS as exc:
-        raise _malformed(f"not a valid XLSX workbook ({type(exc).__name__})") from None
+        raise _not_xlsx(exc) from None
     return count + len(elements.findall(pending))
 
 
@@ -194,7 +198,7 @@ def _read_rows(kind: str, content: bytes) -> Iterator[list[str]]:
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except XLSX_ERRORS as exc:
-        raise _malformed(f"not a valid XLSX workbook ({type(exc).__name__})") from None
+        raise _not_xlsx(exc) from None
     try:
         yield from _sheet_rows(workbook.active)
     finally:
