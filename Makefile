@@ -26,7 +26,7 @@ seed: migrate  ## Load the sample catalogue and accounts (safe to repeat)
 	$(BIN)/python seed_all.py
 
 run: seed  ## Install, migrate, seed and serve on http://localhost:$(PORT)
-	PORT=$(PORT) $(BIN)/gunicorn run:app --bind 0.0.0.0:$(PORT) --workers 2 --threads 4 --timeout 60
+	PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py run:app
 
 test: $(VENV)/.installed-dev  ## Run the whole test suite (PostgreSQL when TEST_DATABASE_URL is set)
 	$(BIN)/python -m pytest

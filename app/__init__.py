@@ -10,7 +10,7 @@ from dotenv import load_dotenv
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app.api import Api, IdConverter, TextConverter
+from app.api import Api, IdConverter, JSONProvider, TextConverter
 from app.auth.access import BEARER_SCHEME, register_jwt_callbacks
 from app.config import load_config, rate_limits_per_process
 from app.errors import register_error_handlers
@@ -54,10 +54,11 @@ RECEIVER_MODULES: tuple[str, ...] = (
 CLI_MODULES = ("app.auth.cli",)
 
 
-def create_app(config_name: str | None = None, *, serve: bool = False) -> Flask:
-    """Build the app. ``serve=True`` (run.py, gunicorn) also starts the scheduler."""
+def create_app(config_name: str | None = None) -> Flask:
+    """Build the app. A server then calls ``serve(app)``; ``flask`` commands never do."""
     load_dotenv()
     app = Flask(__name__, instance_relative_config=True)
+    app.json = JSONProvider(app)
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.from_mapping(load_config(config_name, app.instance_path).as_dict())
     configure_logging(app)
@@ -67,10 +68,15 @@ def create_app(config_name: str | None = None, *, serve: bool = False) -> Flask:
     register_blueprints(app)
     register_error_handlers(app)
     register_cli(app)
-    if serve:
-        warn_about_insecure_settings(app)
-        start_scheduler(app)
     return app
+
+
+def serve(app: Flask) -> None:
+    """What only a server process does: gunicorn's ``post_worker_init`` hook
+    (gunicorn.conf.py) and ``python run.py``. Never a ``flask`` command, which would
+    run jobs against a database it may be migrating."""
+    warn_about_insecure_settings(app)
+    start_scheduler(app)
 
 
 def trust_proxies(app: Flask) -> None:

@@ -8,13 +8,16 @@ envelope in OpenAPI. ``Blueprint.arguments`` answers bad input with 400
 
 from __future__ import annotations
 
+import json
 import re
 from functools import wraps
 
 import flask_smorest
 import marshmallow as ma
-from flask import Response, jsonify
+from flask import Response, jsonify, make_response, send_from_directory
+from flask.json.provider import DefaultJSONProvider
 from flask_smorest.utils import unpack_tuple_response
+from swagger_ui_bundle import swagger_ui_path
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter, UnicodeConverter
@@ -77,20 +80,70 @@ UNSTORABLE_TEXT = "Text cannot contain NUL characters or unpaired surrogates."
 _UNSTORABLE_CHARS = re.compile("[\x00\ud800-\udfff]")
 
 
-def _unstorable(value) -> bool:
-    """Text that JSON can carry but no database can store: NUL, or a lone UTF-16 surrogate."""
-    if isinstance(value, str):
-        return _UNSTORABLE_CHARS.search(value) is not None
-    if isinstance(value, dict):
-        return any(_unstorable(key) or _unstorable(item) for key, item in value.items())
-    if isinstance(value, list):
-        return any(_unstorable(item) for item in value)
+def unstorable(value) -> bool:
+    """Text that JSON can carry but no database can store: NUL, or a lone UTF-16 surrogate,
+    anywhere in ``value`` (walked with a stack: a body's depth is bounded, but not here)."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if _UNSTORABLE_CHARS.search(item) is not None:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item)
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
     return False
+
+
+MAX_JSON_DEPTH = 32
+JSON_TOO_DEEP = f"JSON cannot nest arrays and objects more than {MAX_JSON_DEPTH} levels deep."
+# JSON strings (their brackets are text), then everything but brackets.
+_JSON_STRINGS = {
+    str: re.compile(r'"(?:[^"\\]++|\\.)*+"'),
+    bytes: re.compile(rb'"(?:[^"\\]++|\\.)*+"'),
+}
+_NOT_BRACKETS = {str: re.compile(r"[^\[\]{}]++"), bytes: re.compile(rb"[^\[\]{}]++")}
+# Objects count as arrays: "{" -> "[", "}" -> "]".
+_AS_ARRAYS = {str: str.maketrans("{}", "[]"), bytes: bytes.maketrans(b"{}", b"[]")}
+_PAIR = {str: "[]", bytes: b"[]"}
+
+
+def json_too_deep(document: str | bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether ``document`` nests arrays/objects deeper than ``limit``, found without
+    decoding it (``json.loads`` recurses once per level: ~1,000 is a RecursionError).
+    Strings and scalars are dropped, objects become arrays, then each pass drops the
+    innermost level of pairs."""
+    kind = type(document)
+    brackets = _NOT_BRACKETS[kind].sub(kind(), _JSON_STRINGS[kind].sub(kind(), document))
+    brackets = brackets.translate(_AS_ARRAYS[kind])
+    pair = _PAIR[kind]
+    for _ in range(limit):
+        shorter = brackets.replace(pair, kind())
+        if len(shorter) == len(brackets):
+            break
+        brackets = shorter
+    # Left: pairs deeper than the limit, or brackets never closed (the decoder still
+    # recurses into each opening one before it finds the document invalid).
+    return pair in brackets or brackets.count(pair[:1]) > limit
+
+
+class JSONProvider(DefaultJSONProvider):
+    """Flask's JSON, refusing (``ValueError``, as for invalid JSON) a document nested deeper
+    than ``MAX_JSON_DEPTH``: ``request.get_json`` answers 400, or None when silent."""
+
+    def loads(self, s, **kwargs):
+        if isinstance(s, bytes | bytearray):
+            s = bytes(s).decode(json.detect_encoding(s))
+        if json_too_deep(s):
+            raise ValueError(JSON_TOO_DEEP)
+        return super().loads(s, **kwargs)
 
 
 def _reject_unstorable(pairs) -> None:
     """400 ``VALIDATION_ERROR`` naming each input whose text cannot be stored."""
-    bad = sorted({str(name) for name, value in pairs if _unstorable(name) or _unstorable(value)})
+    bad = sorted({str(name) for name, value in pairs if unstorable(name) or unstorable(value)})
     if bad:
         raise ValidationFailed(
             details={name.replace("\x00", ""): [UNSTORABLE_TEXT] for name in bad}
@@ -106,6 +159,10 @@ class Parser(FlaskParser):
                 "Content-Type must be application/json",
                 code="UNSUPPORTED_MEDIA_TYPE",
                 status=415,
+            )
+        if json_too_deep(req.get_data(cache=True)):
+            raise BadRequest(
+                JSON_TOO_DEEP, code="MALFORMED_JSON", details={"max_depth": MAX_JSON_DEPTH}
             )
         data = super()._raw_load_json(req)
         _reject_unstorable(data.items() if isinstance(data, dict) else [("_schema", data)])
@@ -192,8 +249,31 @@ class Blueprint(flask_smorest.Blueprint):
         return decorator
 
 
+# The Swagger UI page runs scripts from this server only (its init is static/
+# swagger-ui-init.js); Swagger UI sets inline style attributes and data: images.
+SWAGGER_UI_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'none'"
+)
+
+
 class Api(flask_smorest.Api):
     ERROR_SCHEMA = ErrorEnvelopeSchema
+
+    def _register_swagger_ui_rule(self, blueprint):
+        """Swagger UI's own files at ``<docs path>/<file>``, from swagger-ui-bundle."""
+        super()._register_swagger_ui_rule(blueprint)
+        blueprint.add_url_rule(
+            self.config["OPENAPI_SWAGGER_UI_PATH"].rstrip("/") + "/<path:filename>",
+            endpoint="swagger_ui_file",
+            view_func=lambda filename: send_from_directory(swagger_ui_path, filename),
+        )
+
+    def _openapi_swagger_ui(self):
+        response = make_response(super()._openapi_swagger_ui())
+        response.headers["Content-Security-Policy"] = SWAGGER_UI_CSP
+        return response
 
     def _register_error_handlers(self):
         """Errors are handled by ``app.errors``, registered in the factory."""

@@ -187,7 +187,10 @@ class Config:
         self.OPENAPI_URL_PREFIX = "/api"
         self.OPENAPI_JSON_PATH = "openapi.json"
         self.OPENAPI_SWAGGER_UI_PATH = "/docs"
-        self.OPENAPI_SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
+        # Swagger UI's files come from the pinned swagger-ui-bundle package, served by
+        # the app itself (app.api.Api): the docs work offline, under a strict CSP.
+        self.OPENAPI_SWAGGER_UI_URL = "/api/docs/"
+        self.OPENAPI_SWAGGER_UI_CONFIG = {"validatorUrl": None}  # no call to swagger.io
         self.JSON_SORT_KEYS = False
 
     # Hooks that subclasses override ------------------------------------------------

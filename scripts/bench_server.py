@@ -4,6 +4,8 @@ Each worker loads the app after the fork (~1.5 s of CPU): the first worker to an
 health check does not mean the others are up, and a measurement started then would share
 both cores with their start-up and queue for their connections. A hook in each worker
 marks it ready in a temporary folder; ``gunicorn`` returns once all of them have.
+The server runs with the project's gunicorn.conf.py (the hook is added to its own
+``post_worker_init``); the flags given here override its settings.
 """
 
 from __future__ import annotations
@@ -24,8 +26,16 @@ ROOT = Path(__file__).resolve().parent.parent
 
 WORKER_READY_HOOK = """
 import os
+from runpy import run_path
+
+globals().update(
+    (name, value) for name, value in run_path({config!r}).items() if not name.startswith("__")
+)
+_serve = post_worker_init
+
 
 def post_worker_init(worker):
+    _serve(worker)
     open(os.path.join({folder!r}, str(worker.pid)), "w").close()
 """
 
@@ -50,7 +60,9 @@ def gunicorn(
     port = port or free_port()
     with tempfile.TemporaryDirectory(prefix="qg-bench-gunicorn-") as folder:
         config = Path(folder, "gunicorn_conf.py")
-        config.write_text(WORKER_READY_HOOK.format(folder=folder))
+        config.write_text(
+            WORKER_READY_HOOK.format(config=str(ROOT / "gunicorn.conf.py"), folder=folder)
+        )
         command = [
             str(ROOT / ".venv/bin/gunicorn"),
             "run:app",

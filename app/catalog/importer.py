@@ -11,15 +11,21 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import zipfile
+import zlib
 from collections.abc import Iterator
 from typing import Any
 
 import marshmallow as ma
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
+from app import spreadsheets
+from app.api import JSON_TOO_DEEP, UNSTORABLE_TEXT, json_too_deep, unstorable
 from app.auth.models import SupplierProfile, User
 from app.catalog import operations as ops
 from app.catalog.models import Brand, Category, Product
@@ -59,7 +65,34 @@ EXAMPLE = {
     "images": "https://cdn.example.com/a55-front.jpg | https://cdn.example.com/a55-back.jpg",
     "specs": '{"ram_gb": 8, "storage_gb": 128, "colour": "Awesome Navy"}',
 }
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# Cells read, blank ones and blank rows included: the template's columns of MAX_ROWS
+# rows, three times over. Also the most shared strings a workbook may hold.
+MAX_CELLS = 3 * len(COLUMNS) * (MAX_ROWS + 1)
+# An XLSX is a zip: what it inflates to is checked (zipfile's infolist) before openpyxl
+# reads any of it. Sheets and shared strings hold the rows; every other part is small.
+MAX_INFLATED_BYTES = 50 * 1024 * 1024
+MAX_OTHER_PART_BYTES = 4 * 1024 * 1024
+MAX_PARTS = 200
+MAX_RATIO = 100  # spreadsheet XML deflates ~5-20x; a bomb, hundreds of times
+RATIO_FLOOR = 1024 * 1024  # below this inflated size, the ratio does not matter
+ROW_PARTS = re.compile(r"xl/(?:worksheets/[^/]+|(sharedStrings))\.xml", re.IGNORECASE)
+# What each of them must not hold more of than MAX_CELLS: rows and cells; strings.
+SHEET_ELEMENTS = re.compile(rb"<(?:[\w.-]+:)?(?:row|c)[\s/>]")
+SHARED_STRINGS = re.compile(rb"<(?:[\w.-]+:)?si[\s/>]")
+# What openpyxl raises on a damaged workbook, while loading it or reading its rows
+# (xml.etree's ParseError is a SyntaxError; a shared string index past the table, IndexError).
+XLSX_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    KeyError,
+    IndexError,
+    ValueError,
+    TypeError,
+    AttributeError,
+    OSError,
+    EOFError,
+    SyntaxError,
+)
 CSV_TYPES = {"text/csv", "application/csv", "text/plain", "application/vnd.ms-excel"}
 GENERIC_TYPES = {"application/octet-stream", ""}
 
@@ -70,12 +103,19 @@ class FileTooLarge(ApiError):
     message = "The file is larger than 5 MiB"
 
 
+def _too_many_cells() -> FileTooLarge:
+    return FileTooLarge(
+        f"The sheet holds more than {MAX_CELLS} cells (blank ones included)",
+        details={"max_cells": MAX_CELLS},
+    )
+
+
 def _kind(upload: FileStorage) -> str:
     name = (upload.filename or "").lower()
     mimetype = (upload.mimetype or "").lower()
     if name.endswith(".csv") and mimetype in CSV_TYPES | GENERIC_TYPES:
         return "csv"
-    if name.endswith(".xlsx") and mimetype in {XLSX_TYPE} | GENERIC_TYPES:
+    if name.endswith(".xlsx") and mimetype in {spreadsheets.XLSX_TYPE} | GENERIC_TYPES:
         return "xlsx"
     raise BadRequest(
         "Upload a .csv or .xlsx file",
@@ -96,6 +136,53 @@ def _malformed(reason: str) -> BadRequest:
     return BadRequest(f"The file cannot be read: {reason}", code="MALFORMED_FILE")
 
 
+def _not_xlsx(error: Exception) -> BadRequest:
+    return _malformed(f"not a valid XLSX workbook ({type(error).__name__})")
+
+
+def _check_archive(content: bytes) -> None:
+    """Refuse, before openpyxl parses anything, a workbook that would cost more than its
+    rows are worth: too big once inflated (413), compressed like a zip bomb (400), or
+    holding more rows and cells, or shared strings, than the import reads (413)."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(content))
+    except (zipfile.BadZipFile, ValueError) as exc:
+        raise _not_xlsx(exc) from None
+    with archive:
+        parts = archive.infolist()
+        if len(parts) > MAX_PARTS:
+            raise _malformed(f"it has more than {MAX_PARTS} parts")
+        if sum(part.file_size for part in parts) > MAX_INFLATED_BYTES:
+            raise FileTooLarge(f"The workbook inflates to more than {MAX_INFLATED_BYTES >> 20} MiB")
+        for part in parts:
+            rows = ROW_PARTS.fullmatch(part.filename)
+            if not rows and part.file_size > MAX_OTHER_PART_BYTES:
+                raise FileTooLarge(f"{part.filename} inflates to more than 4 MiB")
+            if part.file_size > max(RATIO_FLOOR, MAX_RATIO * part.compress_size):
+                raise _malformed(f"{part.filename} is compressed like a zip bomb")
+            if (
+                rows
+                and _count(archive, part, SHARED_STRINGS if rows[1] else SHEET_ELEMENTS) > MAX_CELLS
+            ):
+                raise _too_many_cells()
+
+
+def _count(archive: zipfile.ZipFile, part: zipfile.ZipInfo, elements: re.Pattern) -> int:
+    """``elements`` in ``part``, counted as it inflates (a match lies between two ``<``:
+    the text after the last ``<`` of a chunk waits for the next)."""
+    count, pending = 0, b""
+    try:
+        with archive.open(part) as source:
+            while chunk := source.read(1 << 20):
+                pending += chunk
+                cut = pending.rfind(b"<")
+                count += len(elements.findall(pending, 0, max(cut, 0)))
+                pending = pending[max(cut, 0) :]
+    except XLSX_ERRORS as exc:
+        raise _not_xlsx(exc) from None
+    return count + len(elements.findall(pending))
+
+
 def _read_rows(kind: str, content: bytes) -> Iterator[list[str]]:
     if kind == "csv":
         try:
@@ -107,15 +194,36 @@ def _read_rows(kind: str, content: bytes) -> Iterator[list[str]]:
         except csv.Error as exc:
             raise _malformed(str(exc)) from None
         return
+    _check_archive(content)
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise _malformed(f"not a valid XLSX workbook ({type(exc).__name__})") from None
+    except XLSX_ERRORS as exc:
+        raise _not_xlsx(exc) from None
     try:
-        for row in workbook.active.iter_rows(values_only=True):
-            yield [_cell(value) for value in row]
+        yield from _sheet_rows(workbook.active)
     finally:
         workbook.close()
+
+
+def _sheet_rows(sheet: Any) -> Iterator[list[str]]:
+    """The rows of the active sheet, read with the sheet's own size ignored: openpyxl pads
+    every row to the declared dimension (``A1:XFD1048576`` is 17 billion cells)."""
+    if not isinstance(sheet, ReadOnlyWorksheet):
+        raise _malformed("its active sheet is missing or not a worksheet")
+    if (sheet.max_row or 0) * (sheet.max_column or 0) > MAX_CELLS:
+        raise FileTooLarge(
+            f"The sheet declares {sheet.max_row} rows of {sheet.max_column} columns",
+            details={
+                "dimension": f"A1:{get_column_letter(sheet.max_column)}{sheet.max_row}",
+                "max_cells": MAX_CELLS,
+            },
+        )
+    sheet.reset_dimensions()
+    try:
+        for row in sheet.iter_rows(values_only=True):
+            yield [_cell(value) for value in row]
+    except XLSX_ERRORS as exc:
+        raise _malformed(f"its sheet cannot be read ({type(exc).__name__})") from None
 
 
 def _records(kind: str, content: bytes) -> list[tuple[int, dict[str, str]]]:
@@ -134,7 +242,11 @@ def _records(kind: str, content: bytes) -> list[tuple[int, dict[str, str]]]:
             details={"unknown": unknown, "missing": missing, "expected": list(COLUMNS)},
         )
     records = []
+    cells = len(columns)
     for line, row in enumerate(rows, start=2):
+        cells += max(len(row), 1)
+        if cells > MAX_CELLS:
+            raise _too_many_cells()
         values = [str(cell).strip() for cell in row]
         if not any(values):
             continue
@@ -185,15 +297,22 @@ def _body(record: dict[str, str], lookups: _Lookups, errors: dict) -> dict[str, 
         body["images"] = [url.strip() for url in record["images"].split("|") if url.strip()]
     if "specs" in record:
         try:
-            body["specs"] = json.loads(record["specs"])
+            if json_too_deep(record["specs"]):
+                errors["specs"] = [JSON_TOO_DEEP]
+            else:
+                body["specs"] = json.loads(record["specs"])
         except ValueError:
             errors["specs"] = ['Must be a JSON object, e.g. {"ram_gb": 8}.']
     return body
 
 
 def _validate(record: dict[str, str], lookups: _Lookups) -> tuple[dict[str, Any], dict]:
+    """The row's product data and its errors by column. Text no database can store is
+    refused as in a JSON body."""
+    refused = {column: [UNSTORABLE_TEXT] for column, text in record.items() if unstorable(text)}
     errors: dict[str, list[str]] = {}
-    body = _body(record, lookups, errors)
+    body = _body({c: t for c, t in record.items() if c not in refused}, lookups, errors)
+    errors |= refused
     if not record.get("sku"):
         errors["sku"] = ["Required: rows are matched to your products by SKU."]
     try:
@@ -209,6 +328,25 @@ def _validate(record: dict[str, str], lookups: _Lookups) -> tuple[dict[str, Any]
     return data, errors
 
 
+def _check_file(upload: FileStorage) -> tuple[list, list[tuple[int, dict, dict, dict]]]:
+    """The file's records, and (line, record, product data, errors) of each."""
+    kind = _kind(upload)
+    content = upload.read(MAX_BYTES + 1)
+    if len(content) > MAX_BYTES:
+        raise FileTooLarge()
+    records = _records(kind, content)
+    lookups = _Lookups()
+    checked, seen = [], set()
+    for line, record in records:
+        data, errors = _validate(record, lookups)
+        sku = record.get("sku")
+        if sku and sku in seen:
+            errors["sku"] = ["This SKU appears on an earlier line."]
+        seen.add(sku)
+        checked.append((line, record, data, errors))
+    return records, checked
+
+
 def import_file(
     supplier: SupplierProfile,
     upload: FileStorage,
@@ -217,23 +355,13 @@ def import_file(
     dry_run: bool = False,
     partial: bool = False,
 ) -> dict[str, Any]:
-    kind = _kind(upload)
-    content = upload.read(MAX_BYTES + 1)
-    if len(content) > MAX_BYTES:
-        raise FileTooLarge()
-    records = _records(kind, content)
-    lookups = _Lookups()
-    valid, bad, seen = [], [], set()
-    for line, record in records:
-        data, errors = _validate(record, lookups)
-        sku = record.get("sku")
-        if sku and sku in seen:
-            errors["sku"] = ["This SKU appears on an earlier line."]
-        seen.add(sku)
-        if errors:
-            bad.append({"line": line, "sku": sku, "errors": errors})
-        else:
-            valid.append(data)
+    records, checked = _check_file(upload)
+    valid = [data for _, _, data, errors in checked if not errors]
+    bad = [
+        {"line": line, "sku": record.get("sku"), "errors": errors}
+        for line, record, _, errors in checked
+        if errors
+    ]
 
     existing = {
         product.sku: product
@@ -274,18 +402,18 @@ def import_file(
 
 def template(kind: str) -> tuple[io.BytesIO, str, str]:
     """(content, mimetype, filename) of the import template with one example row."""
-    if kind == "xlsx":
-        workbook = Workbook()
-        sheet = workbook.active
-        sheet.title = "Products"
-        sheet.append(list(COLUMNS))
-        sheet.append([EXAMPLE[column] for column in COLUMNS])
-        buffer = io.BytesIO()
-        workbook.save(buffer)
-        buffer.seek(0)
-        return buffer, XLSX_TYPE, "products-import-template.xlsx"
-    text = io.StringIO()
-    writer = csv.writer(text)
-    writer.writerow(COLUMNS)
-    writer.writerow([EXAMPLE[column] for column in COLUMNS])
-    return io.BytesIO(text.getvalue().encode()), "text/csv", "products-import-template.csv"
+    rows = [COLUMNS, [EXAMPLE[column] for column in COLUMNS]]
+    return spreadsheets.write(kind, rows, "products-import-template", title="Products")
+
+
+def error_report(upload: FileStorage, kind: str) -> tuple[io.BytesIO, str, str]:
+    """(content, mimetype, filename) of the file's invalid rows, as they were sent, with
+    their line and errors: a sheet to correct and upload again. Nothing is imported."""
+    _, checked = _check_file(upload)
+    rows = [("line", *COLUMNS, "errors")]
+    rows += [
+        (line, *(record.get(column, "") for column in COLUMNS), json.dumps(errors))
+        for line, record, _, errors in checked
+        if errors
+    ]
+    return spreadsheets.write(kind, rows, "products-import-errors", title="Errors")

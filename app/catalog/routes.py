@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import send_file
 
+from app import spreadsheets
 from app.api import Blueprint
 from app.auth.access import (
     auth_required,
@@ -174,6 +175,17 @@ def delete_review(product_id, review_id):
 # ---- bulk import ----------------------------------------------------------------------
 
 
+def _spreadsheet(description: str) -> dict:
+    """The documented 200 of a view that sends a CSV or XLSX file."""
+    return {
+        "description": description,
+        "content": {
+            media_type: {"schema": {"type": "string", "format": "binary"}}
+            for media_type in (spreadsheets.CSV_TYPE, spreadsheets.XLSX_TYPE)
+        },
+    }
+
+
 @blp.route("/import", methods=["POST"])
 @blp.response(200, ImportResultSchema, message="Import processed")
 @blp.alt_response(422, description="Some rows are invalid: nothing was imported")
@@ -196,20 +208,26 @@ def import_products(query, files):
 @blp.route("/import/template", methods=["GET"])
 @blp.arguments(TemplateQuerySchema, location="query")
 @blp.doc(
-    responses={
-        "200": {
-            "description": "A CSV or XLSX file with the import columns and one example.",
-            "content": {
-                media_type: {"schema": {"type": "string", "format": "binary"}}
-                for media_type in ("text/csv", importer.XLSX_TYPE)
-            },
-        }
-    }
+    responses={"200": _spreadsheet("A CSV or XLSX file with the import columns and one example.")}
 )
 @supplier_writer
 def import_template(query):
     """Download the bulk import template (``format=csv`` or ``xlsx``)."""
     content, mimetype, filename = importer.template(query["format"])
+    return send_file(content, mimetype=mimetype, as_attachment=True, download_name=filename)
+
+
+@blp.route("/import/errors", methods=["POST"])
+@blp.arguments(TemplateQuerySchema, location="query")
+@blp.arguments(ImportFileSchema, location="files")
+@blp.doc(
+    responses={"200": _spreadsheet("The invalid rows as sent, each with its line and errors.")}
+)
+@supplier_writer
+def import_error_report(query, files):
+    """Download a file's invalid rows with their errors (``format=csv`` or ``xlsx``),
+    to correct and upload again. Nothing is imported."""
+    content, mimetype, filename = importer.error_report(files["file"], query["format"])
     return send_file(content, mimetype=mimetype, as_attachment=True, download_name=filename)
 
 

@@ -1,10 +1,15 @@
+import csv
 import io
+import json
+import time
+import zipfile
 
 import pytest
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
-from app.catalog.importer import COLUMNS, MAX_ROWS
+from app.api import JSON_TOO_DEEP, UNSTORABLE_TEXT
+from app.catalog.importer import COLUMNS, MAX_CELLS, MAX_ROWS
 from app.catalog.models import Product
 from tests.factories.catalog import BrandFactory, CategoryFactory, ProductFactory
 
@@ -103,6 +108,9 @@ def test_dry_run_writes_nothing(client, supplier_headers, db):
     assert product_count(db) == 0
 
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
 def test_xlsx_import(client, supplier_headers, db):
     workbook = Workbook()
     sheet = workbook.active
@@ -196,3 +204,224 @@ def test_template_round_trips_as_a_dry_run(client, supplier_headers):
     response = upload(client, supplier_headers, template, query="?dry_run=true")
     assert response.status_code == 200, response.json
     assert response.json["data"]["valid_rows"] == 1
+
+
+# ---- hostile files ---------------------------------------------------------------------
+
+SHEET = "xl/worksheets/sheet1.xml"
+
+
+def xlsx(rows=(("sku", "name", "price", "stock", "category"), ("H-1", "Phone", 100, 1, "x"))):
+    workbook = Workbook()
+    for row in rows:
+        workbook.active.append(list(row))
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def rewrite(content: bytes, edit) -> bytes:
+    """``content`` with each part replaced by ``edit(name, data)`` (None: unchanged) and
+    any extra parts ``edit`` returns under a name absent from the archive."""
+    source = zipfile.ZipFile(io.BytesIO(content))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = source.read(info)
+            target.writestr(info.filename, edit(info.filename, data) or data)
+    return buffer.getvalue()
+
+
+def with_part(content: bytes, name: str, data: bytes) -> bytes:
+    buffer = io.BytesIO(content)
+    with zipfile.ZipFile(buffer, "a", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def sheet_edit(old: bytes, new: bytes):
+    return lambda name, data: data.replace(old, new) if name == SHEET else None
+
+
+def blank_rows(count: int) -> bytes:
+    return b"".join(b'<row r="%d"/>' % n for n in range(3, count + 3))
+
+
+def shared_strings(items: bytes) -> bytes:
+    return (
+        b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">%s</sst>' % items
+    )
+
+
+HOSTILE_XLSX = {
+    "dimension A1:XFD1048576": (
+        lambda: rewrite(xlsx(), sheet_edit(b'ref="A1:E2"', b'ref="A1:XFD1048576"')),
+        413,
+        "PAYLOAD_TOO_LARGE",
+    ),
+    "deflate bomb of empty rows": (
+        lambda: rewrite(
+            xlsx(), sheet_edit(b"</sheetData>", b'<row r="3"/>' * 4_000_000 + b"</sheetData>")
+        ),
+        400,
+        "MALFORMED_FILE",
+    ),
+    "last row at 1048576": (
+        lambda: rewrite(
+            xlsx(),
+            sheet_edit(
+                b"</sheetData>", b'<row r="1048576"><c r="A1048576"><v>1</v></c></row></sheetData>'
+            ),
+        ),
+        413,
+        "PAYLOAD_TOO_LARGE",
+    ),
+    "a cell in column XFD on every row": (
+        lambda: rewrite(
+            xlsx(),
+            sheet_edit(
+                b"</sheetData>",
+                b"".join(
+                    b'<row r="%d"><c r="XFD%d"><v>1</v></c></row>' % (n, n) for n in range(3, 40)
+                )
+                + b"</sheetData>",
+            ),
+        ),
+        413,
+        "PAYLOAD_TOO_LARGE",
+    ),
+    "blank rows past the cell budget": (
+        lambda: rewrite(
+            xlsx(), sheet_edit(b"</sheetData>", blank_rows(MAX_CELLS) + b"</sheetData>")
+        ),
+        413,
+        "PAYLOAD_TOO_LARGE",
+    ),
+    "shared strings bomb": (
+        lambda: with_part(
+            xlsx(), "xl/sharedStrings.xml", shared_strings(b"<si><t>a</t></si>" * 3_000_000)
+        ),
+        400,
+        "MALFORMED_FILE",
+    ),
+    "more shared strings than cells": (
+        lambda: with_part(
+            xlsx(),
+            "xl/sharedStrings.xml",
+            shared_strings(b"".join(b"<si><t>%d</t></si>" % n for n in range(MAX_CELLS + 1))),
+        ),
+        413,
+        "PAYLOAD_TOO_LARGE",
+    ),
+    "unclosed sheet XML": (
+        lambda: rewrite(
+            xlsx(),
+            lambda name, data: data[: data.index(b"</sheetData>")] if name == SHEET else None,
+        ),
+        400,
+        "MALFORMED_FILE",
+    ),
+    "active sheet past the last": (
+        lambda: rewrite(
+            xlsx(),
+            lambda name, data: (
+                data.replace(b'activeTab="0"', b'activeTab="7"')
+                if name == "xl/workbook.xml"
+                else None
+            ),
+        ),
+        400,
+        "MALFORMED_FILE",
+    ),
+    "shared string index past the table": (
+        lambda: rewrite(
+            xlsx(),
+            sheet_edit(
+                b'<c r="A2" t="inlineStr"><is><t>H-1</t></is></c>', b'<c r="A2" t="s"><v>99</v></c>'
+            ),
+        ),
+        400,
+        "MALFORMED_FILE",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", HOSTILE_XLSX)
+def test_a_hostile_workbook_is_refused_at_once(client, supplier_headers, db, case):
+    build, status, code = HOSTILE_XLSX[case]
+    content = build()
+    assert len(content) < 1_000_000  # far under the 5 MiB upload limit
+    started = time.perf_counter()
+    response = upload(client, supplier_headers, content, name="p.xlsx", mimetype=XLSX)
+    elapsed = time.perf_counter() - started
+    assert response.status_code == status, response.json
+    assert response.json["error"]["code"] == code
+    assert elapsed < 1, f"{case}: {elapsed:.2f} s"
+    assert product_count(db) == 0
+
+
+def test_hostile_csv_rows_are_refused_at_once(client, supplier_headers, db):
+    for content in (HEADER.encode() + b"\n" * 400_000, HEADER.encode() + b"," * 400_000):
+        started = time.perf_counter()
+        response = upload(client, supplier_headers, content)
+        assert time.perf_counter() - started < 1
+        assert response.status_code == 413 and response.json["error"]["code"] == "PAYLOAD_TOO_LARGE"
+    assert product_count(db) == 0
+
+
+def test_unstorable_text_and_deep_specs_are_row_errors(client, supplier_headers, db):
+    deep = '{"a": ' + "[" * 5000 + "]" * 5000 + "}"
+    content = (
+        HEADER
+        + "N-1,Nul\x00Phone,100,1,smartphones,,,,\n"
+        + f'N-2,Deep,100,1,smartphones,,,"{deep.replace(chr(34), chr(34) * 2)}",\n'
+        + "N-3,Good,100,1,smartphones,,,,\n"
+    ).encode()
+    response = upload(client, supplier_headers, content)
+    assert response.status_code == 422, response.json
+    rows = {row["line"]: row["errors"] for row in response.json["error"]["details"]["errors"]}
+    assert rows == {2: {"name": [UNSTORABLE_TEXT]}, 3: {"specs": [JSON_TOO_DEEP]}}
+    assert product_count(db) == 0
+
+    workbook = xlsx(
+        [
+            ("sku", "name", "price", "stock", "category", "specs"),
+            ("D-1", "Deep", 100, 1, "smartphones", "[" * 5000),
+        ]
+    )
+    response = upload(client, supplier_headers, workbook, name="p.xlsx", mimetype=XLSX)
+    assert response.json["error"]["details"]["errors"][0]["errors"] == {"specs": [JSON_TOO_DEEP]}
+
+
+# ---- error report ----------------------------------------------------------------------
+
+FORMULA = "=cmd|' /C calc'!A0"
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_error_report_lists_the_bad_rows_with_formulas_made_inert(
+    client, supplier_headers, db, kind
+):
+    content = (
+        HEADER + f'F-1,"{FORMULA}",abc,1,smartphones,,,,\nF-2,Good,100,1,smartphones,,,,\n'
+    ).encode()
+    data = {"file": (io.BytesIO(content), "p.csv", "text/csv")}
+    response = client.post(
+        f"/api/products/import/errors?format={kind}",
+        data=data,
+        headers=supplier_headers,
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 200
+    if kind == "csv":
+        assert response.mimetype == "text/csv"
+        rows = list(csv.reader(io.StringIO(response.data.decode())))
+    else:
+        rows = [list(row) for row in load_workbook(io.BytesIO(response.data)).active.values]
+    assert rows[0] == ["line", *COLUMNS, "errors"]
+    assert len(rows) == 2  # the good row is not in the report
+    row = dict(zip(rows[0], rows[1], strict=True))
+    assert str(row["line"]) == "2" and row["sku"] == "F-1"
+    assert row["name"] == "'" + FORMULA
+    assert json.loads(row["errors"]) == {"price": ["Not a valid amount."]}
+    assert product_count(db) == 0

@@ -74,6 +74,17 @@ def write_audit(data):
     return entry
 
 
+class EchoSchema(ma.Schema):
+    data = ma.fields.Raw(required=True)
+
+
+@probe.route("/echo", methods=["POST"])
+@probe.arguments(EchoSchema)
+@probe.response(200)
+def echo(body):
+    return body["data"]
+
+
 @probe.route("/crash")
 @probe.response(200)
 def crash():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 
@@ -9,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from app import create_app
+from app.api import unstorable
 from app.common.models import JobRun
 from app.extensions import db
 from tests.foundation.probe import make_probe_app
@@ -123,6 +125,68 @@ def test_body_that_is_not_utf8_is_malformed_json(probe_client, customer, auth_he
         headers=auth_headers(customer),
     )
     assert_error(response, 400, "MALFORMED_JSON")
+
+
+def nested(depth: int, kind: str) -> str:
+    if kind == "array":
+        return "[" * depth + "]" * depth
+    return '{"a": ' * depth + "1" + "}" * depth
+
+
+@pytest.mark.parametrize("kind", ["array", "object"])
+@pytest.mark.parametrize("path", ["/api/probe/echo", "/api/auth/login", "/api/auth/register"])
+def test_json_nested_600_deep_is_a_400_without_a_traceback(probe_client, caplog, kind, path):
+    """It was a RecursionError: a 500 and a 2,000-line traceback in the log."""
+    body = '{"data": ' + nested(600, kind) + "}"
+    with caplog.at_level(logging.DEBUG):
+        response = probe_client.post(path, data=body, content_type="application/json")
+    details = assert_error(response, 400, "MALFORMED_JSON")["error"]["details"]
+    assert details == {"max_depth": 32}
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+
+
+@pytest.mark.parametrize("kind", ["array", "object"])
+def test_json_31_deep_is_accepted_and_33_refused(probe_client, kind):
+    accepted = probe_client.post(
+        "/api/probe/echo",
+        data='{"data": ' + nested(31, kind) + "}",
+        content_type="application/json",
+    )
+    assert accepted.status_code == 200
+    assert json.dumps(accepted.json["data"], separators=(",", ":")) == nested(31, kind).replace(
+        '": ', '":'
+    )
+    refused = probe_client.post(
+        "/api/probe/echo",
+        data='{"data": ' + nested(32, kind) + "}",
+        content_type="application/json",
+    )
+    assert_error(refused, 400, "MALFORMED_JSON")
+
+
+def test_brackets_inside_strings_do_not_count(probe_client):
+    text = "[{" * 100
+    response = probe_client.post("/api/probe/echo", json={"data": [text, {"k": text}]})
+    assert response.status_code == 200 and response.json["data"] == [text, {"k": text}]
+
+
+def test_flask_get_json_refuses_deep_json_too(app):
+    """``request.get_json`` (used outside webargs, e.g. the rate limiter's key) decodes
+    with the app's JSON provider: too deep is invalid JSON (None when silent, else 400)."""
+    with app.test_request_context(json=None, data="[" * 600, content_type="application/json"):
+        from flask import request
+
+        assert request.get_json(silent=True) is None
+    with pytest.raises(ValueError, match="32 levels"):
+        app.json.loads(b"[" * 40 + b"]" * 40)
+    assert app.json.loads(b"[" * 32 + b"]" * 32) == json.loads("[" * 32 + "]" * 32)
+
+
+def test_unstorable_text_is_found_at_any_depth_without_recursion():
+    value: object = "nul\x00"
+    for _ in range(100_000):
+        value = [value]
+    assert unstorable(value) and not unstorable([[{"k": ["fine"]}]] * 3)
 
 
 @pytest.mark.parametrize("payload", ["[1, 2]", '"text"', "42", "null"])

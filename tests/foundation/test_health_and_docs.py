@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
+import tempfile
+import threading
 
 import pytest
+from werkzeug.serving import make_server
 
 from app import create_app
 from app.extensions import db
@@ -94,6 +99,66 @@ def test_swagger_ui_is_served(client):
     assert response.mimetype == "text/html"
     assert "swagger-ui" in response.get_data(as_text=True)
     assert "openapi.json" in response.get_data(as_text=True)
+
+
+def test_swagger_ui_loads_only_local_files_under_a_strict_csp(client):
+    """Swagger UI comes from the pinned swagger-ui-bundle package, not a CDN, and the page
+    has no inline script: its Content-Security-Policy runs scripts from 'self' only."""
+    response = client.get("/api/docs")
+    page = response.get_data(as_text=True)
+    policy = dict(
+        directive.strip().split(" ", 1)
+        for directive in response.headers["Content-Security-Policy"].split(";")
+    )
+    assert policy["default-src"] == "'none'" and policy["script-src"] == "'self'"
+    assert policy["connect-src"] == "'self'"
+    scripts = re.findall(r"<script([^>]*)>", page)
+    assert scripts and all(re.fullmatch(r' src="/[^/][^"]*"', attrs) for attrs in scripts)
+    assert not re.search(r"(src|href)=\"(https?:)?//", page)
+    for url in re.findall(r'(?:src|href)="([^"]+)"', page):
+        with client.get(url) as asset:
+            assert asset.status_code == 200, url
+            assert asset.mimetype in {"text/javascript", "text/css"}, url
+
+
+def test_swagger_ui_files_outside_the_bundle_are_404(client):
+    assert client.get("/api/docs/../../app/config.py").status_code == 404
+    assert client.get("/api/docs/missing.js").json["error"]["code"] == "NOT_FOUND"
+
+
+@pytest.mark.skipif(not shutil.which("chromium"), reason="chromium is not installed")
+def test_swagger_ui_renders_the_operations_offline_in_a_browser(app):
+    """Headless Chromium, resolving no host but 127.0.0.1, renders /api/docs from a local
+    server: every file the page needs is served by the app."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with tempfile.TemporaryDirectory(prefix="qg-chromium-") as profile:
+            dom = subprocess.run(
+                [
+                    "chromium",
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--no-first-run",
+                    f"--user-data-dir={profile}",
+                    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+                    "--virtual-time-budget=15000",
+                    "--dump-dom",
+                    f"http://127.0.0.1:{server.server_port}/api/docs",
+                ],
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=True,
+            ).stdout
+    finally:
+        server.shutdown()
+        thread.join()
+    assert "Quantum Gear Marketplace API" in dom
+    assert 'class="opblock' in dom
+    assert "/api/products" in dom and "/api/auth/login" in dom
 
 
 def test_every_api_route_is_documented_with_responses_and_errors(app, client):
