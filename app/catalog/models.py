@@ -46,6 +46,18 @@ def commission_rate(product_rate: Decimal | None, category_rate: Decimal | None)
     return category_rate if category_rate is not None else DEFAULT_COMMISSION_RATE
 
 
+def derived_fields(
+    stock: int, images: list[str], rating_average: Decimal, rating_count: int
+) -> dict[str, Any]:
+    """What a product shows that is computed from its columns: ``in_stock``,
+    ``cover_image`` and ``rating`` (``Product``'s properties, the list's cards)."""
+    return {
+        "in_stock": stock > 0,
+        "cover_image": images[0] if images else None,
+        "rating": {"average": rating_average, "count": rating_count},
+    }
+
+
 class ProductCondition(enum.StrEnum):
     NEW = "NEW"
     REFURBISHED = "REFURBISHED"
@@ -165,15 +177,18 @@ class Product(TimestampMixin, Base):
 
     @property
     def cover_image(self) -> str | None:
-        return self.images[0] if self.images else None
+        return self._derived()["cover_image"]
 
     @property
     def rating(self) -> dict[str, Any]:
-        return {"average": self.rating_average, "count": self.rating_count}
+        return self._derived()["rating"]
 
     @property
     def in_stock(self) -> bool:
-        return self.stock > 0
+        return self._derived()["in_stock"]
+
+    def _derived(self) -> dict[str, Any]:
+        return derived_fields(self.stock, self.images, self.rating_average, self.rating_count)
 
     @property
     def effective_commission_rate(self) -> Decimal:
