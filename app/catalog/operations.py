@@ -10,13 +10,12 @@ from typing import Any
 from sqlalchemy import delete, exists, select
 
 from app.auth.models import SupplierProfile, User, UserRole
-from app.cart.models import CartItem
 from app.catalog.models import Brand, Category, Product, ProductSlug
 from app.catalog.slugs import ensure_free, unique_slug
 from app.common.audit import record_audit
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.extensions import db
-from app.orders.models import OrderItem
+from app.signals import product_deleting
 
 PRODUCT_MANAGERS = (UserRole.ADMIN, UserRole.PRODUCT_MANAGER)
 SPEC_CHECKS = {
@@ -145,14 +144,17 @@ def update_product(product: Product, data: dict[str, Any], actor: User) -> Produ
 
 
 def delete_product(product: Product) -> str:
-    """Delete it, or deactivate it when orders reference it. Returns what was done."""
-    if db.session.scalar(select(exists().where(OrderItem.product_id == product.id))):
+    """Delete it, or deactivate it when another domain keeps it (``product_deleting``:
+    orders keep the products they reference). Returns what was done."""
+    try:
+        with db.session.begin_nested():
+            product_deleting.send(product)
+    except Conflict:
         product.is_active = False
         record_audit("product.deactivated", product)
         db.session.flush()
         return "deactivated"
     record_audit("product.deleted", product, details={"name": product.name, "sku": product.sku})
-    db.session.execute(delete(CartItem).where(CartItem.product_id == product.id))
     db.session.execute(delete(ProductSlug).where(ProductSlug.product_id == product.id))
     db.session.delete(product)
     db.session.flush()

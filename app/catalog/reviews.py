@@ -15,8 +15,8 @@ from app.common.audit import record_audit
 from app.errors import Conflict, Forbidden, NotFound
 from app.extensions import db
 from app.money import CENTS
-from app.orders.models import Order, OrderItem, OrderStatus
 from app.pagination import Page, paginate
+from app.signals import product_received_asked
 
 
 def _lock_product(product_id: int) -> Product:
@@ -48,15 +48,10 @@ def refresh_rating(product: Product) -> None:
 
 
 def has_received(user: User, product_id: int) -> bool:
-    return bool(
-        db.session.scalar(
-            select(
-                exists()
-                .where(OrderItem.product_id == product_id, OrderItem.order_id == Order.id)
-                .where(Order.customer_id == user.id, Order.status == OrderStatus.DELIVERED)
-            )
-        )
-    )
+    """Whether the product was delivered to the user (orders answer
+    ``product_received_asked``)."""
+    answers = product_received_asked.send(product_id, user_id=user.id)
+    return any(answer for _, answer in answers)
 
 
 def add_review(product_id: int, user: User, data: dict[str, Any]) -> Review:
