@@ -48,6 +48,8 @@ RECEIVER_MODULES: tuple[str, ...] = (
     "app.payments.receivers",
     "app.notifications.payment_emails",
     "app.notifications.account_emails",
+    "app.cart.receivers",
+    "app.orders.receivers_catalog",
 )
 
 # Modules that add ``flask`` commands through a ``register_cli(app)`` function.

@@ -59,6 +59,12 @@ JOBS: tuple[Job, ...] = (
         60,
         "Query M-Pesa / verify Paystack for payments pending over 2 minutes",
     ),
+    Job(
+        "reconcile_catalog_listing",
+        "app.catalog.jobs:reconcile_listing",
+        86400,
+        "Recount the listed totals and rebuild stale or missing search rows (nightly)",
+    ),
 )
 
 

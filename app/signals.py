@@ -47,6 +47,15 @@ refund_due = _events.signal("refund-due")
 #: The provider confirmed a refund (not merely accepted it). (sender: the Refund)
 refund_settled = _events.signal("refund-settled")
 
+# ---- catalog (sender: the Product, or the product's id) -----------------------------
+#: A product is about to be deleted (inside a savepoint). Receivers delete their rows
+#: that point to it, or keep it by raising ``Conflict``: it is then deactivated instead
+#: and the receivers' deletions are rolled back.
+product_deleting = _events.signal("product-deleting")
+#: A question (sender: the product's id): was it delivered to ``user_id``? Receivers
+#: answer True or False; with no receiver answering True, it was not.
+product_received_asked = _events.signal("product-received-asked")
+
 # ---- accounts (sender: the User) ----------------------------------------------------
 #: The user asked to verify their email address (or signed up unverified): a new code and
 #: link were issued. ``code`` (six digits), ``token`` (the link's), ``valid_for`` (the

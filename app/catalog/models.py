@@ -18,11 +18,10 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    delete,
     event,
     func,
-    insert,
     inspect,
+    or_,
     select,
     text,
     true,
@@ -44,6 +43,18 @@ def commission_rate(product_rate: Decimal | None, category_rate: Decimal | None)
     if product_rate is not None:
         return product_rate
     return category_rate if category_rate is not None else DEFAULT_COMMISSION_RATE
+
+
+def derived_fields(
+    stock: int, images: list[str], rating_average: Decimal, rating_count: int
+) -> dict[str, Any]:
+    """What a product shows that is computed from its columns: ``in_stock``,
+    ``cover_image`` and ``rating`` (``Product``'s properties, the list's cards)."""
+    return {
+        "in_stock": stock > 0,
+        "cover_image": images[0] if images else None,
+        "rating": {"average": rating_average, "count": rating_count},
+    }
 
 
 class ProductCondition(enum.StrEnum):
@@ -165,15 +176,18 @@ class Product(TimestampMixin, Base):
 
     @property
     def cover_image(self) -> str | None:
-        return self.images[0] if self.images else None
+        return self._derived()["cover_image"]
 
     @property
     def rating(self) -> dict[str, Any]:
-        return {"average": self.rating_average, "count": self.rating_count}
+        return self._derived()["rating"]
 
     @property
     def in_stock(self) -> bool:
-        return self.stock > 0
+        return self._derived()["in_stock"]
+
+    def _derived(self) -> dict[str, Any]:
+        return derived_fields(self.stock, self.images, self.rating_average, self.rating_count)
 
     @property
     def effective_commission_rate(self) -> Decimal:
@@ -349,19 +363,25 @@ def _write_search_rows(session, flush_context) -> None:
         session.execute(table.delete().where(table.c.product_id.in_(deleted)))
 
 
-def refresh_documents(session, criterion) -> None:
-    """(Re)write the search rows of the products matching ``criterion`` from their rows."""
-    dialect = session.get_bind().dialect.name
-    columns = ("product_id", "supplier_id", "created_at", "is_active", "search_vector")
-    rows = select(
+def _document_row(dialect: str) -> tuple:
+    """A product's search row, computed from its row (``ProductSearch``'s columns, in order)."""
+    return (
         Product.id,
         Product.supplier_id,
         Product.created_at,
         Product.is_active,
         document(dialect, Product.name, Product.description, Product.brand_id, Product.category_id),
-    ).where(criterion)
+    )
+
+
+def refresh_documents(session, criterion) -> None:
+    """(Re)write the search rows of the products matching ``criterion`` from their rows."""
+    dialect = session.get_bind().dialect.name
     table = ProductSearch.__table__
-    statement = _INSERTS[dialect](table).from_select(columns, rows)
+    columns = [column.name for column in table.columns]
+    statement = _INSERTS[dialect](table).from_select(
+        columns, select(*_document_row(dialect)).where(criterion)
+    )
     session.execute(
         statement.on_conflict_do_update(
             index_elements=[table.c.product_id],
@@ -370,14 +390,55 @@ def refresh_documents(session, criterion) -> None:
     )
 
 
-def recount_listed(session) -> None:
-    """Rebuild ``ListedCount`` from the products (after writes that bypass the ORM)."""
-    session.execute(delete(ListedCount))
-    session.execute(
-        insert(ListedCount).from_select(
-            ["supplier_id", "active_products"],
-            select(Product.supplier_id, func.count())
-            .where(Product.is_active)
-            .group_by(Product.supplier_id),
+def refresh_stale_documents(session, criterion) -> int:
+    """Rewrite the search rows of the products matching ``criterion`` that are missing or
+    differ from their rows (those products locked meanwhile); returns how many."""
+    dialect = session.get_bind().dialect.name
+    table = ProductSearch.__table__
+    stale = or_(
+        *(
+            stored.is_distinct_from(fresh)
+            for stored, fresh in zip(table.columns, _document_row(dialect), strict=True)
         )
     )
+    ids = session.scalars(
+        select(Product.id)
+        .outerjoin(table, table.c.product_id == Product.id)
+        .where(criterion, stale)
+        .with_for_update(of=Product)
+    ).all()
+    if ids:
+        refresh_documents(session, Product.id.in_(ids))
+    return len(ids)
+
+
+def recount_listed(session) -> int:
+    """Make ``ListedCount`` exact again from the products (after writes that bypass the
+    ORM); returns how many counters were wrong. The counters are locked meanwhile, so
+    concurrent product writes still add up."""
+    dialect = session.get_bind().dialect.name
+    table = ListedCount.__table__
+    if dialect == "postgresql":
+        session.execute(text("LOCK TABLE listed_counts IN SHARE ROW EXCLUSIVE MODE"))
+    counted = dict(session.execute(select(table.c.supplier_id, table.c.active_products)).all())
+    actual = dict(
+        session.execute(
+            select(Product.supplier_id, func.count())
+            .where(Product.is_active)
+            .group_by(Product.supplier_id)
+        ).all()
+    )
+    wrong = [
+        {"supplier_id": supplier_id, "active_products": actual.get(supplier_id, 0)}
+        for supplier_id in sorted(counted.keys() | actual.keys())
+        if counted.get(supplier_id, 0) != actual.get(supplier_id, 0)
+    ]
+    if wrong:
+        statement = _INSERTS[dialect](table).values(wrong)
+        session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[table.c.supplier_id],
+                set_={"active_products": statement.excluded.active_products},
+            )
+        )
+    return len(wrong)

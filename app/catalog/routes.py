@@ -13,7 +13,7 @@ from app.auth.access import (
     optional_user,
 )
 from app.auth.models import UserRole
-from app.catalog import importer
+from app.catalog import importer, products, reviews, taxonomy
 from app.catalog import operations as ops
 from app.catalog.models import Brand, Category
 from app.catalog.schemas import (
@@ -72,7 +72,7 @@ def _include_inactive(query: dict) -> bool:
 @blp.response(200, ProductSchema, paginated=True)
 def list_products(query):
     """List products: filter, search and sort (active products of approved suppliers)."""
-    return ops.list_products(query)
+    return products.list_products(query)
 
 
 @blp.route("", methods=["POST"])
@@ -91,14 +91,14 @@ def create_product(data):
 @blp.response(200, ProductDetailSchema)
 def get_product(product_id):
     """A listed product by id."""
-    return ops.get_listed_product(product_id)
+    return products.get_listed_product(product_id)
 
 
 @blp.route("/slug/<slug>", methods=["GET"])
 @blp.response(200, ProductDetailSchema)
 def get_product_by_slug(slug):
     """A listed product by its slug (former slugs still resolve)."""
-    return ops.get_listed_product_by_slug(slug)
+    return products.get_listed_product_by_slug(slug)
 
 
 @blp.route("/<int:product_id>", methods=["PUT"])
@@ -133,7 +133,7 @@ def delete_product(product_id):
 @blp.response(200, ReviewSchema, paginated=True)
 def list_reviews(query, product_id):
     """Reviews of a product, newest first."""
-    return ops.list_reviews(product_id, query)
+    return reviews.list_reviews(product_id, query)
 
 
 @blp.route("/<int:product_id>/reviews", methods=["POST"])
@@ -142,7 +142,7 @@ def list_reviews(query, product_id):
 @blp.arguments(ReviewSchema)
 def add_review(data, product_id):
     """Review a product that was delivered to you (one review per product)."""
-    review = ops.add_review(product_id, current_user(), data)
+    review = reviews.add_review(product_id, current_user(), data)
     db.session.commit()
     return review
 
@@ -153,8 +153,8 @@ def add_review(data, product_id):
 @blp.arguments(ReviewUpdateSchema)
 def update_review(data, product_id, review_id):
     """Edit your own review."""
-    review = ops.get_review(product_id, review_id, current_user())
-    ops.update_review(review, data)
+    review = reviews.get_review(product_id, review_id, current_user())
+    reviews.update_review(review, data)
     db.session.commit()
     return review
 
@@ -166,8 +166,8 @@ def delete_review(product_id, review_id):
     """Remove a review: your own, or any (support admins)."""
     user = current_user()
     owner = None if user.role != UserRole.CUSTOMER else user
-    review = ops.get_review(product_id, review_id, owner)
-    ops.delete_review(review, user)
+    review = reviews.get_review(product_id, review_id, owner)
+    reviews.delete_review(review, user)
     db.session.commit()
     return None
 
@@ -239,7 +239,7 @@ def import_error_report(query, files):
 @blp.response(200, CategoryTreeSchema(many=True))
 def list_categories(query):
     """The category tree with product counts and suggested specs."""
-    return ops.category_tree(_include_inactive(query))
+    return taxonomy.category_tree(_include_inactive(query))
 
 
 @blp.route("/categories", methods=["POST"])
@@ -248,7 +248,7 @@ def list_categories(query):
 @blp.arguments(CategorySchema)
 def create_category(data):
     """Create a category (admins and product managers)."""
-    category = ops.save_category(None, data)
+    category = taxonomy.save_category(None, data)
     db.session.commit()
     return category
 
@@ -259,7 +259,7 @@ def create_category(data):
 @blp.arguments(CategoryUpdateSchema)
 def update_category(data, category_id):
     """Update a category; renaming it refreshes its products' search data."""
-    category = ops.save_category(get_or_404(Category, category_id), data)
+    category = taxonomy.save_category(get_or_404(Category, category_id), data)
     db.session.commit()
     return category
 
@@ -269,7 +269,7 @@ def update_category(data, category_id):
 @catalog_manager
 def retire_category(category_id):
     """Retire a category (it must have no active products or sub-categories)."""
-    category = ops.retire_category(get_or_404(Category, category_id))
+    category = taxonomy.retire_category(get_or_404(Category, category_id))
     db.session.commit()
     return category
 
@@ -279,7 +279,7 @@ def retire_category(category_id):
 @blp.response(200, BrandSchema(many=True))
 def list_brands(query):
     """Brands, by name."""
-    return ops.listing(Brand, _include_inactive(query))
+    return taxonomy.listing(Brand, _include_inactive(query))
 
 
 @blp.route("/brands", methods=["POST"])
@@ -288,7 +288,7 @@ def list_brands(query):
 @blp.arguments(BrandSchema)
 def create_brand(data):
     """Create a brand (admins and product managers)."""
-    brand = ops.save_brand(None, data)
+    brand = taxonomy.save_brand(None, data)
     db.session.commit()
     return brand
 
@@ -299,7 +299,7 @@ def create_brand(data):
 @blp.arguments(BrandUpdateSchema)
 def update_brand(data, brand_id):
     """Update a brand."""
-    brand = ops.save_brand(get_or_404(Brand, brand_id), data)
+    brand = taxonomy.save_brand(get_or_404(Brand, brand_id), data)
     db.session.commit()
     return brand
 
@@ -309,7 +309,7 @@ def update_brand(data, brand_id):
 @catalog_manager
 def retire_brand(brand_id):
     """Retire a brand: it is no longer offered for new products."""
-    brand = ops.save_brand(get_or_404(Brand, brand_id), {"is_active": False})
+    brand = taxonomy.save_brand(get_or_404(Brand, brand_id), {"is_active": False})
     db.session.commit()
     return brand
 
@@ -319,7 +319,7 @@ def retire_brand(brand_id):
 @blp.response(200, DeliveryZoneSchema(many=True))
 def list_delivery_zones(query):
     """Delivery zones with fee, estimated days and free-delivery threshold."""
-    return ops.listing(DeliveryZone, _include_inactive(query))
+    return taxonomy.listing(DeliveryZone, _include_inactive(query))
 
 
 @blp.route("/delivery-zones", methods=["POST"])

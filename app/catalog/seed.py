@@ -10,7 +10,7 @@ from sqlalchemy import select
 from app.auth.models import SupplierProfile, User, UserRole
 from app.auth.passwords import hash_password
 from app.catalog.models import Brand, Category, Product, ProductCondition, ProductSlug
-from app.catalog.operations import slugify
+from app.catalog.slugs import slugify
 from app.db import utcnow
 from app.delivery.models import DeliveryZone
 from app.extensions import db

@@ -4,9 +4,11 @@ import pytest
 from sqlalchemy import select
 
 from app.auth.models import UserRole
+from app.cart.models import CartItem
 from app.catalog.models import Product, ProductSlug
 from app.common.models import AuditLog
 from tests.factories.auth import SupplierProfileFactory, UserFactory
+from tests.factories.cart import CartFactory
 from tests.factories.catalog import BrandFactory, CategoryFactory, ProductFactory
 from tests.factories.orders import OrderFactory
 
@@ -205,6 +207,22 @@ def test_delete_is_hard_without_orders_and_soft_with_them(client, supplier, supp
     db.session.expire_all()
     assert db.session.get(Product, free.id) is None
     assert db.session.get(Product, ordered.id).is_active is False
+
+
+def test_a_deleted_product_leaves_the_carts_a_deactivated_one_stays_in_them(
+    client, supplier, supplier_headers, db
+):
+    free = ProductFactory(supplier=supplier.supplier_profile)
+    ordered = ProductFactory(supplier=supplier.supplier_profile)
+    OrderFactory(items=[(ordered, 1)])
+    CartFactory(items=[(free, 1), (ordered, 2)])
+    for product in (free, ordered):
+        assert (
+            client.delete(f"/api/products/{product.id}", headers=supplier_headers).status_code
+            == 200
+        )
+    in_carts = db.session.scalars(select(CartItem.product_id)).all()
+    assert in_carts == [ordered.id]
 
 
 def test_sku_is_unique_per_supplier(client, supplier, supplier_headers, category):
