@@ -12,8 +12,10 @@ from sqlalchemy.orm import selectinload
 
 from app.cart.models import Cart, CartItem
 from app.catalog.models import Product
-from app.errors import InsufficientStock, NotFound
+from app.errors import InsufficientStock, NotFound, Unprocessable
 from app.extensions import db
+
+CART_MAX_LINES = 50  # distinct products in one cart (checkout builds a statement per count)
 
 
 def _with_items(statement):
@@ -116,6 +118,12 @@ def add_item(cart: Cart, product_id: int, quantity: int) -> bool:
     """Add ``quantity`` of a product (merging with its line); True when a line was created."""
     product = _purchasable_product(product_id)
     line = next((item for item in cart.items if item.product_id == product_id), None)
+    if line is None and len(cart.items) >= CART_MAX_LINES:
+        raise Unprocessable(
+            f"A cart holds at most {CART_MAX_LINES} different products",
+            code="CART_FULL",
+            details={"max_lines": CART_MAX_LINES},
+        )
     _check_stock(product, quantity + (line.quantity if line else 0))
     if line is None:
         cart.items.append(

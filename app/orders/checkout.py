@@ -19,9 +19,9 @@ from sqlalchemy import Integer, Select, Update, bindparam, case, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.auth.models import User
-from app.cart.operations import take_lines
+from app.cart.operations import CART_MAX_LINES, take_lines
 from app.catalog.models import Category, Product, commission_rate
-from app.db import attach_persistent, insert_new, utcnow
+from app.db import utcnow
 from app.delivery.models import DeliveryZone
 from app.delivery.operations import delivery_fee
 from app.errors import (
@@ -41,6 +41,7 @@ from app.orders.models import (
     PaymentStatus,
 )
 from app.orders.state import record_history
+from app.orders.writer import attach_persistent, insert_new
 
 ZERO = Decimal("0.00")
 ORDER_NUMBER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I look-alikes
@@ -85,8 +86,8 @@ def _products_statement() -> Select:
             products.c.stock,
             products.c.is_active,
             products.c.supplier_id,
-            products.c.commission_rate,
-            categories.c.commission_rate,
+            products.c.commission_rate.label("own_rate"),
+            categories.c.commission_rate.label("category_rate"),
         )
         .outerjoin(categories, categories.c.id == products.c.category_id)
         .where(products.c.id.in_(bindparam("ids", expanding=True)))
@@ -100,16 +101,18 @@ def _read_products(product_ids: list[int]) -> dict[int, CheckoutProduct]:
     than the query)."""
     rows = db.session.execute(_products_statement(), {"ids": product_ids})
     products = {}
-    for id_, name, sku, price, stock, active, supplier_id, own_rate, category_rate in rows:
-        rate = commission_rate(own_rate, category_rate)
-        products[id_] = CheckoutProduct(id_, name, sku, price, stock, active, supplier_id, rate)
+    for row in rows:
+        columns = dict(row._mapping)  # by the columns' labels, not their positions
+        rate = commission_rate(columns.pop("own_rate"), columns.pop("category_rate"))
+        products[row.id] = CheckoutProduct(**columns, effective_commission_rate=rate)
     return products
 
 
-@functools.cache
+@functools.lru_cache(maxsize=CART_MAX_LINES)
 def _take_stock_statement(lines: int) -> Update:
     """``_take_stock``'s statement for ``lines`` products, built once per number of
-    lines; the products and quantities are bound as ``id0``, ``q0``, ... It is written
+    lines (a cart holds at most ``CART_MAX_LINES``, so the cache keeps them all); the
+    products and quantities are bound as ``id0``, ``q0``, ... It is written
     on the table, not the entity: no loaded object needs it, and the ORM's handling of an
     update statement costs more CPU than the statement itself."""
     products = Product.__table__

@@ -3,6 +3,7 @@ from decimal import Decimal
 import pytest
 
 from app.cart.models import CartItem
+from app.cart.operations import CART_MAX_LINES
 from tests.factories.cart import CartFactory
 from tests.factories.catalog import ProductFactory
 
@@ -184,3 +185,20 @@ def test_validate_an_healthy_cart(client, customer_headers, customer):
 def test_cart_is_for_customers(client, supplier_headers):
     assert client.get("/api/cart").status_code == 401
     assert client.get("/api/cart", headers=supplier_headers).status_code == 403
+
+
+def test_a_cart_holds_at_most_50_distinct_products(client, customer_headers, customer):
+    product = ProductFactory()
+    shelf = ProductFactory.create_batch(
+        CART_MAX_LINES - 1, supplier=product.supplier, category=product.category
+    )
+    CartFactory(user=customer, items=[(product, 1), *((other, 1) for other in shelf)])
+
+    response = add(client, customer_headers, ProductFactory(supplier=product.supplier))
+
+    assert response.status_code == 422
+    assert response.json["error"] == {"code": "CART_FULL", "details": {"max_lines": 50}}
+    more = add(client, customer_headers, product, 2)  # more of one already in the cart
+    assert more.status_code == 200
+    lines = more.json["data"]["items"]
+    assert len(lines) == CART_MAX_LINES and lines[0]["quantity"] == 3

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from app.auth.models import User
 from app.cart.models import CartItem
+from app.cart.operations import CART_MAX_LINES
 from app.catalog.models import Product
 from app.db import utcnow
 from app.errors import InsufficientStock
@@ -251,3 +252,31 @@ def test_an_order_refused_at_the_stock_take_never_joins_the_session(
         assert not [row for row in db.session if isinstance(row, Order | OrderItem)]
         db.session.rollback()
     assert (count(db, Order), count(db, OrderItem), stock_of(db, product)) == (0, 0, 4)
+
+
+def test_checkout_reads_the_products_columns_by_name(app, db, monkeypatch):
+    category = CategoryFactory(commission_rate=Decimal("0.0500"))
+    product = ProductFactory(price=Decimal("120.00"), stock=7, sku="SKU-X", category=category)
+    with app.app_context():
+        expected = checkout_module._read_products([product.id])
+        statement = checkout_module._products_statement()
+        shuffled = statement.with_only_columns(*reversed(statement.selected_columns))
+        monkeypatch.setattr(checkout_module, "_products_statement", lambda: shuffled)
+
+        read = checkout_module._read_products([product.id])
+
+    assert read == expected
+    assert read[product.id] == checkout_module.CheckoutProduct(
+        id=product.id,
+        name=product.name,
+        sku="SKU-X",
+        price=Decimal("120.00"),
+        stock=7,
+        is_active=True,
+        supplier_id=product.supplier_id,
+        effective_commission_rate=Decimal("0.0500"),
+    )
+
+
+def test_the_stock_statements_cache_holds_one_per_cart_size_at_most():
+    assert checkout_module._take_stock_statement.cache_info().maxsize == CART_MAX_LINES
