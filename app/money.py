@@ -1,8 +1,9 @@
-"""Exact money: Decimal in, Decimal out, two places, never a binary float."""
+"""Exact money: Decimal in, Decimal out, two places, never a binary float; and the rules
+that split and round it (a line's commission and supplier's net, whole shillings)."""
 
 from __future__ import annotations
 
-from decimal import ROUND_CEILING, Decimal, InvalidOperation
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal, InvalidOperation
 
 CENTS = Decimal("0.01")
 CURRENCY = "KES"
@@ -41,3 +42,14 @@ def whole_shillings(amount: Decimal) -> int:
 def cents(amount: Decimal) -> int:
     """Paystack takes the amount in the currency's subunit (KES cents)."""
     return int((amount.quantize(CENTS) * 100).to_integral_value())
+
+
+def line_commission(line_total: Decimal, rate: Decimal) -> Decimal:
+    """The platform's commission on an order line: ``rate`` of its total, to the cent,
+    half a cent rounded up."""
+    return (line_total * rate).quantize(CENTS, rounding=ROUND_HALF_UP)
+
+
+def supplier_net(line_total: Decimal, rate: Decimal) -> Decimal:
+    """What the supplier earns of an order line: its total less the commission."""
+    return line_total - line_commission(line_total, rate)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import secrets
 from datetime import timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import NamedTuple
 
 from flask import current_app
@@ -30,7 +30,7 @@ from app.errors import (
     Unprocessable,
 )
 from app.extensions import db
-from app.money import CENTS, format_money
+from app.money import format_money, line_commission
 from app.notifications.email import send_email_after_commit
 from app.orders.models import (
     Address,
@@ -200,7 +200,7 @@ def order_item_snapshot(product: Product | CheckoutProduct, quantity: int) -> Or
         quantity=quantity,
         line_total=line_total,
         commission_rate=rate,
-        commission_amount=(line_total * rate).quantize(CENTS, rounding=ROUND_HALF_UP),
+        commission_amount=line_commission(line_total, rate),
     )
 
 
