@@ -12,6 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from app.cart.models import Cart, CartItem
 from app.catalog.models import Product
+from app.catalog.visibility import listed
 from app.errors import InsufficientStock, NotFound, Unprocessable
 from app.extensions import db
 
@@ -95,10 +96,19 @@ def count_items(user_id: int) -> dict[str, int]:
 
 
 def _purchasable_product(product_id: int) -> Product:
-    product = db.session.get(Product, product_id)
-    if product is None or not product.is_active:
+    """The product if it is listed (active, of an approved supplier), else a 404 as in the
+    catalogue."""
+    product = db.session.scalar(select(Product).where(Product.id == product_id, *listed()))
+    if product is None:
         raise NotFound("Product not found", details={"product_id": product_id})
     return product
+
+
+def _listed_ids(product_ids: list[int]) -> set[int]:
+    if not product_ids:
+        return set()
+    statement = select(Product.id).where(Product.id.in_(product_ids), *listed())
+    return set(db.session.scalars(statement))
 
 
 def _check_stock(product: Product, quantity: int) -> None:
@@ -145,9 +155,7 @@ def find_line(cart: Cart, item_id: int) -> CartItem:
 
 def set_quantity(cart: Cart, item_id: int, quantity: int) -> Cart:
     line = find_line(cart, item_id)
-    if not line.product.is_active:
-        raise NotFound("Product not found", details={"product_id": line.product_id})
-    _check_stock(line.product, quantity)
+    _check_stock(_purchasable_product(line.product_id), quantity)
     line.quantity = quantity
     line.price_when_added = line.product.price
     db.session.flush()
@@ -200,11 +208,13 @@ PRICE_CHANGED, INSUFFICIENT_STOCK, UNAVAILABLE = (
 
 
 def validate(cart: Cart) -> CartCheck:
-    """Per line: a price change since it was added, a stock shortfall, an inactive product."""
+    """Per line: a price change since it was added, a stock shortfall, a product no longer
+    listed (inactive, or its supplier's approval withdrawn)."""
+    listed_ids = _listed_ids([item.product_id for item in cart.items])
     lines = []
     for item in cart.items:
         check = LineCheck(item)
-        if not item.product.is_active:
+        if item.product_id not in listed_ids:
             check.issues.append(UNAVAILABLE)
         elif item.quantity > item.product.stock:
             check.issues.append(INSUFFICIENT_STOCK)

@@ -81,7 +81,10 @@ def clear_cart():
 @customer_required
 @blp.response(200, CartCheckSchema)
 def validate_cart():
-    """Check every line before checkout: price changes, stock shortfalls, inactive products."""
+    """Check every line before checkout: price changes, stock shortfalls, products off sale.
+
+    A product is off sale (``UNAVAILABLE``) when it is inactive or its supplier is not
+    approved, as in the catalogue."""
     return operations.validate(operations.find_cart(current_user().id))
 
 

@@ -202,3 +202,34 @@ def test_a_cart_holds_at_most_50_distinct_products(client, customer_headers, cus
     assert more.status_code == 200
     lines = more.json["data"]["items"]
     assert len(lines) == CART_MAX_LINES and lines[0]["quantity"] == 3
+
+
+def test_products_off_sale_cannot_be_added_like_in_the_catalogue(client, customer_headers):
+    unapproved = ProductFactory(supplier__pending=True)
+    inactive = ProductFactory(inactive=True)
+    for product in (unapproved, inactive):
+        assert client.get(f"/api/products/{product.id}").status_code == 404
+        response = add(client, customer_headers, product)
+        assert response.status_code == 404
+        assert response.json["error"]["details"] == {"product_id": product.id}
+    assert client.get("/api/cart", headers=customer_headers).json["data"]["items"] == []
+
+
+def test_a_suspended_suppliers_product_is_unavailable_in_the_cart(
+    client, customer_headers, customer, db
+):
+    kept = ProductFactory()
+    suspended = ProductFactory()
+    cart = CartFactory(user=customer, items=[(kept, 1), (suspended, 1)])
+    suspended.supplier.is_approved = False
+    db.session.commit()
+
+    data = client.get("/api/cart/validate", headers=customer_headers).json["data"]
+
+    assert data["valid"] is False
+    lines = {line["product_id"]: line["issues"] for line in data["items"]}
+    assert lines == {kept.id: [], suspended.id: ["UNAVAILABLE"]}
+    more = client.put(
+        f"/api/cart/items/{cart.items[1].id}", json={"quantity": 2}, headers=customer_headers
+    )
+    assert more.status_code == 404

@@ -9,6 +9,7 @@ from app.auth.models import User
 from app.cart.models import CartItem
 from app.cart.operations import CART_MAX_LINES
 from app.catalog.models import Product
+from app.catalog.visibility import current_dialect
 from app.db import utcnow
 from app.errors import InsufficientStock
 from app.notifications.models import OutboxEmail
@@ -259,9 +260,9 @@ def test_checkout_reads_the_products_columns_by_name(app, db, monkeypatch):
     product = ProductFactory(price=Decimal("120.00"), stock=7, sku="SKU-X", category=category)
     with app.app_context():
         expected = checkout_module._read_products([product.id])
-        statement = checkout_module._products_statement()
+        statement = checkout_module._products_statement(current_dialect())
         shuffled = statement.with_only_columns(*reversed(statement.selected_columns))
-        monkeypatch.setattr(checkout_module, "_products_statement", lambda: shuffled)
+        monkeypatch.setattr(checkout_module, "_products_statement", lambda dialect: shuffled)
 
         read = checkout_module._read_products([product.id])
 
@@ -272,7 +273,7 @@ def test_checkout_reads_the_products_columns_by_name(app, db, monkeypatch):
         sku="SKU-X",
         price=Decimal("120.00"),
         stock=7,
-        is_active=True,
+        listed=True,
         supplier_id=product.supplier_id,
         effective_commission_rate=Decimal("0.0500"),
     )
@@ -280,3 +281,56 @@ def test_checkout_reads_the_products_columns_by_name(app, db, monkeypatch):
 
 def test_the_stock_statements_cache_holds_one_per_cart_size_at_most():
     assert checkout_module._take_stock_statement.cache_info().maxsize == CART_MAX_LINES
+
+
+def test_a_suspended_suppliers_product_is_refused_and_no_stock_is_taken(checkout, fill_cart, db):
+    kept = ProductFactory(stock=5)
+    suspended = ProductFactory(stock=5, name="Grey Import")
+    fill_cart((kept, 1), (suspended, 2))
+    suspended.supplier.is_approved = False
+    db.session.commit()
+
+    response = checkout()
+
+    assert response.status_code == 422
+    error = response.json["error"]
+    assert error["code"] == "INSUFFICIENT_STOCK"
+    assert error["details"]["items"] == [
+        {"product_id": suspended.id, "name": "Grey Import", "requested": 2, "available": 0}
+    ]
+    db.session.expire_all()
+    assert (stock_of(db, kept), stock_of(db, suspended)) == (5, 5)
+    assert count(db, Order) == 0 and count(db, CartItem) == 2
+
+
+def test_the_stock_take_refuses_a_product_taken_off_sale_after_the_read(
+    checkout, fill_cart, db, monkeypatch
+):
+    kept = ProductFactory(stock=5)
+    suspended = ProductFactory(stock=5, name="Grey Import")
+    fill_cart((kept, 1), (suspended, 2))
+    suspended.supplier.is_approved = False
+    db.session.commit()
+    monkeypatch.setattr(checkout_module, "_shortfalls", lambda quantities, products: [])
+
+    response = checkout()
+
+    assert response.status_code == 422
+    assert response.json["error"]["details"]["items"] == [
+        {"product_id": suspended.id, "name": "Grey Import", "requested": 2, "available": 0}
+    ]
+    db.session.expire_all()
+    assert (stock_of(db, kept), stock_of(db, suspended)) == (5, 5)
+    assert count(db, Order) == 0 and count(db, CartItem) == 2
+
+
+def test_the_checkout_statements_stay_plain_core_statements(app):
+    # Criteria on the entity would make them ORM statements, whose handling costs more
+    # CPU than running them.
+    with app.app_context():
+        dialect = current_dialect()
+        statements = [
+            checkout_module._products_statement(dialect),
+            checkout_module._take_stock_statement(dialect, 2),
+        ]
+    assert [dict(statement._propagate_attrs) for statement in statements] == [{}, {}]
