@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal, InvalidOperation
 
+from app.errors import Unprocessable
+
 CENTS = Decimal("0.01")
 CURRENCY = "KES"
 MAX_AMOUNT = Decimal("10000000000")  # NUMERIC(12, 2) holds up to 9999999999.99
+MAX_PRICE = Decimal("10000000.00")  # a product's: a thousand of it still fits a column
 
 
 def parse_money(value: object, *, allow_negative: bool = False) -> Decimal:
@@ -32,6 +35,17 @@ def parse_money(value: object, *, allow_negative: bool = False) -> Decimal:
 
 def format_money(amount: Decimal) -> str:
     return f"{amount.quantize(CENTS):.2f}"
+
+
+def ensure_storable(amount: Decimal, what: str) -> None:
+    """A total (of a cart line, a cart, an order) a money column can hold, else a 422
+    ``AMOUNT_TOO_LARGE`` naming ``what`` it is."""
+    if amount >= MAX_AMOUNT:
+        raise Unprocessable(
+            f"{what} is more than the KES {format_money(MAX_AMOUNT - CENTS)} an order can hold",
+            code="AMOUNT_TOO_LARGE",
+            details={"amount": format_money(amount), "max": format_money(MAX_AMOUNT - CENTS)},
+        )
 
 
 def whole_shillings(amount: Decimal) -> int:

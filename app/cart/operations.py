@@ -15,6 +15,7 @@ from app.catalog.models import Product
 from app.catalog.visibility import listed
 from app.errors import InsufficientStock, NotFound, Unprocessable
 from app.extensions import db
+from app.money import ensure_storable
 
 CART_MAX_LINES = 50  # distinct products in one cart (checkout builds a statement per count)
 
@@ -135,6 +136,7 @@ def add_item(cart: Cart, product_id: int, quantity: int) -> bool:
             details={"max_lines": CART_MAX_LINES},
         )
     _check_stock(product, quantity + (line.quantity if line else 0))
+    ensure_storable(cart.subtotal + product.price * quantity, "The cart's total")
     if line is None:
         cart.items.append(
             CartItem(product=product, quantity=quantity, price_when_added=product.price)
@@ -155,7 +157,9 @@ def find_line(cart: Cart, item_id: int) -> CartItem:
 
 def set_quantity(cart: Cart, item_id: int, quantity: int) -> Cart:
     line = find_line(cart, item_id)
-    _check_stock(_purchasable_product(line.product_id), quantity)
+    product = _purchasable_product(line.product_id)
+    _check_stock(product, quantity)
+    ensure_storable(cart.subtotal + product.price * (quantity - line.quantity), "The cart's total")
     line.quantity = quantity
     line.price_when_added = line.product.price
     db.session.flush()

@@ -37,7 +37,8 @@ def add_item(data):
 
     201 when a new line was created, 200 when an existing line grew. More than the
     stock (counting what is already in the cart) is 422 ``INSUFFICIENT_STOCK``; a
-    product beyond the cart's 50 different ones is 422 ``CART_FULL``.
+    product beyond the cart's 50 different ones is 422 ``CART_FULL``; a cart total
+    beyond what an order can hold is 422 ``AMOUNT_TOO_LARGE``.
     """
     cart = operations.lock_cart(current_user().id)
     created = operations.add_item(cart, data["product_id"], data["quantity"])

@@ -31,7 +31,7 @@ from app.errors import (
     Unprocessable,
 )
 from app.extensions import db
-from app.money import format_money, line_commission
+from app.money import ensure_storable, format_money, line_commission
 from app.notifications.email import send_email_after_commit
 from app.orders.models import (
     Address,
@@ -273,6 +273,7 @@ def _place_order(
     subtotal = sum((item.line_total for item in items), ZERO)
     fee = delivery_fee(zone, subtotal)
     total = subtotal + fee
+    ensure_storable(total, "The order's total")  # and so its subtotal and lines
     cod_limit = Decimal(current_app.config["COD_MAX_TOTAL"])
     if payment_method == PaymentMethod.CASH and total > cod_limit:
         raise Unprocessable(

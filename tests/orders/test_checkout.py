@@ -318,3 +318,28 @@ def test_the_checkout_statements_stay_plain_core_statements(app):
             checkout_module._take_stock_statement(dialect, 2),
         ]
     assert [dict(statement._propagate_attrs) for statement in statements] == [{}, {}]
+
+
+@pytest.mark.parametrize(
+    ("quantity", "total"),
+    [
+        (2, "20000000249.98"),  # the lines alone overflow the column
+        (1, "10000000249.99"),  # the delivery fee tips the order's total over
+    ],
+)
+def test_an_order_beyond_the_money_column_is_a_422_and_writes_nothing(
+    checkout, fill_cart, db, quantity, total
+):
+    legacy = ProductFactory(price=Decimal("9999999999.99"), stock=5)  # priced before the cap
+    fill_cart((legacy, quantity))
+
+    response = checkout()
+
+    assert response.status_code == 422
+    assert response.json["error"] == {
+        "code": "AMOUNT_TOO_LARGE",
+        "details": {"amount": total, "max": "9999999999.99"},
+    }
+    db.session.expire_all()
+    assert stock_of(db, legacy) == 5
+    assert count(db, Order) == 0 and count(db, OrderItem) == 0 and count(db, CartItem) == 1
