@@ -5,8 +5,7 @@ from __future__ import annotations
 import base64
 import enum
 import functools
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -17,27 +16,21 @@ from flask import current_app
 from sqlalchemy import (
     DateTime,
     Enum,
-    Insert,
     MetaData,
     Numeric,
     String,
     TypeDecorator,
     event,
     func,
-    insert,
 )
-from sqlalchemy import inspect as mapper_of
 from sqlalchemy.orm import (
-    MANYTOONE,
     DeclarativeBase,
     Mapped,
     Session,
     SessionTransaction,
-    make_transient_to_detached,
     mapped_column,
     registry,
 )
-from sqlalchemy.orm.attributes import set_committed_value
 
 from app.errors import NotFound
 from app.money import CENTS
@@ -220,115 +213,3 @@ class TimestampMixin:
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime(), default=utcnow, onupdate=utcnow, server_default=func.now(), nullable=False
     )
-
-
-# New rows written past the unit of work ----------------------------------------------
-@dataclass(frozen=True)
-class _Column:
-    attribute: str
-    key: str  # the column's key: what the INSERT binds
-    default: Callable[[], object] | None  # the column's Python default, if it has one
-
-
-@dataclass(frozen=True)
-class _Parent:
-    """A many-to-one: ``foreign_key`` takes the value of the parent's ``parent_key``."""
-
-    relationship: str
-    foreign_key: str
-    parent_key: str
-
-
-@dataclass(frozen=True)
-class _InsertPlan:
-    statement: Insert
-    primary_key: str
-    columns: tuple[_Column, ...]
-    parents: tuple[_Parent, ...]
-
-
-def _python_default(cls: type, attribute: str, column) -> Callable[[], object] | None:
-    default = column.default
-    if default is None:
-        if column.server_default is not None:
-            raise TypeError(f"{cls.__name__}.{attribute} has a server-side default only")
-        return None
-    if default.is_scalar:
-        return lambda: default.arg
-    if default.is_callable:
-        return lambda: default.arg(None)  # SQLAlchemy's wrapper takes a context
-    raise TypeError(f"{cls.__name__}.{attribute}: only Python defaults can be filled in")
-
-
-@functools.cache
-def _insert_plan(cls: type) -> _InsertPlan:
-    mapper = mapper_of(cls)
-    (primary_key,) = mapper.primary_key
-    columns = tuple(
-        _Column(prop.key, prop.columns[0].key, _python_default(cls, prop.key, prop.columns[0]))
-        for prop in mapper.column_attrs
-        if prop.columns[0] is not primary_key
-    )
-    parents = tuple(
-        _Parent(
-            relationship.key,
-            mapper.get_property_by_column(local).key,
-            relationship.mapper.get_property_by_column(remote).key,
-        )
-        for relationship in mapper.relationships
-        if relationship.direction is MANYTOONE
-        for local, remote in relationship.local_remote_pairs
-    )
-    table = mapper.local_table
-    return _InsertPlan(
-        statement=insert(table).returning(primary_key, sort_by_parameter_order=True),
-        primary_key=mapper.get_property_by_column(primary_key).key,
-        columns=columns,
-        parents=parents,
-    )
-
-
-def insert_new(session: Session, objects: Sequence[Base]) -> None:
-    """INSERT new objects of one mapped class with one statement on its table.
-
-    For the busiest writes only (checkout's order): the unit of work's flush costs
-    several times the CPU of the statements it sends. Each column gets the object's
-    value, else the key of the many-to-one parent it points at (an item's ``order``
-    gives its ``order_id``: insert parents first), else the column's Python default,
-    else None; what was filled in and the primary key that comes back are set on the
-    object, so that it is complete. ``attach_persistent`` then hands the objects to the
-    session. Mapper events do not fire for these rows, and a column with a server-side
-    default only is refused, as its value would stay unknown.
-    """
-    if not objects:
-        return
-    cls = type(objects[0])
-    plan = _insert_plan(cls)
-    rows = []
-    for obj in objects:
-        if type(obj) is not cls:
-            raise TypeError(f"insert_new writes one class at a time: {cls.__name__}")
-        values = obj.__dict__
-        for parent in plan.parents:
-            related = values.get(parent.relationship)
-            if related is not None:
-                set_committed_value(obj, parent.foreign_key, getattr(related, parent.parent_key))
-        row = {}
-        for column in plan.columns:
-            if column.attribute not in values:
-                set_committed_value(
-                    obj, column.attribute, column.default() if column.default else None
-                )
-            row[column.key] = values[column.attribute]
-        rows.append(row)
-    keys = session.execute(plan.statement, rows).scalars().all()
-    for obj, key in zip(objects, keys, strict=True):
-        set_committed_value(obj, plan.primary_key, key)
-
-
-def attach_persistent(session: Session, objects: Sequence[Base]) -> None:
-    """Objects written by ``insert_new`` join the session as loaded rows: nothing to
-    flush, nothing to read back."""
-    for obj in objects:
-        make_transient_to_detached(obj)
-    session.add_all(objects)

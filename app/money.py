@@ -1,12 +1,16 @@
-"""Exact money: Decimal in, Decimal out, two places, never a binary float."""
+"""Exact money: Decimal in, Decimal out, two places, never a binary float; and the rules
+that split and round it (a line's commission and supplier's net, whole shillings)."""
 
 from __future__ import annotations
 
-from decimal import ROUND_CEILING, Decimal, InvalidOperation
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal, InvalidOperation
+
+from app.errors import Unprocessable
 
 CENTS = Decimal("0.01")
 CURRENCY = "KES"
 MAX_AMOUNT = Decimal("10000000000")  # NUMERIC(12, 2) holds up to 9999999999.99
+MAX_PRICE = Decimal("10000000.00")  # a product's: a thousand of it still fits a column
 
 
 def parse_money(value: object, *, allow_negative: bool = False) -> Decimal:
@@ -33,6 +37,17 @@ def format_money(amount: Decimal) -> str:
     return f"{amount.quantize(CENTS):.2f}"
 
 
+def ensure_storable(amount: Decimal, what: str) -> None:
+    """A total (of a cart line, a cart, an order) a money column can hold, else a 422
+    ``AMOUNT_TOO_LARGE`` naming ``what`` it is."""
+    if amount >= MAX_AMOUNT:
+        raise Unprocessable(
+            f"{what} is more than the KES {format_money(MAX_AMOUNT - CENTS)} an order can hold",
+            code="AMOUNT_TOO_LARGE",
+            details={"amount": format_money(amount), "max": format_money(MAX_AMOUNT - CENTS)},
+        )
+
+
 def whole_shillings(amount: Decimal) -> int:
     """M-Pesa takes whole shillings only: round up so the order is never underpaid."""
     return int(amount.to_integral_value(rounding=ROUND_CEILING))
@@ -46,3 +61,14 @@ def cents(amount: Decimal) -> int:
 def from_subunits(amount: int) -> Decimal:
     """An amount in the currency's subunit (Paystack's KES cents) as Decimal: 149950 -> 1499.50."""
     return (Decimal(amount) * CENTS).quantize(CENTS)
+
+
+def line_commission(line_total: Decimal, rate: Decimal) -> Decimal:
+    """The platform's commission on an order line: ``rate`` of its total, to the cent,
+    half a cent rounded up."""
+    return (line_total * rate).quantize(CENTS, rounding=ROUND_HALF_UP)
+
+
+def supplier_net(line_total: Decimal, rate: Decimal) -> Decimal:
+    """What the supplier earns of an order line: its total less the commission."""
+    return line_total - line_commission(line_total, rate)

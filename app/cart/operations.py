@@ -12,8 +12,12 @@ from sqlalchemy.orm import selectinload
 
 from app.cart.models import Cart, CartItem
 from app.catalog.models import Product
-from app.errors import InsufficientStock, NotFound
+from app.catalog.visibility import listed
+from app.errors import InsufficientStock, NotFound, Unprocessable
 from app.extensions import db
+from app.money import ensure_storable
+
+CART_MAX_LINES = 50  # distinct products in one cart (checkout builds a statement per count)
 
 
 def _with_items(statement):
@@ -93,10 +97,19 @@ def count_items(user_id: int) -> dict[str, int]:
 
 
 def _purchasable_product(product_id: int) -> Product:
-    product = db.session.get(Product, product_id)
-    if product is None or not product.is_active:
+    """The product if it is listed (active, of an approved supplier), else a 404 as in the
+    catalogue."""
+    product = db.session.scalar(select(Product).where(Product.id == product_id, *listed()))
+    if product is None:
         raise NotFound("Product not found", details={"product_id": product_id})
     return product
+
+
+def _listed_ids(product_ids: list[int]) -> set[int]:
+    if not product_ids:
+        return set()
+    statement = select(Product.id).where(Product.id.in_(product_ids), *listed())
+    return set(db.session.scalars(statement))
 
 
 def _check_stock(product: Product, quantity: int) -> None:
@@ -116,7 +129,14 @@ def add_item(cart: Cart, product_id: int, quantity: int) -> bool:
     """Add ``quantity`` of a product (merging with its line); True when a line was created."""
     product = _purchasable_product(product_id)
     line = next((item for item in cart.items if item.product_id == product_id), None)
+    if line is None and len(cart.items) >= CART_MAX_LINES:
+        raise Unprocessable(
+            f"A cart holds at most {CART_MAX_LINES} different products",
+            code="CART_FULL",
+            details={"max_lines": CART_MAX_LINES},
+        )
     _check_stock(product, quantity + (line.quantity if line else 0))
+    ensure_storable(cart.subtotal + product.price * quantity, "The cart's total")
     if line is None:
         cart.items.append(
             CartItem(product=product, quantity=quantity, price_when_added=product.price)
@@ -137,9 +157,9 @@ def find_line(cart: Cart, item_id: int) -> CartItem:
 
 def set_quantity(cart: Cart, item_id: int, quantity: int) -> Cart:
     line = find_line(cart, item_id)
-    if not line.product.is_active:
-        raise NotFound("Product not found", details={"product_id": line.product_id})
-    _check_stock(line.product, quantity)
+    product = _purchasable_product(line.product_id)
+    _check_stock(product, quantity)
+    ensure_storable(cart.subtotal + product.price * (quantity - line.quantity), "The cart's total")
     line.quantity = quantity
     line.price_when_added = line.product.price
     db.session.flush()
@@ -192,11 +212,13 @@ PRICE_CHANGED, INSUFFICIENT_STOCK, UNAVAILABLE = (
 
 
 def validate(cart: Cart) -> CartCheck:
-    """Per line: a price change since it was added, a stock shortfall, an inactive product."""
+    """Per line: a price change since it was added, a stock shortfall, a product no longer
+    listed (inactive, or its supplier's approval withdrawn)."""
+    listed_ids = _listed_ids([item.product_id for item in cart.items])
     lines = []
     for item in cart.items:
         check = LineCheck(item)
-        if not item.product.is_active:
+        if item.product_id not in listed_ids:
             check.issues.append(UNAVAILABLE)
         elif item.quantity > item.product.stock:
             check.issues.append(INSUFFICIENT_STOCK)

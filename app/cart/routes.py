@@ -36,7 +36,9 @@ def add_item(data):
     """Add a product; adding one already in the cart adds to its quantity.
 
     201 when a new line was created, 200 when an existing line grew. More than the
-    stock (counting what is already in the cart) is 422 ``INSUFFICIENT_STOCK``.
+    stock (counting what is already in the cart) is 422 ``INSUFFICIENT_STOCK``; a
+    product beyond the cart's 50 different ones is 422 ``CART_FULL``; a cart total
+    beyond what an order can hold is 422 ``AMOUNT_TOO_LARGE``.
     """
     cart = operations.lock_cart(current_user().id)
     created = operations.add_item(cart, data["product_id"], data["quantity"])
@@ -80,7 +82,10 @@ def clear_cart():
 @customer_required
 @blp.response(200, CartCheckSchema)
 def validate_cart():
-    """Check every line before checkout: price changes, stock shortfalls, inactive products."""
+    """Check every line before checkout: price changes, stock shortfalls, products off sale.
+
+    A product is off sale (``UNAVAILABLE``) when it is inactive or its supplier is not
+    approved, as in the catalogue."""
     return operations.validate(operations.find_cart(current_user().id))
 
 

@@ -11,17 +11,18 @@ from __future__ import annotations
 import functools
 import secrets
 from datetime import timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import NamedTuple
 
 from flask import current_app
-from sqlalchemy import Integer, Select, Update, bindparam, case, select, update
+from sqlalchemy import Integer, Select, Update, and_, bindparam, case, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.auth.models import User
-from app.cart.operations import take_lines
+from app.cart.operations import CART_MAX_LINES, take_lines
 from app.catalog.models import Category, Product, commission_rate
-from app.db import attach_persistent, insert_new, utcnow
+from app.catalog.visibility import current_dialect, listed
+from app.db import utcnow
 from app.delivery.models import DeliveryZone
 from app.delivery.operations import delivery_fee
 from app.errors import (
@@ -30,7 +31,7 @@ from app.errors import (
     Unprocessable,
 )
 from app.extensions import db
-from app.money import CENTS, format_money
+from app.money import ensure_storable, format_money, line_commission
 from app.notifications.email import send_email_after_commit
 from app.orders.models import (
     Address,
@@ -41,6 +42,7 @@ from app.orders.models import (
     PaymentStatus,
 )
 from app.orders.state import record_history
+from app.orders.writer import attach_persistent, insert_new
 
 ZERO = Decimal("0.00")
 ORDER_NUMBER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I look-alikes
@@ -59,22 +61,24 @@ def _is_order_number_clash(error: IntegrityError) -> bool:
 
 
 class CheckoutProduct(NamedTuple):
-    """What checkout reads of a product: its stock and what an order line snapshots."""
+    """What checkout reads of a product: its stock, whether it is listed (for sale: see
+    ``app.catalog.visibility``) and what an order line snapshots."""
 
     id: int
     name: str
     sku: str | None
     price: Decimal
     stock: int
-    is_active: bool
+    listed: bool
     supplier_id: int
     effective_commission_rate: Decimal
 
 
 @functools.cache
-def _products_statement() -> Select:
+def _products_statement(dialect: str) -> Select:
     """The columns checkout reads of the products ``ids`` (on the tables: see
-    ``_take_stock_statement``)."""
+    ``_take_stock_statement``), built once per ``dialect``, the session's, on which
+    ``listed()`` depends."""
     products, categories = Product.__table__, Category.__table__
     return (
         select(
@@ -83,10 +87,10 @@ def _products_statement() -> Select:
             products.c.sku,
             products.c.price,
             products.c.stock,
-            products.c.is_active,
+            and_(*listed()).label("listed"),
             products.c.supplier_id,
-            products.c.commission_rate,
-            categories.c.commission_rate,
+            products.c.commission_rate.label("own_rate"),
+            categories.c.commission_rate.label("category_rate"),
         )
         .outerjoin(categories, categories.c.id == products.c.category_id)
         .where(products.c.id.in_(bindparam("ids", expanding=True)))
@@ -98,20 +102,24 @@ def _read_products(product_ids: list[int]) -> dict[int, CheckoutProduct]:
 
     Plain rows, not entities: checkout only reads them (loading entities costs more CPU
     than the query)."""
-    rows = db.session.execute(_products_statement(), {"ids": product_ids})
+    rows = db.session.execute(_products_statement(current_dialect()), {"ids": product_ids})
     products = {}
-    for id_, name, sku, price, stock, active, supplier_id, own_rate, category_rate in rows:
-        rate = commission_rate(own_rate, category_rate)
-        products[id_] = CheckoutProduct(id_, name, sku, price, stock, active, supplier_id, rate)
+    for row in rows:
+        columns = dict(row._mapping)  # by the columns' labels, not their positions
+        rate = commission_rate(columns.pop("own_rate"), columns.pop("category_rate"))
+        products[row.id] = CheckoutProduct(**columns, effective_commission_rate=rate)
     return products
 
 
-@functools.cache
-def _take_stock_statement(lines: int) -> Update:
+@functools.lru_cache(maxsize=CART_MAX_LINES)
+def _take_stock_statement(dialect: str, lines: int) -> Update:
     """``_take_stock``'s statement for ``lines`` products, built once per number of
-    lines; the products and quantities are bound as ``id0``, ``q0``, ... It is written
-    on the table, not the entity: no loaded object needs it, and the ORM's handling of an
-    update statement costs more CPU than the statement itself."""
+    lines (a cart holds at most ``CART_MAX_LINES``: the cache keeps them all, for the one
+    ``dialect`` a process talks to; ``listed()`` depends on it); the products and
+    quantities are bound as ``id0``, ``q0``, ... It is written on the table, not the
+    entity: no loaded object needs it, and the ORM's handling of an update statement
+    costs more CPU than the statement itself (``listed()``'s criteria, on the entity,
+    go in through ``and_``, which keeps the statement a plain one)."""
     products = Product.__table__
     ids = [bindparam(f"id{n}", type_=Integer) for n in range(lines)]
     taken = case(
@@ -129,7 +137,7 @@ def _take_stock_statement(lines: int) -> Update:
         update(products)
         .where(
             products.c.id == locked.c.id,
-            products.c.is_active.is_(True),
+            and_(*listed()),
             products.c.stock >= taken,
         )
         .values(stock=products.c.stock - taken, sold_count=products.c.sold_count + taken)
@@ -144,7 +152,7 @@ def _take_stock(quantities: dict[int, int]) -> None:
     no deadlock), FOR NO KEY UPDATE like the update itself: FOR UPDATE would also wait
     on the KEY SHARE locks that concurrent checkouts' order lines (foreign keys to the
     product) hold, each on the other's. The update then decrements only the rows that
-    are active and still hold enough; under READ COMMITTED PostgreSQL re-checks that on
+    are listed and still hold enough; under READ COMMITTED PostgreSQL re-checks that on
     the newest version of a row a concurrent transaction changed, so it never oversells.
     A row left out is a shortfall, reported with the stock as re-read now; the rows
     already decremented are undone by the caller's rollback. SQLite ignores FOR UPDATE:
@@ -153,7 +161,7 @@ def _take_stock(quantities: dict[int, int]) -> None:
     params = {}
     for n, (id_, quantity) in enumerate(quantities.items()):
         params[f"id{n}"], params[f"q{n}"] = id_, quantity
-    statement = _take_stock_statement(len(quantities))
+    statement = _take_stock_statement(current_dialect(), len(quantities))
     updated = set(db.session.scalars(statement, params))
     if len(updated) < len(quantities):
         missed = {id_: quantity for id_, quantity in quantities.items() if id_ not in updated}
@@ -167,7 +175,7 @@ def _shortage(product_id: int, quantity: int, product: CheckoutProduct | None) -
         "product_id": product_id,
         "name": product.name if product is not None else None,
         "requested": quantity,
-        "available": product.stock if product is not None and product.is_active else 0,
+        "available": product.stock if product is not None and product.listed else 0,
     }
 
 
@@ -197,7 +205,7 @@ def order_item_snapshot(product: Product | CheckoutProduct, quantity: int) -> Or
         quantity=quantity,
         line_total=line_total,
         commission_rate=rate,
-        commission_amount=(line_total * rate).quantize(CENTS, rounding=ROUND_HALF_UP),
+        commission_amount=line_commission(line_total, rate),
     )
 
 
@@ -265,6 +273,7 @@ def _place_order(
     subtotal = sum((item.line_total for item in items), ZERO)
     fee = delivery_fee(zone, subtotal)
     total = subtotal + fee
+    ensure_storable(total, "The order's total")  # and so its subtotal and lines
     cod_limit = Decimal(current_app.config["COD_MAX_TOTAL"])
     if payment_method == PaymentMethod.CASH and total > cod_limit:
         raise Unprocessable(

@@ -3,6 +3,7 @@ from decimal import Decimal
 import pytest
 
 from app.cart.models import CartItem
+from app.cart.operations import CART_MAX_LINES
 from tests.factories.cart import CartFactory
 from tests.factories.catalog import ProductFactory
 
@@ -184,3 +185,51 @@ def test_validate_an_healthy_cart(client, customer_headers, customer):
 def test_cart_is_for_customers(client, supplier_headers):
     assert client.get("/api/cart").status_code == 401
     assert client.get("/api/cart", headers=supplier_headers).status_code == 403
+
+
+def test_a_cart_holds_at_most_50_distinct_products(client, customer_headers, customer):
+    product = ProductFactory()
+    shelf = ProductFactory.create_batch(
+        CART_MAX_LINES - 1, supplier=product.supplier, category=product.category
+    )
+    CartFactory(user=customer, items=[(product, 1), *((other, 1) for other in shelf)])
+
+    response = add(client, customer_headers, ProductFactory(supplier=product.supplier))
+
+    assert response.status_code == 422
+    assert response.json["error"] == {"code": "CART_FULL", "details": {"max_lines": 50}}
+    more = add(client, customer_headers, product, 2)  # more of one already in the cart
+    assert more.status_code == 200
+    lines = more.json["data"]["items"]
+    assert len(lines) == CART_MAX_LINES and lines[0]["quantity"] == 3
+
+
+def test_products_off_sale_cannot_be_added_like_in_the_catalogue(client, customer_headers):
+    unapproved = ProductFactory(supplier__pending=True)
+    inactive = ProductFactory(inactive=True)
+    for product in (unapproved, inactive):
+        assert client.get(f"/api/products/{product.id}").status_code == 404
+        response = add(client, customer_headers, product)
+        assert response.status_code == 404
+        assert response.json["error"]["details"] == {"product_id": product.id}
+    assert client.get("/api/cart", headers=customer_headers).json["data"]["items"] == []
+
+
+def test_a_suspended_suppliers_product_is_unavailable_in_the_cart(
+    client, customer_headers, customer, db
+):
+    kept = ProductFactory()
+    suspended = ProductFactory()
+    cart = CartFactory(user=customer, items=[(kept, 1), (suspended, 1)])
+    suspended.supplier.is_approved = False
+    db.session.commit()
+
+    data = client.get("/api/cart/validate", headers=customer_headers).json["data"]
+
+    assert data["valid"] is False
+    lines = {line["product_id"]: line["issues"] for line in data["items"]}
+    assert lines == {kept.id: [], suspended.id: ["UNAVAILABLE"]}
+    more = client.put(
+        f"/api/cart/items/{cart.items[1].id}", json={"quantity": 2}, headers=customer_headers
+    )
+    assert more.status_code == 404

@@ -7,7 +7,9 @@ from sqlalchemy import func, select
 
 from app.auth.models import User
 from app.cart.models import CartItem
+from app.cart.operations import CART_MAX_LINES
 from app.catalog.models import Product
+from app.catalog.visibility import current_dialect
 from app.db import utcnow
 from app.errors import InsufficientStock
 from app.notifications.models import OutboxEmail
@@ -251,3 +253,93 @@ def test_an_order_refused_at_the_stock_take_never_joins_the_session(
         assert not [row for row in db.session if isinstance(row, Order | OrderItem)]
         db.session.rollback()
     assert (count(db, Order), count(db, OrderItem), stock_of(db, product)) == (0, 0, 4)
+
+
+def test_checkout_reads_the_products_columns_by_name(app, db, monkeypatch):
+    category = CategoryFactory(commission_rate=Decimal("0.0500"))
+    product = ProductFactory(price=Decimal("120.00"), stock=7, sku="SKU-X", category=category)
+    with app.app_context():
+        expected = checkout_module._read_products([product.id])
+        statement = checkout_module._products_statement(current_dialect())
+        shuffled = statement.with_only_columns(*reversed(statement.selected_columns))
+        monkeypatch.setattr(checkout_module, "_products_statement", lambda dialect: shuffled)
+
+        read = checkout_module._read_products([product.id])
+
+    assert read == expected
+    assert read[product.id] == checkout_module.CheckoutProduct(
+        id=product.id,
+        name=product.name,
+        sku="SKU-X",
+        price=Decimal("120.00"),
+        stock=7,
+        listed=True,
+        supplier_id=product.supplier_id,
+        effective_commission_rate=Decimal("0.0500"),
+    )
+
+
+def test_the_stock_statements_cache_holds_one_per_cart_size_at_most():
+    assert checkout_module._take_stock_statement.cache_info().maxsize == CART_MAX_LINES
+
+
+@pytest.mark.parametrize("seen_by", ["the product read", "the stock take"])
+def test_a_suspended_suppliers_product_is_refused_and_no_stock_is_taken(
+    checkout, fill_cart, db, monkeypatch, seen_by
+):
+    kept = ProductFactory(stock=5)
+    suspended = ProductFactory(stock=5, name="Grey Import")
+    fill_cart((kept, 1), (suspended, 2))
+    suspended.supplier.is_approved = False
+    db.session.commit()
+    if seen_by == "the stock take":  # as if the supplier were suspended after the read
+        monkeypatch.setattr(checkout_module, "_shortfalls", lambda quantities, products: [])
+
+    response = checkout()
+
+    assert response.status_code == 422
+    error = response.json["error"]
+    assert error["code"] == "INSUFFICIENT_STOCK"
+    assert error["details"]["items"] == [
+        {"product_id": suspended.id, "name": "Grey Import", "requested": 2, "available": 0}
+    ]
+    db.session.expire_all()
+    assert (stock_of(db, kept), stock_of(db, suspended)) == (5, 5)
+    assert count(db, Order) == 0 and count(db, CartItem) == 2
+
+
+def test_the_checkout_statements_stay_plain_core_statements(app):
+    # Criteria on the entity would make them ORM statements, whose handling costs more
+    # CPU than running them.
+    with app.app_context():
+        dialect = current_dialect()
+        statements = [
+            checkout_module._products_statement(dialect),
+            checkout_module._take_stock_statement(dialect, 2),
+        ]
+    assert [dict(statement._propagate_attrs) for statement in statements] == [{}, {}]
+
+
+@pytest.mark.parametrize(
+    ("quantity", "total"),
+    [
+        (2, "20000000249.98"),  # the lines alone overflow the column
+        (1, "10000000249.99"),  # the delivery fee tips the order's total over
+    ],
+)
+def test_an_order_beyond_the_money_column_is_a_422_and_writes_nothing(
+    checkout, fill_cart, db, quantity, total
+):
+    legacy = ProductFactory(price=Decimal("9999999999.99"), stock=5)  # priced before the cap
+    fill_cart((legacy, quantity))
+
+    response = checkout()
+
+    assert response.status_code == 422
+    assert response.json["error"] == {
+        "code": "AMOUNT_TOO_LARGE",
+        "details": {"amount": total, "max": "9999999999.99"},
+    }
+    db.session.expire_all()
+    assert stock_of(db, legacy) == 5
+    assert count(db, Order) == 0 and count(db, OrderItem) == 0 and count(db, CartItem) == 1
