@@ -13,7 +13,6 @@ from sqlalchemy.orm import joinedload
 
 from app.auth.models import User
 from app.catalog.models import Product
-from app.db import utcnow
 from app.delivery.operations import active_zone
 from app.errors import (
     Forbidden,
@@ -21,7 +20,6 @@ from app.errors import (
     NotFound,
 )
 from app.extensions import db
-from app.notifications.email import send_email_after_commit
 from app.orders.models import (
     Address,
     Order,
@@ -29,8 +27,13 @@ from app.orders.models import (
     PaymentMethod,
     PaymentStatus,
 )
-from app.orders.state import change_payment_status, change_status, lock_order
+from app.orders.state import (
+    change_payment_status,
+    change_status,
+    lock_order,
+)
 from app.payments.operations import record_refund_due
+from app.signals import order_cancelled
 
 ZERO = Decimal("0.00")
 CANCELLABLE = frozenset({OrderStatus.PENDING, OrderStatus.PAID, OrderStatus.PROCESSING})
@@ -126,17 +129,6 @@ def delete_address(address: Address) -> None:
 
 
 # Status changes ---------------------------------------------------------------------
-def _notify_status(order: Order, note: str | None = None) -> None:
-    send_email_after_commit(
-        order.customer.email,
-        f"Order {order.order_number}: {order.status.replace('_', ' ').title()}",
-        "order_status",
-        order=order,
-        customer=order.customer,
-        note=note,
-    )
-
-
 SUPPLIER_STATUSES = frozenset({OrderStatus.PROCESSING, OrderStatus.QUALITY_APPROVED})
 
 
@@ -160,22 +152,20 @@ def set_status(order: Order, status: OrderStatus, *, actor_id: int, note: str | 
             "An order becomes PAID when its payment completes; use PUT /orders/<id>/payment",
             details={"from": str(order.status), "to": str(status)},
         )
-    change_status(order, status, actor_id=actor_id, note=note)
-    _notify_status(order, note)
-    return order
+    return change_status(order, status, actor_id=actor_id, note=note)
 
 
 def set_payment_status(
     order: Order, payment_status: PaymentStatus, *, actor_id: int, note: str | None
 ) -> Order:
     """A finance admin records a payment outcome; a completed payment pays a pending order."""
-    change_payment_status(order, payment_status, actor_id=actor_id, note=note)
-    if payment_status == PaymentStatus.COMPLETED:
-        order.paid_at = order.paid_at or utcnow()
-        if order.status == OrderStatus.PENDING and order.payment_method != PaymentMethod.CASH:
-            change_status(order, OrderStatus.PAID, actor_id=actor_id, note=note)
-            _notify_status(order, note)
-    db.session.flush()
+    change_payment_status(order, payment_status, actor_id=actor_id, note=note, via="ADMIN")
+    if (
+        payment_status == PaymentStatus.COMPLETED
+        and order.status == OrderStatus.PENDING
+        and order.payment_method != PaymentMethod.CASH
+    ):
+        change_status(order, OrderStatus.PAID, actor_id=actor_id, note=note, via="ADMIN")
     return order
 
 
@@ -212,8 +202,9 @@ def cancel_order(order: Order, *, actor_id: int | None, reason: str) -> Order:
     change_status(order, OrderStatus.CANCELLED, actor_id=actor_id, note=reason)
     order.cancellation_reason = reason
     release_stock(order)
-    if order.payment_status == PaymentStatus.COMPLETED:
+    was_paid = order.payment_status == PaymentStatus.COMPLETED
+    if was_paid:
         record_refund_due(order, reason=reason, requested_by_id=actor_id)
     db.session.flush()
-    _notify_status(order, reason)
+    order_cancelled.send(order, actor_id=actor_id, reason=reason, was_paid=was_paid)
     return order

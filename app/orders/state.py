@@ -1,4 +1,9 @@
-"""The order state machine: one table of allowed transitions, every change recorded."""
+"""The order state machine: one table of allowed transitions, every change recorded.
+
+Each change is announced here, inside its transaction (``app/signals.py``):
+``order_status_changed`` (and ``order_delivered``) by ``change_status``,
+``order_payment_status_changed`` (and ``order_paid``) by ``change_payment_status``.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,12 @@ from app.db import utcnow
 from app.errors import InvalidTransition, NotFound
 from app.extensions import db
 from app.orders.models import Order, OrderStatus, OrderStatusHistory, PaymentMethod, PaymentStatus
+from app.signals import (
+    order_delivered,
+    order_paid,
+    order_payment_status_changed,
+    order_status_changed,
+)
 
 S = OrderStatus
 TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
@@ -56,9 +67,40 @@ def lock_order(order_id: int) -> Order:
     return order
 
 
+def is_paid(order: Order) -> bool:
+    """Paid in full: the payment completed and the order took it (a PENDING M-Pesa or card
+    order has still to become PAID; money reaching a CANCELLED order is owed back).
+
+    It turns true at most once per order: COMPLETED and PAID are never re-entered, and
+    REFUNDED and CANCELLED are final. The change that turns it true stamps ``paid_at``
+    (if unset) and sends ``order_paid``.
+    """
+    return (
+        order.payment_status == P.COMPLETED
+        and order.status != S.CANCELLED
+        and not (order.status == S.PENDING and order.payment_method != PaymentMethod.CASH)
+    )
+
+
+def _send_paid_if_now_paid(
+    order: Order, was_paid: bool, actor_id: int | None, via: str | None
+) -> None:
+    if not was_paid and is_paid(order):
+        order.paid_at = order.paid_at or utcnow()
+        db.session.flush()
+        order_paid.send(order, actor_id=actor_id, via=via or str(order.payment_method))
+
+
 def change_status(
-    order: Order, new_status: OrderStatus, *, actor_id: int | None = None, note: str | None = None
+    order: Order,
+    new_status: OrderStatus,
+    *,
+    actor_id: int | None = None,
+    note: str | None = None,
+    via: str | None = None,
 ) -> Order:
+    """Move the order along the table; ``via`` names how it was paid if this pays it (the
+    payment method's name by default, "ADMIN" for a payment recorded by hand)."""
     if new_status not in allowed_next(order):
         raise InvalidTransition(
             f"An order cannot go from {order.status} to {new_status}",
@@ -68,28 +110,40 @@ def change_status(
                 "allowed": sorted(str(s) for s in allowed_next(order)),
             },
         )
-    record_history(order, "status", order.status, new_status, actor_id=actor_id, note=note)
+    old, was_paid = order.status, is_paid(order)
+    record_history(order, "status", old, new_status, actor_id=actor_id, note=note)
     order.status = new_status
     stamp = _STAMPED_ON.get(new_status)
     if stamp and getattr(order, stamp) is None:
         setattr(order, stamp, utcnow())
     db.session.flush()
+    order_status_changed.send(order, old=old, new=new_status, actor_id=actor_id, note=note)
+    if new_status == S.DELIVERED:
+        order_delivered.send(order, actor_id=actor_id)
+    _send_paid_if_now_paid(order, was_paid, actor_id, via)
     return order
 
 
 def change_payment_status(
-    order: Order, new_status: PaymentStatus, *, actor_id: int | None = None, note: str | None = None
+    order: Order,
+    new_status: PaymentStatus,
+    *,
+    actor_id: int | None = None,
+    note: str | None = None,
+    via: str | None = None,
 ) -> Order:
+    """Move the payment status along its table (``via``: as for ``change_status``)."""
     if new_status not in PAYMENT_TRANSITIONS[order.payment_status]:
         raise InvalidTransition(
             f"Payment status cannot go from {order.payment_status} to {new_status}",
             details={"from": str(order.payment_status), "to": str(new_status)},
         )
-    record_history(
-        order, "payment_status", order.payment_status, new_status, actor_id=actor_id, note=note
-    )
+    old, was_paid = order.payment_status, is_paid(order)
+    record_history(order, "payment_status", old, new_status, actor_id=actor_id, note=note)
     order.payment_status = new_status
     db.session.flush()
+    order_payment_status_changed.send(order, old=old, new=new_status, actor_id=actor_id, note=note)
+    _send_paid_if_now_paid(order, was_paid, actor_id, via)
     return order
 
 
