@@ -11,14 +11,10 @@ from decimal import Decimal
 from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.orm import joinedload
 
-from app.auth.models import User
+from app.auth.models import User, UserRole
 from app.catalog.models import Product
 from app.delivery.operations import active_zone
-from app.errors import (
-    Forbidden,
-    InvalidTransition,
-    NotFound,
-)
+from app.errors import InvalidTransition, NotFound
 from app.extensions import db
 from app.orders.models import (
     Address,
@@ -129,30 +125,17 @@ def delete_address(address: Address) -> None:
 
 
 # Status changes ---------------------------------------------------------------------
-SUPPLIER_STATUSES = frozenset({OrderStatus.PROCESSING, OrderStatus.QUALITY_APPROVED})
-
-
-def check_supplier_may_set(order: Order, supplier_id: int, status: OrderStatus) -> None:
-    """Suppliers move only orders made entirely of their items, only to these statuses."""
-    if status not in SUPPLIER_STATUSES:
-        raise Forbidden(
-            "Suppliers may only move orders to PROCESSING or QUALITY_APPROVED",
-            details={"allowed": sorted(SUPPLIER_STATUSES)},
-        )
-    if any(item.supplier_id != supplier_id for item in order.items):
-        raise Forbidden("This order also holds other suppliers' items; an admin moves it")
-
-
-def set_status(order: Order, status: OrderStatus, *, actor_id: int, note: str | None) -> Order:
-    """An admin or supplier moves the order along the table (cancelling returns stock)."""
+def set_status(order: Order, status: OrderStatus, *, actor: User, note: str | None) -> Order:
+    """Move the order along the table (cancelling returns stock); who may is checked by
+    the caller (``state.check_may_move``)."""
     if status == OrderStatus.CANCELLED:
-        return cancel_order(order, actor_id=actor_id, reason=note or "Cancelled by staff")
+        return cancel_order(order, actor_id=actor.id, reason=note or default_reason(actor))
     if status == OrderStatus.PAID:
         raise InvalidTransition(
             "An order becomes PAID when its payment completes; use PUT /orders/<id>/payment",
             details={"from": str(order.status), "to": str(status)},
         )
-    return change_status(order, status, actor_id=actor_id, note=note)
+    return change_status(order, status, actor_id=actor.id, note=note)
 
 
 def set_payment_status(
@@ -170,6 +153,10 @@ def set_payment_status(
 
 
 # Cancellation -----------------------------------------------------------------------
+def default_reason(actor: User) -> str:
+    return "Cancelled by the customer" if actor.role == UserRole.CUSTOMER else "Cancelled by staff"
+
+
 def release_stock(order: Order) -> None:
     """Put the order's quantities back on the shelf, in product-id order."""
     quantities: dict[int, int] = {}

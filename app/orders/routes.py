@@ -1,14 +1,7 @@
 """Orders, addresses and delivery fees"""
 
 from app.api import Blueprint
-from app.auth.access import (
-    auth_required,
-    current_user,
-    customer_required,
-    finance_admin_required,
-    login_required,
-    supplier_or_admin_required,
-)
+from app.auth.access import auth_required, current_user, customer_required, login_required
 from app.auth.models import UserRole
 from app.common.idempotency import idempotent
 from app.delivery import operations as zones
@@ -16,6 +9,7 @@ from app.delivery.schemas import DeliveryQuoteArgsSchema, DeliveryQuoteSchema, D
 from app.errors import ValidationFailed
 from app.extensions import db
 from app.orders import checkout, operations
+from app.orders.models import OrderStatus
 from app.orders.schemas import (
     AddressSchema,
     AddressUpdateSchema,
@@ -27,13 +21,16 @@ from app.orders.schemas import (
     PaymentChangeSchema,
     StatusChangeSchema,
 )
+from app.orders.state import check_may_move, roles_moving_to
 from app.orders.visibility import find_order, list_orders, present
 
 blp = Blueprint(
     "orders", __name__, url_prefix="/api/orders", description="Orders, addresses and delivery fees"
 )
 
-customer_or_admin_required = auth_required([UserRole.CUSTOMER, UserRole.SUPPORT_ADMIN])
+# Who may move an order where is ``state.ROLE_TARGETS``; payments are recorded by those
+# who may make an order PAID.
+payment_recorder_required = auth_required(roles_moving_to(OrderStatus.PAID))
 
 
 # Delivery zones ---------------------------------------------------------------------
@@ -153,27 +150,28 @@ def get_order(order_id):
 
 
 @blp.route("/<int:order_id>/status", methods=["PUT"])
-@supplier_or_admin_required
+@auth_required(approved_supplier=True)
 @blp.arguments(StatusChangeSchema)
 @blp.response(200, OrderSchema, message="Order status updated")
 def update_status(data, order_id):
     """Move an order along its lifecycle (409 ``INVALID_TRANSITION`` off the table).
 
-    Suppliers may move orders made only of their items to ``PROCESSING`` or
-    ``QUALITY_APPROVED``. ``CANCELLED`` returns the stock (as ``/cancel`` does);
-    ``PAID`` follows a completed payment and cannot be set here.
+    Who may set which status is one table, the same for ``/cancel`` (403 otherwise):
+    admins any; support admins and the customer ``CANCELLED``; suppliers
+    ``PROCESSING`` or ``QUALITY_APPROVED`` on orders made only of their items; finance
+    admins and product managers none. ``CANCELLED`` returns the stock (as ``/cancel``
+    does); ``PAID`` follows a completed payment and cannot be set here.
     """
     user = current_user()
     order = find_order(user, order_id)
-    if user.role == UserRole.SUPPLIER:
-        operations.check_supplier_may_set(order, user.supplier_profile.id, data["status"])
-    order = operations.set_status(order, data["status"], actor_id=user.id, note=data.get("note"))
+    check_may_move(user, order, data["status"])
+    order = operations.set_status(order, data["status"], actor=user, note=data.get("note"))
     db.session.commit()
     return present(order, user)
 
 
 @blp.route("/<int:order_id>/payment", methods=["PUT"])
-@finance_admin_required
+@payment_recorder_required
 @blp.arguments(PaymentChangeSchema)
 @blp.response(200, OrderSchema, message="Payment status updated")
 def update_payment_status(data, order_id):
@@ -191,18 +189,20 @@ def update_payment_status(data, order_id):
 
 
 @blp.route("/<int:order_id>/cancel", methods=["POST"])
-@customer_or_admin_required
+@login_required
 @blp.arguments(CancelSchema)
 @blp.response(200, OrderSchema, message="Order cancelled")
 def cancel_order(data, order_id):
     """Cancel a PENDING, PAID or PROCESSING order: its stock returns, once; a paid order
-    gets a refund due. The owner may cancel; so may admins, giving a ``reason``."""
+    gets a refund due. The owner may cancel; so may admins and support admins, giving a
+    ``reason`` (403 for the others, as through ``PUT /status``)."""
     user = current_user()
     order = find_order(user, order_id)
+    check_may_move(user, order, OrderStatus.CANCELLED)
     if user.role != UserRole.CUSTOMER and not data.get("reason"):
         raise ValidationFailed(details={"reason": ["A reason is required when staff cancel."]})
     order = operations.cancel_order(
-        order, actor_id=user.id, reason=data.get("reason") or "Cancelled by the customer"
+        order, actor_id=user.id, reason=data.get("reason") or operations.default_reason(user)
     )
     db.session.commit()
     return present(order, user)

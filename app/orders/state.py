@@ -1,4 +1,5 @@
-"""The order state machine: one table of allowed transitions, every change recorded.
+"""The order state machine: one table of allowed transitions, one of who may make them,
+every change recorded.
 
 Each change is announced here, inside its transaction (``app/signals.py``):
 ``order_status_changed`` (and ``order_delivered``) by ``change_status``,
@@ -9,8 +10,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from app.auth.models import User, UserRole
 from app.db import utcnow
-from app.errors import InvalidTransition, NotFound
+from app.errors import Forbidden, InvalidTransition, NotFound
 from app.extensions import db
 from app.orders.models import Order, OrderStatus, OrderStatusHistory, PaymentMethod, PaymentStatus
 from app.signals import (
@@ -33,6 +35,50 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.CANCELLED: frozenset(),
     S.RETURNED: frozenset(),
 }
+
+R = UserRole
+# Who may move an order to which status, the same through every endpoint that moves one
+# (PUT /orders/<id>/status, POST /orders/<id>/cancel, and PUT /orders/<id>/payment, which
+# makes a pending order PAID). From the seed's API table: status and payment changes are
+# admin work, cancelling is the customer's; each admin sub-role keeps to its own work.
+# - ADMIN: every move.
+# - FINANCE_ADMIN: PAID, and only by recording a completed payment (payments are its
+#   work; it neither cancels nor ships).
+# - SUPPORT_ADMIN: cancels, on a customer's behalf (giving a reason).
+# - PRODUCT_MANAGER: the catalogue, never an order.
+# - SUPPLIER: prepares orders made entirely of their own items (PROCESSING, then
+#   QUALITY_APPROVED); an order mixing suppliers is moved by an admin.
+# - CUSTOMER: cancels their own order.
+# Delivery agents (the delivery legs) and returns (RETURNED) get their rows later; a role
+# without a row moves nothing. The order must also be one the user sees (else 404).
+ROLE_TARGETS: dict[UserRole, frozenset[OrderStatus]] = {
+    R.ADMIN: frozenset(S) - {S.PENDING},
+    R.FINANCE_ADMIN: frozenset({S.PAID}),
+    R.SUPPORT_ADMIN: frozenset({S.CANCELLED}),
+    R.PRODUCT_MANAGER: frozenset(),
+    R.SUPPLIER: frozenset({S.PROCESSING, S.QUALITY_APPROVED}),
+    R.CUSTOMER: frozenset({S.CANCELLED}),
+}
+
+
+def roles_moving_to(status: OrderStatus) -> frozenset[UserRole]:
+    return frozenset(role for role, targets in ROLE_TARGETS.items() if status in targets)
+
+
+def check_may_move(user: User, order: Order, target: OrderStatus) -> None:
+    """403 unless ``user``'s role may move orders to ``target`` (and, for a supplier, the
+    order is made entirely of their items)."""
+    allowed = ROLE_TARGETS.get(user.role, frozenset())
+    if target not in allowed:
+        raise Forbidden(
+            f"A {user.role} may not move an order to {target}",
+            details={"allowed": sorted(str(status) for status in allowed)},
+        )
+    if user.role == R.SUPPLIER and any(
+        item.supplier_id != user.supplier_profile.id for item in order.items
+    ):
+        raise Forbidden("This order also holds other suppliers' items; an admin moves it")
+
 
 # The timestamp an order gets the first time it reaches a status.
 _STAMPED_ON = {S.PAID: "paid_at", S.DELIVERED: "delivered_at", S.CANCELLED: "cancelled_at"}
