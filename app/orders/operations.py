@@ -141,7 +141,21 @@ def set_status(order: Order, status: OrderStatus, *, actor: User, note: str | No
 def set_payment_status(
     order: Order, payment_status: PaymentStatus, *, actor_id: int, note: str | None
 ) -> Order:
-    """A finance admin records a payment outcome; a completed payment pays a pending order."""
+    """A finance admin records a payment outcome; a completed payment pays a pending order.
+
+    A cancelled order is never marked paid by hand: its stock is back on the shelf and
+    nothing would make a refund due (money that does reach one arrives as a payment,
+    which the payments domain flags and owes back).
+    """
+    if payment_status == PaymentStatus.COMPLETED and order.status == OrderStatus.CANCELLED:
+        raise InvalidTransition(
+            "A cancelled order cannot be marked paid",
+            details={
+                "status": str(order.status),
+                "from": str(order.payment_status),
+                "to": str(payment_status),
+            },
+        )
     change_payment_status(order, payment_status, actor_id=actor_id, note=note, via="ADMIN")
     if (
         payment_status == PaymentStatus.COMPLETED
