@@ -44,7 +44,7 @@ MODEL_MODULES = (
 )
 
 # Modules whose signal receivers (``app/signals.py``) must be connected.
-RECEIVER_MODULES: tuple[str, ...] = ("app.notifications.order_emails",)
+RECEIVER_MODULES: tuple[str, ...] = ("app.notifications.order_emails", "app.payments.receivers")
 
 # Modules that add ``flask`` commands through a ``register_cli(app)`` function.
 CLI_MODULES = ("app.auth.cli",)

@@ -28,7 +28,6 @@ from app.orders.state import (
     change_status,
     lock_order,
 )
-from app.payments.operations import record_refund_due
 from app.signals import order_cancelled
 
 ZERO = Decimal("0.00")
@@ -189,7 +188,8 @@ def release_stock(order: Order) -> None:
 
 
 def cancel_order(order: Order, *, actor_id: int | None, reason: str) -> Order:
-    """Cancel a PENDING/PAID/PROCESSING order: stock back once, a refund due if it was paid.
+    """Cancel a PENDING/PAID/PROCESSING order: stock back once; ``order_cancelled`` tells
+    the payments domain to owe a paid order's money back.
 
     Takes the order's row lock and re-reads it, so of two concurrent cancellations (or a
     cancellation and the expiry job) exactly one succeeds; the other gets 409.
@@ -203,9 +203,7 @@ def cancel_order(order: Order, *, actor_id: int | None, reason: str) -> Order:
     change_status(order, OrderStatus.CANCELLED, actor_id=actor_id, note=reason)
     order.cancellation_reason = reason
     release_stock(order)
-    was_paid = order.payment_status == PaymentStatus.COMPLETED
-    if was_paid:
-        record_refund_due(order, reason=reason, requested_by_id=actor_id)
     db.session.flush()
+    was_paid = order.payment_status == PaymentStatus.COMPLETED
     order_cancelled.send(order, actor_id=actor_id, reason=reason, was_paid=was_paid)
     return order
