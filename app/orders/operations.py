@@ -13,8 +13,9 @@ from sqlalchemy.orm import joinedload
 
 from app.auth.models import User, UserRole
 from app.catalog.models import Product
-from app.delivery.operations import active_zone
-from app.errors import InvalidTransition, NotFound
+from app.delivery.models import DeliveryZone
+from app.delivery.operations import active_zone, covers
+from app.errors import InvalidTransition, NotFound, Unprocessable, ValidationFailed
 from app.extensions import db
 from app.orders.models import (
     Address,
@@ -75,9 +76,18 @@ def _make_default(address: Address) -> None:
     address.is_default = True
 
 
+def _check_zone_covers(zone: DeliveryZone, county: str) -> None:
+    """An address's zone must deliver to its county: the zone sets the order's fee."""
+    if not covers(zone, county):
+        raise ValidationFailed(
+            details={"delivery_zone_id": [f"{zone.name} does not deliver to {county}."]}
+        )
+
+
 def create_address(user: User, data: dict) -> Address:
     data = dict(data)
     zone = active_zone(data.pop("delivery_zone_id"))
+    _check_zone_covers(zone, data["county"])
     wants_default = data.pop("is_default", False)
     first = db.session.scalar(select(Address.id).where(Address.user_id == user.id).limit(1)) is None
     address = Address(user_id=user.id, delivery_zone=zone, is_default=False, **data)
@@ -90,17 +100,40 @@ def create_address(user: User, data: dict) -> Address:
 
 def update_address(address: Address, data: dict) -> Address:
     data = dict(data)
+    moved = "delivery_zone_id" in data or "county" in data
     if "delivery_zone_id" in data:
         address.delivery_zone = active_zone(data.pop("delivery_zone_id"))
     wants_default = data.pop("is_default", None)
     for name, value in data.items():
         setattr(address, name, value)
+    if moved:
+        _check_zone_covers(address.delivery_zone, address.county)
     if wants_default:
         _make_default(address)
     elif wants_default is False:
         address.is_default = False
     db.session.flush()
     return address
+
+
+def checkout_zone(address: Address, zone_id: int | None) -> DeliveryZone:
+    """The order's zone, which is its address's: 422 ``ZONE_MISMATCH`` for another one
+    asked for (404 if there is no such active zone), or for an address saved before its
+    zone had to cover its county and whose zone does not."""
+    zone = address.delivery_zone
+    if zone_id is not None and active_zone(zone_id).id != zone.id:
+        raise Unprocessable(
+            "Delivery is charged for the address's zone; choose an address in that zone",
+            code="ZONE_MISMATCH",
+            details={"delivery_zone_id": zone_id, "address_delivery_zone_id": zone.id},
+        )
+    if not covers(zone, address.county):
+        raise Unprocessable(
+            f"{zone.name} does not deliver to {address.county}; update the address's zone",
+            code="ZONE_MISMATCH",
+            details={"county": address.county, "address_delivery_zone_id": zone.id},
+        )
+    return zone
 
 
 def delete_address(address: Address) -> None:

@@ -45,8 +45,15 @@ def list_delivery_zones():
 @blp.arguments(DeliveryQuoteArgsSchema)
 @blp.response(200, DeliveryQuoteSchema)
 def calculate_delivery_fee(data):
-    """The delivery fee for a subtotal in a zone (free at or above the zone's threshold)."""
-    zone = zones.active_zone(data["delivery_zone_id"])
+    """The delivery fee for a subtotal in a zone (free at or above the zone's threshold).
+
+    The zone is ``delivery_zone_id`` or the active zone covering ``county`` (exactly one
+    of them; 404 when no zone covers the county).
+    """
+    if "county" in data:
+        zone = zones.zone_covering(data["county"])
+    else:
+        zone = zones.active_zone(data["delivery_zone_id"])
     return zones.quote_delivery(zone, data["subtotal"])
 
 
@@ -102,16 +109,17 @@ def create_order(data):
 
     All or nothing: any shortfall is 422 ``INSUFFICIENT_STOCK`` listing every short
     product with what is available; an empty cart is 422 ``CART_EMPTY``; cash above
-    ``COD_MAX_TOTAL`` is 422 ``COD_LIMIT_EXCEEDED``. M-Pesa and card orders must be paid
+    ``COD_MAX_TOTAL`` is 422 ``COD_LIMIT_EXCEEDED``. The delivery zone is the address's:
+    another ``delivery_zone_id``, or an address whose zone does not cover its county, is
+    422 ``ZONE_MISMATCH``. M-Pesa and card orders must be paid
     before ``payment_due_at`` or they are cancelled and their stock released.
     """
     user = current_user()
     address = operations.find_address(user, data["address_id"])
-    zone_id = data.get("delivery_zone_id")
     order = checkout.place_order(
         user,
         address=address,
-        zone=zones.active_zone(zone_id) if zone_id is not None else None,
+        zone=operations.checkout_zone(address, data.get("delivery_zone_id")),
         payment_method=data["payment_method"],
         notes=data.get("notes"),
     )
