@@ -24,11 +24,7 @@ from app.orders.models import (
     PaymentMethod,
     PaymentStatus,
 )
-from app.orders.state import (
-    change_payment_status,
-    change_status,
-    lock_order,
-)
+from app.orders.state import change_payment_status, change_status, lock_order
 from app.signals import order_cancelled
 
 ZERO = Decimal("0.00")
