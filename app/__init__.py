@@ -46,10 +46,11 @@ MODEL_MODULES = (
 # Modules whose signal receivers (``app/signals.py``) must be connected.
 RECEIVER_MODULES: tuple[str, ...] = (
     "app.payments.receivers",
-    "app.notifications.payment_emails",
-    "app.notifications.account_emails",
     "app.cart.receivers",
     "app.orders.receivers_catalog",
+    "app.notifications.order_emails",
+    "app.notifications.payment_emails",
+    "app.notifications.account_emails",
 )
 
 # Modules that add ``flask`` commands through a ``register_cli(app)`` function.

@@ -49,7 +49,7 @@ JOBS: tuple[Job, ...] = (
     ),
     Job(
         "expire_unpaid_orders",
-        "app.orders.jobs:expire_unpaid_orders",
+        "app.payments.expiry:expire_unpaid_orders",
         60,
         "Cancel M-Pesa/card orders unpaid after ORDER_PAYMENT_TIMEOUT_MINUTES; release stock",
     ),

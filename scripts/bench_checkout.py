@@ -125,7 +125,9 @@ def prepare(env: dict[str, str], args) -> dict[str, list]:
             approved_at=utcnow(),
         )
         category = Category(name="Phones", slug="phones")
-        zone = DeliveryZone(name="Nairobi", fee=Decimal("250.00"), estimated_days=1)
+        zone = DeliveryZone(
+            name="Nairobi", counties="Nairobi", fee=Decimal("250.00"), estimated_days=1
+        )
         db.session.add_all([supplier, category, zone])
         db.session.flush()
 

@@ -1,4 +1,5 @@
-"""Delivery zone rules: which zones are offered, their fee for a subtotal, admin edits."""
+"""Delivery zone rules: which zones are offered, the counties each covers, their fee for a
+subtotal, admin edits."""
 
 from __future__ import annotations
 
@@ -20,6 +21,28 @@ def active_zone(zone_id: int) -> DeliveryZone:
     if zone is None or not zone.is_active:
         raise NotFound("Delivery zone not found", details={"delivery_zone_id": zone_id})
     return zone
+
+
+def _county_key(county: str) -> str:
+    return "".join(county.split()).casefold()
+
+
+def covers(zone: DeliveryZone, county: str) -> bool:
+    """Whether ``zone`` delivers to ``county``: one of its comma-separated ``counties``,
+    compared ignoring case and spaces ("homa bay" is "Homa Bay")."""
+    key = _county_key(county)
+    return bool(key) and any(
+        _county_key(listed) == key for listed in (zone.counties or "").split(",")
+    )
+
+
+def zone_covering(county: str) -> DeliveryZone:
+    """The active zone covering ``county``; the cheapest where several do (Nairobi is in
+    both Nairobi CBD and Nairobi Metro), as the zone list orders them."""
+    for zone in active_zones():
+        if covers(zone, county):
+            return zone
+    raise NotFound("No delivery zone covers this county", details={"county": county})
 
 
 def delivery_fee(zone: DeliveryZone, subtotal: Decimal) -> Decimal:

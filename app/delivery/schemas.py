@@ -27,8 +27,21 @@ class DeliveryZoneUpdateSchema(PartialLoad, DeliveryZoneSchema):
 
 
 class DeliveryQuoteArgsSchema(ma.Schema):
-    delivery_zone_id = Id(required=True, strict=True)
+    """The zone is named by its id or found from a county: exactly one of them."""
+
+    delivery_zone_id = Id(strict=True)
+    county = ma.fields.String(
+        validate=validate.Length(min=1, max=100),
+        metadata={"description": "The active zone covering it (the cheapest if several)."},
+    )
     subtotal = Money(required=True)
+
+    @ma.validates_schema
+    def one_zone(self, data, **kwargs):
+        if ("delivery_zone_id" in data) == ("county" in data):
+            raise ma.ValidationError(
+                "Send exactly one of delivery_zone_id or county", "delivery_zone_id"
+            )
 
 
 class DeliveryQuoteSchema(ma.Schema):

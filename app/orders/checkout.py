@@ -32,7 +32,6 @@ from app.errors import (
 )
 from app.extensions import db
 from app.money import ensure_storable, format_money, line_commission
-from app.notifications.email import send_email_after_commit
 from app.orders.models import (
     Address,
     Order,
@@ -43,6 +42,7 @@ from app.orders.models import (
 )
 from app.orders.state import record_history
 from app.orders.writer import attach_persistent, insert_new
+from app.signals import order_placed
 
 ZERO = Decimal("0.00")
 ORDER_NUMBER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I look-alikes
@@ -312,13 +312,7 @@ def _place_order(
     for group in ([order], order.items, order.history):  # the order first: the others take its id
         insert_new(db.session, group)
 
-    send_email_after_commit(
-        customer.email,
-        f"Order {order.order_number} received",
-        "order_confirmation",
-        order=order,
-        customer=customer,
-    )
+    order_placed.send(order, actor_id=customer.id)  # the confirmation email's receiver
     _take_stock(quantities)
     attach_persistent(db.session, rows)
     return order

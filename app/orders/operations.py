@@ -11,17 +11,12 @@ from decimal import Decimal
 from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.orm import joinedload
 
-from app.auth.models import User
+from app.auth.models import User, UserRole
 from app.catalog.models import Product
-from app.db import utcnow
-from app.delivery.operations import active_zone
-from app.errors import (
-    Forbidden,
-    InvalidTransition,
-    NotFound,
-)
+from app.delivery.models import DeliveryZone
+from app.delivery.operations import active_zone, covers
+from app.errors import InvalidTransition, NotFound, Unprocessable, ValidationFailed
 from app.extensions import db
-from app.notifications.email import send_email_after_commit
 from app.orders.models import (
     Address,
     Order,
@@ -30,7 +25,7 @@ from app.orders.models import (
     PaymentStatus,
 )
 from app.orders.state import change_payment_status, change_status, lock_order
-from app.payments.refunds import record_refund_due
+from app.signals import order_cancelled
 
 ZERO = Decimal("0.00")
 CANCELLABLE = frozenset({OrderStatus.PENDING, OrderStatus.PAID, OrderStatus.PROCESSING})
@@ -77,9 +72,18 @@ def _make_default(address: Address) -> None:
     address.is_default = True
 
 
+def _check_zone_covers(zone: DeliveryZone, county: str) -> None:
+    """An address's zone must deliver to its county: the zone sets the order's fee."""
+    if not covers(zone, county):
+        raise ValidationFailed(
+            details={"delivery_zone_id": [f"{zone.name} does not deliver to {county}."]}
+        )
+
+
 def create_address(user: User, data: dict) -> Address:
     data = dict(data)
     zone = active_zone(data.pop("delivery_zone_id"))
+    _check_zone_covers(zone, data["county"])
     wants_default = data.pop("is_default", False)
     first = db.session.scalar(select(Address.id).where(Address.user_id == user.id).limit(1)) is None
     address = Address(user_id=user.id, delivery_zone=zone, is_default=False, **data)
@@ -92,17 +96,40 @@ def create_address(user: User, data: dict) -> Address:
 
 def update_address(address: Address, data: dict) -> Address:
     data = dict(data)
+    moved = "delivery_zone_id" in data or "county" in data
     if "delivery_zone_id" in data:
         address.delivery_zone = active_zone(data.pop("delivery_zone_id"))
     wants_default = data.pop("is_default", None)
     for name, value in data.items():
         setattr(address, name, value)
+    if moved:
+        _check_zone_covers(address.delivery_zone, address.county)
     if wants_default:
         _make_default(address)
     elif wants_default is False:
         address.is_default = False
     db.session.flush()
     return address
+
+
+def checkout_zone(address: Address, zone_id: int | None) -> DeliveryZone:
+    """The order's zone, which is its address's: 422 ``ZONE_MISMATCH`` for another one
+    asked for (404 if there is no such active zone), or for an address saved before its
+    zone had to cover its county and whose zone does not."""
+    zone = address.delivery_zone
+    if zone_id is not None and active_zone(zone_id).id != zone.id:
+        raise Unprocessable(
+            "Delivery is charged for the address's zone; choose an address in that zone",
+            code="ZONE_MISMATCH",
+            details={"delivery_zone_id": zone_id, "address_delivery_zone_id": zone.id},
+        )
+    if not covers(zone, address.county):
+        raise Unprocessable(
+            f"{zone.name} does not deliver to {address.county}; update the address's zone",
+            code="ZONE_MISMATCH",
+            details={"county": address.county, "address_delivery_zone_id": zone.id},
+        )
+    return zone
 
 
 def delete_address(address: Address) -> None:
@@ -126,60 +153,52 @@ def delete_address(address: Address) -> None:
 
 
 # Status changes ---------------------------------------------------------------------
-def _notify_status(order: Order, note: str | None = None) -> None:
-    send_email_after_commit(
-        order.customer.email,
-        f"Order {order.order_number}: {order.status.replace('_', ' ').title()}",
-        "order_status",
-        order=order,
-        customer=order.customer,
-        note=note,
-    )
-
-
-SUPPLIER_STATUSES = frozenset({OrderStatus.PROCESSING, OrderStatus.QUALITY_APPROVED})
-
-
-def check_supplier_may_set(order: Order, supplier_id: int, status: OrderStatus) -> None:
-    """Suppliers move only orders made entirely of their items, only to these statuses."""
-    if status not in SUPPLIER_STATUSES:
-        raise Forbidden(
-            "Suppliers may only move orders to PROCESSING or QUALITY_APPROVED",
-            details={"allowed": sorted(SUPPLIER_STATUSES)},
-        )
-    if any(item.supplier_id != supplier_id for item in order.items):
-        raise Forbidden("This order also holds other suppliers' items; an admin moves it")
-
-
-def set_status(order: Order, status: OrderStatus, *, actor_id: int, note: str | None) -> Order:
-    """An admin or supplier moves the order along the table (cancelling returns stock)."""
+def set_status(order: Order, status: OrderStatus, *, actor: User, note: str | None) -> Order:
+    """Move the order along the table (cancelling returns stock); who may is checked by
+    the caller (``state.check_may_move``)."""
     if status == OrderStatus.CANCELLED:
-        return cancel_order(order, actor_id=actor_id, reason=note or "Cancelled by staff")
+        return cancel_order(order, actor_id=actor.id, reason=note or default_reason(actor))
     if status == OrderStatus.PAID:
         raise InvalidTransition(
             "An order becomes PAID when its payment completes; use PUT /orders/<id>/payment",
             details={"from": str(order.status), "to": str(status)},
         )
-    change_status(order, status, actor_id=actor_id, note=note)
-    _notify_status(order, note)
-    return order
+    return change_status(order, status, actor_id=actor.id, note=note)
 
 
 def set_payment_status(
     order: Order, payment_status: PaymentStatus, *, actor_id: int, note: str | None
 ) -> Order:
-    """A finance admin records a payment outcome; a completed payment pays a pending order."""
-    change_payment_status(order, payment_status, actor_id=actor_id, note=note)
-    if payment_status == PaymentStatus.COMPLETED:
-        order.paid_at = order.paid_at or utcnow()
-        if order.status == OrderStatus.PENDING and order.payment_method != PaymentMethod.CASH:
-            change_status(order, OrderStatus.PAID, actor_id=actor_id, note=note)
-            _notify_status(order, note)
-    db.session.flush()
+    """A finance admin records a payment outcome; a completed payment pays a pending order.
+
+    A cancelled order is never marked paid by hand: its stock is back on the shelf and
+    nothing would make a refund due (money that does reach one arrives as a payment,
+    which the payments domain flags and owes back).
+    """
+    if payment_status == PaymentStatus.COMPLETED and order.status == OrderStatus.CANCELLED:
+        raise InvalidTransition(
+            "A cancelled order cannot be marked paid",
+            details={
+                "status": str(order.status),
+                "from": str(order.payment_status),
+                "to": str(payment_status),
+            },
+        )
+    change_payment_status(order, payment_status, actor_id=actor_id, note=note, via="ADMIN")
+    if (
+        payment_status == PaymentStatus.COMPLETED
+        and order.status == OrderStatus.PENDING
+        and order.payment_method != PaymentMethod.CASH
+    ):
+        change_status(order, OrderStatus.PAID, actor_id=actor_id, note=note, via="ADMIN")
     return order
 
 
 # Cancellation -----------------------------------------------------------------------
+def default_reason(actor: User) -> str:
+    return "Cancelled by the customer" if actor.role == UserRole.CUSTOMER else "Cancelled by staff"
+
+
 def release_stock(order: Order) -> None:
     """Put the order's quantities back on the shelf, in product-id order."""
     quantities: dict[int, int] = {}
@@ -198,7 +217,8 @@ def release_stock(order: Order) -> None:
 
 
 def cancel_order(order: Order, *, actor_id: int | None, reason: str) -> Order:
-    """Cancel a PENDING/PAID/PROCESSING order: stock back once, a refund due if it was paid.
+    """Cancel a PENDING/PAID/PROCESSING order: stock back once; ``order_cancelled`` tells
+    the payments domain to owe a paid order's money back.
 
     Takes the order's row lock and re-reads it, so of two concurrent cancellations (or a
     cancellation and the expiry job) exactly one succeeds; the other gets 409.
@@ -212,8 +232,7 @@ def cancel_order(order: Order, *, actor_id: int | None, reason: str) -> Order:
     change_status(order, OrderStatus.CANCELLED, actor_id=actor_id, note=reason)
     order.cancellation_reason = reason
     release_stock(order)
-    if order.payment_status == PaymentStatus.COMPLETED:
-        record_refund_due(order, reason=reason, requested_by_id=actor_id)
     db.session.flush()
-    _notify_status(order, reason)
+    was_paid = order.payment_status == PaymentStatus.COMPLETED
+    order_cancelled.send(order, actor_id=actor_id, reason=reason, was_paid=was_paid)
     return order

@@ -1,14 +1,7 @@
 """Orders, addresses and delivery fees"""
 
 from app.api import Blueprint
-from app.auth.access import (
-    auth_required,
-    current_user,
-    customer_required,
-    finance_admin_required,
-    login_required,
-    supplier_or_admin_required,
-)
+from app.auth.access import auth_required, current_user, customer_required, login_required
 from app.auth.models import UserRole
 from app.common.idempotency import idempotent
 from app.delivery import operations as zones
@@ -16,6 +9,7 @@ from app.delivery.schemas import DeliveryQuoteArgsSchema, DeliveryQuoteSchema, D
 from app.errors import ValidationFailed
 from app.extensions import db
 from app.orders import checkout, operations
+from app.orders.models import OrderStatus
 from app.orders.schemas import (
     AddressSchema,
     AddressUpdateSchema,
@@ -27,13 +21,16 @@ from app.orders.schemas import (
     PaymentChangeSchema,
     StatusChangeSchema,
 )
+from app.orders.state import check_may_move, roles_moving_to
 from app.orders.visibility import find_order, list_orders, present
 
 blp = Blueprint(
     "orders", __name__, url_prefix="/api/orders", description="Orders, addresses and delivery fees"
 )
 
-customer_or_admin_required = auth_required([UserRole.CUSTOMER, UserRole.SUPPORT_ADMIN])
+# Who may move an order where is ``state.ROLE_TARGETS``; payments are recorded by those
+# who may make an order PAID.
+payment_recorder_required = auth_required(roles_moving_to(OrderStatus.PAID))
 
 
 # Delivery zones ---------------------------------------------------------------------
@@ -48,8 +45,15 @@ def list_delivery_zones():
 @blp.arguments(DeliveryQuoteArgsSchema)
 @blp.response(200, DeliveryQuoteSchema)
 def calculate_delivery_fee(data):
-    """The delivery fee for a subtotal in a zone (free at or above the zone's threshold)."""
-    zone = zones.active_zone(data["delivery_zone_id"])
+    """The delivery fee for a subtotal in a zone (free at or above the zone's threshold).
+
+    The zone is ``delivery_zone_id`` or the active zone covering ``county`` (exactly one
+    of them; 404 when no zone covers the county).
+    """
+    if "county" in data:
+        zone = zones.zone_covering(data["county"])
+    else:
+        zone = zones.active_zone(data["delivery_zone_id"])
     return zones.quote_delivery(zone, data["subtotal"])
 
 
@@ -105,16 +109,17 @@ def create_order(data):
 
     All or nothing: any shortfall is 422 ``INSUFFICIENT_STOCK`` listing every short
     product with what is available; an empty cart is 422 ``CART_EMPTY``; cash above
-    ``COD_MAX_TOTAL`` is 422 ``COD_LIMIT_EXCEEDED``. M-Pesa and card orders must be paid
+    ``COD_MAX_TOTAL`` is 422 ``COD_LIMIT_EXCEEDED``. The delivery zone is the address's:
+    another ``delivery_zone_id``, or an address whose zone does not cover its county, is
+    422 ``ZONE_MISMATCH``. M-Pesa and card orders must be paid
     before ``payment_due_at`` or they are cancelled and their stock released.
     """
     user = current_user()
     address = operations.find_address(user, data["address_id"])
-    zone_id = data.get("delivery_zone_id")
     order = checkout.place_order(
         user,
         address=address,
-        zone=zones.active_zone(zone_id) if zone_id is not None else None,
+        zone=operations.checkout_zone(address, data.get("delivery_zone_id")),
         payment_method=data["payment_method"],
         notes=data.get("notes"),
     )
@@ -153,27 +158,28 @@ def get_order(order_id):
 
 
 @blp.route("/<int:order_id>/status", methods=["PUT"])
-@supplier_or_admin_required
+@auth_required(approved_supplier=True)
 @blp.arguments(StatusChangeSchema)
 @blp.response(200, OrderSchema, message="Order status updated")
 def update_status(data, order_id):
     """Move an order along its lifecycle (409 ``INVALID_TRANSITION`` off the table).
 
-    Suppliers may move orders made only of their items to ``PROCESSING`` or
-    ``QUALITY_APPROVED``. ``CANCELLED`` returns the stock (as ``/cancel`` does);
-    ``PAID`` follows a completed payment and cannot be set here.
+    Who may set which status is one table, the same for ``/cancel`` (403 otherwise):
+    admins any; support admins and the customer ``CANCELLED``; suppliers
+    ``PROCESSING`` or ``QUALITY_APPROVED`` on orders made only of their items; finance
+    admins and product managers none. ``CANCELLED`` returns the stock (as ``/cancel``
+    does); ``PAID`` follows a completed payment and cannot be set here.
     """
     user = current_user()
     order = find_order(user, order_id)
-    if user.role == UserRole.SUPPLIER:
-        operations.check_supplier_may_set(order, user.supplier_profile.id, data["status"])
-    order = operations.set_status(order, data["status"], actor_id=user.id, note=data.get("note"))
+    check_may_move(user, order, data["status"])
+    order = operations.set_status(order, data["status"], actor=user, note=data.get("note"))
     db.session.commit()
     return present(order, user)
 
 
 @blp.route("/<int:order_id>/payment", methods=["PUT"])
-@finance_admin_required
+@payment_recorder_required
 @blp.arguments(PaymentChangeSchema)
 @blp.response(200, OrderSchema, message="Payment status updated")
 def update_payment_status(data, order_id):
@@ -191,18 +197,20 @@ def update_payment_status(data, order_id):
 
 
 @blp.route("/<int:order_id>/cancel", methods=["POST"])
-@customer_or_admin_required
+@login_required
 @blp.arguments(CancelSchema)
 @blp.response(200, OrderSchema, message="Order cancelled")
 def cancel_order(data, order_id):
     """Cancel a PENDING, PAID or PROCESSING order: its stock returns, once; a paid order
-    gets a refund due. The owner may cancel; so may admins, giving a ``reason``."""
+    gets a refund due. The owner may cancel; so may admins and support admins, giving a
+    ``reason`` (403 for the others, as through ``PUT /status``)."""
     user = current_user()
     order = find_order(user, order_id)
+    check_may_move(user, order, OrderStatus.CANCELLED)
     if user.role != UserRole.CUSTOMER and not data.get("reason"):
         raise ValidationFailed(details={"reason": ["A reason is required when staff cancel."]})
     order = operations.cancel_order(
-        order, actor_id=user.id, reason=data.get("reason") or "Cancelled by the customer"
+        order, actor_id=user.id, reason=data.get("reason") or operations.default_reason(user)
     )
     db.session.commit()
     return present(order, user)

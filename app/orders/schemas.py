@@ -46,7 +46,10 @@ class CheckoutSchema(ma.Schema):
     delivery_zone_id = Id(
         strict=True,
         allow_none=True,
-        metadata={"description": "Defaults to the address's delivery zone."},
+        metadata={
+            "description": "The address's delivery zone, the default; another one is 422 "
+            "ZONE_MISMATCH."
+        },
     )
     payment_method = ma.fields.Enum(PaymentMethod, required=True)
     notes = ma.fields.String(validate=validate.Length(max=1000), allow_none=True)

@@ -1,13 +1,26 @@
-"""The order state machine: one table of allowed transitions, every change recorded."""
+"""The order state machine: one table of allowed transitions, one of who may make them,
+every change recorded.
+
+Each change is announced here, inside its transaction (``app/signals.py``):
+``order_status_changed`` (and ``order_delivered``) by ``change_status``,
+``order_payment_status_changed`` (and ``order_paid``) by ``change_payment_status``.
+"""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 
+from app.auth.models import User, UserRole
 from app.db import utcnow
-from app.errors import InvalidTransition, NotFound
+from app.errors import Forbidden, InvalidTransition, NotFound
 from app.extensions import db
 from app.orders.models import Order, OrderStatus, OrderStatusHistory, PaymentMethod, PaymentStatus
+from app.signals import (
+    order_delivered,
+    order_paid,
+    order_payment_status_changed,
+    order_status_changed,
+)
 
 S = OrderStatus
 TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
@@ -22,6 +35,50 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.CANCELLED: frozenset(),
     S.RETURNED: frozenset(),
 }
+
+R = UserRole
+# Who may move an order to which status, the same through every endpoint that moves one
+# (PUT /orders/<id>/status, POST /orders/<id>/cancel, and PUT /orders/<id>/payment, which
+# makes a pending order PAID). From the seed's API table: status and payment changes are
+# admin work, cancelling is the customer's; each admin sub-role keeps to its own work.
+# - ADMIN: every move.
+# - FINANCE_ADMIN: PAID, and only by recording a completed payment (payments are its
+#   work; it neither cancels nor ships).
+# - SUPPORT_ADMIN: cancels, on a customer's behalf (giving a reason).
+# - PRODUCT_MANAGER: the catalogue, never an order.
+# - SUPPLIER: prepares orders made entirely of their own items (PROCESSING, then
+#   QUALITY_APPROVED); an order mixing suppliers is moved by an admin.
+# - CUSTOMER: cancels their own order.
+# Delivery agents (the delivery legs) and returns (RETURNED) get their rows later; a role
+# without a row moves nothing. The order must also be one the user sees (else 404).
+ROLE_TARGETS: dict[UserRole, frozenset[OrderStatus]] = {
+    R.ADMIN: frozenset(S) - {S.PENDING},
+    R.FINANCE_ADMIN: frozenset({S.PAID}),
+    R.SUPPORT_ADMIN: frozenset({S.CANCELLED}),
+    R.PRODUCT_MANAGER: frozenset(),
+    R.SUPPLIER: frozenset({S.PROCESSING, S.QUALITY_APPROVED}),
+    R.CUSTOMER: frozenset({S.CANCELLED}),
+}
+
+
+def roles_moving_to(status: OrderStatus) -> frozenset[UserRole]:
+    return frozenset(role for role, targets in ROLE_TARGETS.items() if status in targets)
+
+
+def check_may_move(user: User, order: Order, target: OrderStatus) -> None:
+    """403 unless ``user``'s role may move orders to ``target`` (and, for a supplier, the
+    order is made entirely of their items)."""
+    allowed = ROLE_TARGETS.get(user.role, frozenset())
+    if target not in allowed:
+        raise Forbidden(
+            f"A {user.role} may not move an order to {target}",
+            details={"allowed": sorted(str(status) for status in allowed)},
+        )
+    if user.role == R.SUPPLIER and any(
+        item.supplier_id != user.supplier_profile.id for item in order.items
+    ):
+        raise Forbidden("This order also holds other suppliers' items; an admin moves it")
+
 
 # The timestamp an order gets the first time it reaches a status.
 _STAMPED_ON = {S.PAID: "paid_at", S.DELIVERED: "delivered_at", S.CANCELLED: "cancelled_at"}
@@ -56,9 +113,40 @@ def lock_order(order_id: int) -> Order:
     return order
 
 
+def is_paid(order: Order) -> bool:
+    """Paid in full: the payment completed and the order took it (a PENDING M-Pesa or card
+    order has still to become PAID; money reaching a CANCELLED order is owed back).
+
+    It turns true at most once per order: COMPLETED and PAID are never re-entered, and
+    REFUNDED and CANCELLED are final. The change that turns it true stamps ``paid_at``
+    (if unset) and sends ``order_paid``.
+    """
+    return (
+        order.payment_status == P.COMPLETED
+        and order.status != S.CANCELLED
+        and not (order.status == S.PENDING and order.payment_method != PaymentMethod.CASH)
+    )
+
+
+def _send_paid_if_now_paid(
+    order: Order, was_paid: bool, actor_id: int | None, via: str | None
+) -> None:
+    if not was_paid and is_paid(order):
+        order.paid_at = order.paid_at or utcnow()
+        db.session.flush()
+        order_paid.send(order, actor_id=actor_id, via=via or str(order.payment_method))
+
+
 def change_status(
-    order: Order, new_status: OrderStatus, *, actor_id: int | None = None, note: str | None = None
+    order: Order,
+    new_status: OrderStatus,
+    *,
+    actor_id: int | None = None,
+    note: str | None = None,
+    via: str | None = None,
 ) -> Order:
+    """Move the order along the table; ``via`` names how it was paid if this pays it (the
+    payment method's name by default, "ADMIN" for a payment recorded by hand)."""
     if new_status not in allowed_next(order):
         raise InvalidTransition(
             f"An order cannot go from {order.status} to {new_status}",
@@ -68,28 +156,40 @@ def change_status(
                 "allowed": sorted(str(s) for s in allowed_next(order)),
             },
         )
-    record_history(order, "status", order.status, new_status, actor_id=actor_id, note=note)
+    old, was_paid = order.status, is_paid(order)
+    record_history(order, "status", old, new_status, actor_id=actor_id, note=note)
     order.status = new_status
     stamp = _STAMPED_ON.get(new_status)
     if stamp and getattr(order, stamp) is None:
         setattr(order, stamp, utcnow())
     db.session.flush()
+    order_status_changed.send(order, old=old, new=new_status, actor_id=actor_id, note=note)
+    if new_status == S.DELIVERED:
+        order_delivered.send(order, actor_id=actor_id)
+    _send_paid_if_now_paid(order, was_paid, actor_id, via)
     return order
 
 
 def change_payment_status(
-    order: Order, new_status: PaymentStatus, *, actor_id: int | None = None, note: str | None = None
+    order: Order,
+    new_status: PaymentStatus,
+    *,
+    actor_id: int | None = None,
+    note: str | None = None,
+    via: str | None = None,
 ) -> Order:
+    """Move the payment status along its table (``via``: as for ``change_status``)."""
     if new_status not in PAYMENT_TRANSITIONS[order.payment_status]:
         raise InvalidTransition(
             f"Payment status cannot go from {order.payment_status} to {new_status}",
             details={"from": str(order.payment_status), "to": str(new_status)},
         )
-    record_history(
-        order, "payment_status", order.payment_status, new_status, actor_id=actor_id, note=note
-    )
+    old, was_paid = order.payment_status, is_paid(order)
+    record_history(order, "payment_status", old, new_status, actor_id=actor_id, note=note)
     order.payment_status = new_status
     db.session.flush()
+    order_payment_status_changed.send(order, old=old, new=new_status, actor_id=actor_id, note=note)
+    _send_paid_if_now_paid(order, was_paid, actor_id, via)
     return order
 
 

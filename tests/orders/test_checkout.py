@@ -141,10 +141,12 @@ def test_cash_is_refused_above_the_limit_and_has_no_payment_deadline(
     assert checkout("CARD").status_code == 201
 
 
-def test_delivery_zone_override_and_free_delivery(checkout, fill_cart):
+def test_the_address_zone_fee_and_free_delivery(checkout, fill_cart, address, db):
     far = DeliveryZoneFactory(
         fee=Decimal("800.00"), estimated_days=4, free_delivery_threshold=Decimal("2000.00")
     )
+    address.delivery_zone = far  # the order's zone is its address's (ZONE_MISMATCH otherwise)
+    db.session.commit()
     fill_cart((ProductFactory(price=Decimal("1999.99")), 1))
     data = checkout(delivery_zone_id=far.id).json["data"]
     assert (data["delivery_fee"], data["total"], data["estimated_delivery_days"]) == (

@@ -5,8 +5,9 @@ from sqlalchemy import select
 
 from app.catalog.models import Product
 from app.db import utcnow
-from app.orders.jobs import PENDING_PAYMENT_GRACE, expire_unpaid_orders
 from app.orders.models import Order, OrderStatus, PaymentStatus
+from app.payments.expiry import PENDING_PAYMENT_GRACE, expire_unpaid_orders
+from app.scheduler import find_job
 from tests.factories.catalog import ProductFactory
 from tests.factories.orders import OrderFactory
 from tests.factories.payments import PaymentFactory
@@ -83,3 +84,7 @@ def test_the_job_runs_from_the_command_line(app):
     result = app.test_cli_runner().invoke(args=["jobs", "run", "expire_unpaid_orders"])
     assert result.exit_code == 0, result.output
     assert "SUCCEEDED 1" in result.output
+
+
+def test_the_scheduler_runs_the_payments_expiry():
+    assert find_job("expire_unpaid_orders").load() is expire_unpaid_orders

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from app.auth.models import UserRole
 from app.catalog.models import Product
 from app.notifications.models import OutboxEmail
-from app.orders.models import OrderStatus
+from app.orders.models import Order, OrderStatus, PaymentStatus
 from app.orders.state import TRANSITIONS
 from app.payments.models import Refund
 from tests.factories.catalog import ProductFactory
@@ -207,3 +207,27 @@ def test_someone_elses_order_cannot_be_cancelled(client, customer_headers):
     order = OrderFactory()
     response = client.post(f"/api/orders/{order.id}/cancel", headers=customer_headers)
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize("payment_status", [PaymentStatus.PENDING, PaymentStatus.FAILED])
+def test_a_cancelled_order_cannot_be_marked_paid(
+    client, role_user, auth_headers, db, payment_status
+):
+    product = ProductFactory(stock=0)
+    order = OrderFactory(
+        status=OrderStatus.CANCELLED, payment_status=payment_status, items=[(product, 1)]
+    )
+    response = client.put(
+        f"/api/orders/{order.id}/payment",
+        json={"payment_status": "COMPLETED"},
+        headers=auth_headers(role_user(UserRole.FINANCE_ADMIN)),
+    )
+    assert response.status_code == 409
+    assert response.json["error"]["code"] == "INVALID_TRANSITION"
+    db.session.expire_all()
+    order = db.session.get(Order, order.id)
+    assert (order.status, order.payment_status, order.paid_at) == (
+        OrderStatus.CANCELLED,
+        payment_status,
+        None,
+    )

@@ -1,4 +1,8 @@
-"""Scheduled order jobs."""
+"""Unpaid orders expire: the M-Pesa/card orders not paid in time are cancelled.
+
+It lives with payments because it must know the order's payment attempts; orders never
+import payments.
+"""
 
 from __future__ import annotations
 
