@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, g, jsonify
+from flask import Flask, current_app, g, jsonify
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
@@ -144,11 +144,15 @@ def error_response(
     return response
 
 
+def _rollback() -> None:
+    """Undo whatever the failed request flushed (the session, without importing the
+    extensions: app.db imports this module)."""
+    current_app.extensions["sqlalchemy"].session.rollback()
+
+
 def _handle_api_error(error: ApiError):
     """A domain refusal changes nothing: whatever the operation flushed is rolled back."""
-    from app.extensions import db
-
-    db.session.rollback()
+    _rollback()
     return error_response(error.status, error.code, error.message, error.details, error.headers)
 
 
@@ -181,9 +185,7 @@ def _handle_http_exception(error: HTTPException):
 
 def _handle_integrity_error(error: IntegrityError):
     log.warning("integrity error: %s", error.orig)
-    from app.extensions import db
-
-    db.session.rollback()
+    _rollback()
     return error_response(409, "CONFLICT", "This conflicts with existing data")
 
 
@@ -191,9 +193,7 @@ def _handle_unexpected(error: Exception):
     if isinstance(error, HTTPException):
         return _handle_http_exception(error)
     log.exception("unhandled error (request_id=%s)", g.get("request_id"))
-    from app.extensions import db
-
-    db.session.rollback()
+    _rollback()
     return error_response(500, "INTERNAL_ERROR", HTTP_MESSAGES[500])
 
 

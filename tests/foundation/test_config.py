@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from app import config as settings
-from app import create_app
+from app import create_app, serve
 from app.config import DevelopmentConfig, ProductionConfig, load_config, normalize_database_url
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -202,13 +202,14 @@ def test_production_with_rate_limits_refuses_to_count_them_per_worker(tmp_path, 
 
 
 def _served_development_app(monkeypatch, tmp_path, caplog, **environ):
-    """The warnings ``create_app("development", serve=True)`` logs (``make run``)."""
+    """The warnings a served development app logs (``make run``: ``serve(create_app())``)."""
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/dev.db")
     monkeypatch.setenv("SCHEDULER_ENABLED", "false")
     for name in ("REDIS_URL", "RATELIMIT_STORAGE_URI", "RATELIMIT_ENABLED"):
         monkeypatch.setenv(name, environ.get(name, ""))  # also shadows any .env file
     caplog.set_level(logging.WARNING, logger="app")
-    app = create_app("development", serve=True)
+    app = create_app("development")
+    serve(app)
     with app.app_context():
         from app.extensions import db
 

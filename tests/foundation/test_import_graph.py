@@ -9,14 +9,6 @@ from pathlib import Path
 
 APP = Path(__file__).resolve().parents[2] / "app"
 
-# Edges still being removed elsewhere; each must come out with its change.
-KNOWN = {
-    ("orders", "payments"): "removed by the orders seam",
-    # errors' handlers import app.extensions inside functions (db -> errors -> extensions
-    # -> db): reported to the lead, app/errors.py is not this change's.
-    ("errors", "extensions"): "infrastructure cycle, reported",
-}
-
 
 def node(path: Path, app: Path = APP) -> str:
     """A package of app/ (``orders``), a top-level module (``db``), or ``app`` itself."""
@@ -54,11 +46,10 @@ def edges(app: Path = APP) -> set[tuple[str, str, str]]:
 
 
 def import_graph() -> dict[str, dict[str, set[str]]]:
-    """{importer: {imported: {the files that import it}}}, less the KNOWN edges."""
+    """{importer: {imported: {the files that import it}}}."""
     graph: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     for source, target, path in edges():
-        if (source, target) not in KNOWN:
-            graph[source][target].add(path)
+        graph[source][target].add(path)
     return graph
 
 
@@ -129,8 +120,3 @@ def test_the_cycle_finder_finds_a_cycle():
     graph = {"a": {"b": {"a.py"}}, "b": {"c": {"b.py"}}, "c": {"a": {"c.py"}}, "d": {}}
     assert cycles(graph) == [["a", "b", "c"]]
     assert describe(graph, ["a", "b", "c"]).startswith("a, b, c: a -> b -> c -> a\n")
-
-
-def test_the_known_exceptions_are_still_there():
-    """A known edge that is gone must leave KNOWN too."""
-    assert set(KNOWN) <= {(source, target) for source, target, _ in edges()}

@@ -31,6 +31,7 @@ PRODUCTION_ENV = {
     "MPESA_CONSUMER_SECRET": "live-secret",
     "MPESA_PASSKEY": "live-passkey",
     "PAYSTACK_SECRET_KEY": "sk_live_x",
+    "REDIS_URL": "redis://127.0.0.1:6379/0",
 }
 
 
