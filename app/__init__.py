@@ -41,13 +41,14 @@ MODEL_MODULES = (
     "app.delivery.models",
     "app.orders.models",
     "app.payments.models",
+    "app.ledger.models",
 )
 
 # Modules whose signal receivers (``app/signals.py``) must be connected.
-RECEIVER_MODULES: tuple[str, ...] = ()
+RECEIVER_MODULES: tuple[str, ...] = ("app.ledger.receivers",)
 
 # Modules that add ``flask`` commands through a ``register_cli(app)`` function.
-CLI_MODULES = ("app.auth.cli",)
+CLI_MODULES = ("app.auth.cli", "app.ledger.cli")
 
 
 def create_app(config_name: str | None = None, *, serve: bool = False) -> Flask:

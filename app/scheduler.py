@@ -59,6 +59,12 @@ JOBS: tuple[Job, ...] = (
         60,
         "Query M-Pesa / verify Paystack for payments pending over 2 minutes",
     ),
+    Job(
+        "release_earnings",
+        "app.ledger.jobs:release_earnings",
+        3600,
+        "Move supplier earnings past their hold (EARNINGS_HOLD_DAYS) to available",
+    ),
 )
 
 
