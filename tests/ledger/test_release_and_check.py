@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import event, func, select, text
 
 from app.db import utcnow
@@ -87,6 +89,30 @@ def test_the_release_runs_a_few_statements_per_batch_not_per_item(customer, db):
         return len(statements)
 
     assert statements_to_release(2) == statements_to_release(12)
+
+
+@pytest.mark.postgres
+def test_two_workers_releasing_at_once_release_each_item_once(app, customer):
+    orders = [delivered_order(customer, days_ago=9) for _ in range(6)]
+    start = threading.Barrier(2)
+    released: list[int] = []
+
+    def worker():
+        with app.app_context():
+            start.wait()
+            released.append(release_earnings(batch_size=4))
+            db.session.commit()
+            db.session.remove()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert sum(released) == 6
+    for order in orders:
+        assert supplier_balances(order.items[0].supplier_id).available == D("900.00")
 
 
 def test_release_is_a_scheduled_hourly_job():
