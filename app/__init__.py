@@ -41,6 +41,7 @@ MODEL_MODULES = (
     "app.delivery.models",
     "app.orders.models",
     "app.payments.models",
+    "app.ledger.models",
 )
 
 # Modules whose signal receivers (``app/signals.py``) must be connected.
@@ -48,13 +49,14 @@ RECEIVER_MODULES: tuple[str, ...] = (
     "app.payments.receivers",
     "app.cart.receivers",
     "app.orders.receivers_catalog",
+    "app.ledger.receivers",
     "app.notifications.order_emails",
     "app.notifications.payment_emails",
     "app.notifications.account_emails",
 )
 
 # Modules that add ``flask`` commands through a ``register_cli(app)`` function.
-CLI_MODULES = ("app.auth.cli",)
+CLI_MODULES = ("app.auth.cli", "app.ledger.cli")
 
 
 def create_app(config_name: str | None = None) -> Flask:

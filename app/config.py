@@ -172,6 +172,10 @@ class Config:
 
         self.ORDER_PAYMENT_TIMEOUT_MINUTES = env.int("ORDER_PAYMENT_TIMEOUT_MINUTES", 30)
         self.COD_MAX_TOTAL = env.int("COD_MAX_TOTAL", 50000)
+        # Days a customer may return a delivered item; a supplier's earnings on it stay on
+        # hold that long (EARNINGS_HOLD_DAYS) before they become available for payout.
+        self.RETURN_WINDOW_DAYS = env.int("RETURN_WINDOW_DAYS", 7)
+        self.EARNINGS_HOLD_DAYS = env.int("EARNINGS_HOLD_DAYS", self.RETURN_WINDOW_DAYS)
 
         self.SCHEDULER_ENABLED = env.bool("SCHEDULER_ENABLED", self.default_scheduler_enabled())
         self.IDEMPOTENCY_KEY_TTL_HOURS = 24

@@ -65,6 +65,12 @@ JOBS: tuple[Job, ...] = (
         86400,
         "Recount the listed totals and rebuild stale or missing search rows (nightly)",
     ),
+    Job(
+        "release_earnings",
+        "app.ledger.jobs:release_earnings",
+        3600,
+        "Move supplier earnings past their hold (EARNINGS_HOLD_DAYS) to available",
+    ),
 )
 
 

@@ -189,3 +189,17 @@ def rate_limits():
         target_app.config["RATELIMIT_ENABLED"] = False
         limiter.reset()
     limiter.enabled = enabled
+
+
+@pytest.fixture
+def assert_books_balance():
+    """``assert_books_balance()`` after a money scenario: ``flask ledger check`` passes
+    (every entry balances, money in = held + revenue + owed + paid out); the report."""
+    from app.ledger.cli import check_books
+
+    def check():
+        report = check_books()
+        assert report.ok, report.discrepancy
+        return report
+
+    return check

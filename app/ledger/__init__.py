@@ -1,0 +1,43 @@
+"""The double-entry ledger: the one place money is recorded.
+
+Every money movement is a journal entry (``LedgerEntry``) whose lines sum to exactly zero,
+posted once per business event (a unique ``event_key``) and never updated or deleted (a
+correction is a reversing entry, ``operations.reverse``). A line's ``amount`` is signed:
+**debit positive, credit negative**. An account's balance is the sum of its lines; money
+the platform holds at a provider is a debit balance, money it owes or has earned a credit
+balance (reported as a positive amount by ``supplier_balances``).
+
+Chart of accounts (``AccountCode``; ``per supplier`` accounts exist once per supplier):
+
+| account | group | normal | what it holds |
+|---|---|---|---|
+| ``MPESA_CLEARING`` | money in | debit | money at M-Pesa (captures less refunds, payouts) |
+| ``PAYSTACK_CLEARING`` | money in | debit | money at Paystack (card captures less refunds) |
+| ``CASH_COLLECTED`` | money in | debit | cash on delivery collected by agents |
+| ``ORDERS_HELD`` | held | credit | customers' money for orders not yet delivered |
+| ``SUPPLIER_ON_HOLD`` (per supplier) | owed | credit | delivered items' net, within the hold |
+| ``SUPPLIER_AVAILABLE`` (per supplier) | owed | credit | earnings released, payable |
+| ``SUPPLIER_IN_FLIGHT`` (per supplier) | owed | credit | payouts sent, not yet confirmed |
+| ``REFUNDS_OWED`` | owed | credit | owed back to customers until the refund is confirmed |
+| ``COMMISSION_REVENUE`` | revenue | credit | the platform's commission on delivered items |
+| ``DELIVERY_REVENUE`` | revenue | credit | delivery fees of delivered orders |
+| ``ROUNDING_REVENUE`` | revenue | credit | M-Pesa's whole-shilling round-up, once delivered |
+
+``ORDERS_HELD`` is per order through the entries' ``order_id`` (a cash order delivered
+before its cash is confirmed holds a debit until then); an on-hold line carries its
+``release_at``; ``SUPPLIER_IN_FLIGHT`` is posted by payouts (``payout-confirmed`` entries
+move it out: the supplier's ``paid_out_total``).
+
+Events posted (event key -> lines): ``order-paid:<order>`` Dr clearing / Cr ORDERS_HELD
+(the amount received); ``order-cancelled:<order>`` Dr ORDERS_HELD / Cr REFUNDS_OWED (what
+the order holds); ``refund-due:<refund>`` Dr clearing / Cr REFUNDS_OWED (money paid for an
+order that could not take it); ``refund-settled:<refund>`` Dr REFUNDS_OWED / Cr clearing;
+``item-delivered:<item>`` Dr ORDERS_HELD / Cr SUPPLIER_ON_HOLD (line total less commission)
+and COMMISSION_REVENUE; ``order-delivered:<order>`` Dr ORDERS_HELD / Cr DELIVERY_REVENUE
+(and ROUNDING_REVENUE); ``hold-released:<item>`` Dr SUPPLIER_ON_HOLD / Cr SUPPLIER_AVAILABLE.
+
+The books balance when ``money in = held + revenue + owed + paid out``: the money-in
+accounts' debits (every shilling received) equal what is held, earned and owed, plus
+their credits (every shilling that left: refunds and payouts). ``flask ledger check``
+proves it (``app.ledger.cli.check_books``).
+"""

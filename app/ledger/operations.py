@@ -1,0 +1,247 @@
+"""Posting to the ledger: balanced entries, once per event key; balances are sums of lines.
+
+``post`` and ``post_many`` write with ``INSERT .. ON CONFLICT (event_key) DO NOTHING``:
+of N concurrent posts of one event key exactly one writes (the others wait for its
+transaction and then find the key taken), so a replayed callback, a re-run job or a
+signal sent twice posts once. Functions flush and never commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import case, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from app.db import utcnow
+from app.errors import NotFound
+from app.extensions import db
+from app.ledger.models import (
+    AccountCode,
+    EntryKind,
+    LedgerAccount,
+    LedgerEntry,
+    LedgerLine,
+    account_key,
+)
+from app.money import CENTS
+
+ZERO = Decimal("0.00")
+_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
+class UnbalancedEntry(ValueError):
+    """An entry whose lines do not sum to exactly zero (or carry sub-cent amounts)."""
+
+
+@dataclass(frozen=True)
+class Line:
+    """One side of an entry: debit positive, credit negative."""
+
+    account: AccountCode
+    amount: Decimal
+    supplier_id: int | None = None
+    order_item_id: int | None = None
+    release_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Posting:
+    event_key: str
+    kind: str
+    lines: Sequence[Line]
+    occurred_at: datetime | None = None
+    order_id: int | None = None
+    supplier_id: int | None = None
+    memo: str | None = None
+    reverses_id: int | None = None
+
+
+def _insert(model):
+    return _INSERTS[db.session.get_bind().dialect.name](model)
+
+
+def _check(posting: Posting) -> list[Line]:
+    """The entry's non-zero lines (a commission of 0.00 writes no line), once checked."""
+    lines = []
+    for line in posting.lines:
+        amount = Decimal(line.amount)
+        if amount != amount.quantize(CENTS):
+            raise UnbalancedEntry(f"{posting.event_key}: {amount} is not a whole number of cents")
+        if amount:
+            lines.append(line)
+    total = sum((line.amount for line in lines), ZERO)
+    if total != 0:
+        raise UnbalancedEntry(f"{posting.event_key}: lines sum to {total}, not 0")
+    if len(posting.event_key) > 120:
+        raise ValueError(f"event key too long: {posting.event_key!r}")
+    return lines
+
+
+def account_ids(accounts: Iterable[tuple[AccountCode, int | None]]) -> dict[str, int]:
+    """The ids of these (code, supplier id) accounts by key, creating the missing ones."""
+    wanted = {account_key(code, supplier_id): (code, supplier_id) for code, supplier_id in accounts}
+    if not wanted:
+        return {}
+    found_query = select(LedgerAccount.key, LedgerAccount.id).where(LedgerAccount.key.in_(wanted))
+    found = dict(db.session.execute(found_query).all())
+    missing = [key for key in wanted if key not in found]
+    if missing:
+        rows = [
+            {"key": key, "code": wanted[key][0], "supplier_id": wanted[key][1]} for key in missing
+        ]
+        db.session.execute(
+            _insert(LedgerAccount).values(rows).on_conflict_do_nothing(index_elements=["key"])
+        )
+        found = dict(db.session.execute(found_query).all())
+    return found
+
+
+def post_many(postings: Sequence[Posting]) -> set[str]:
+    """Post entries; returns the event keys written (those already posted are skipped).
+
+    A constant number of statements per call, whatever the number of entries.
+    """
+    checked = [(posting, _check(posting)) for posting in postings]
+    if not checked:
+        return set()
+    ids = account_ids((line.account, line.supplier_id) for _, lines in checked for line in lines)
+    now = utcnow()
+    entry_rows = [
+        {
+            "event_key": posting.event_key,
+            "kind": str(posting.kind),
+            "occurred_at": posting.occurred_at or now,
+            "posted_at": now,
+            "order_id": posting.order_id,
+            "supplier_id": posting.supplier_id,
+            "memo": posting.memo[:255] if posting.memo else None,
+            "reverses_id": posting.reverses_id,
+        }
+        for posting, _ in checked
+    ]
+    db.session.flush()  # the rows a receiver's lines refer to are written first
+    written = dict(
+        db.session.execute(
+            _insert(LedgerEntry)
+            .values(entry_rows)
+            .on_conflict_do_nothing(index_elements=["event_key"])
+            .returning(LedgerEntry.event_key, LedgerEntry.id)
+        ).all()
+    )
+    line_rows = [
+        {
+            "entry_id": written[posting.event_key],
+            "account_id": ids[account_key(line.account, line.supplier_id)],
+            "amount": line.amount,
+            "order_item_id": line.order_item_id,
+            "release_at": line.release_at,
+        }
+        for posting, lines in checked
+        if posting.event_key in written
+        for line in lines
+    ]
+    if line_rows:
+        db.session.execute(_insert(LedgerLine).values(line_rows))
+    return set(written)
+
+
+def post(
+    event_key: str,
+    kind: str,
+    lines: Sequence[Line],
+    *,
+    occurred_at: datetime | None = None,
+    order_id: int | None = None,
+    supplier_id: int | None = None,
+    memo: str | None = None,
+) -> bool:
+    """Post one balanced entry; False when this event key was already posted."""
+    posting = Posting(event_key, kind, lines, occurred_at, order_id, supplier_id, memo)
+    return bool(post_many([posting]))
+
+
+def reverse(event_key: str, *, memo: str, occurred_at: datetime | None = None) -> bool:
+    """Post the mirror image of an entry (``reversal:<event key>``); once per entry."""
+    entry = db.session.scalar(select(LedgerEntry).where(LedgerEntry.event_key == event_key))
+    if entry is None:
+        raise NotFound(f"No ledger entry {event_key!r}")
+    lines = [
+        Line(account.code, -line.amount, account.supplier_id, line.order_item_id)
+        for line, account in db.session.execute(
+            select(LedgerLine, LedgerAccount)
+            .join(LedgerAccount, LedgerAccount.id == LedgerLine.account_id)
+            .where(LedgerLine.entry_id == entry.id)
+            .order_by(LedgerLine.id)
+        )
+    ]
+    posting = Posting(
+        f"reversal:{event_key}",
+        EntryKind.REVERSAL,
+        lines,
+        occurred_at,
+        entry.order_id,
+        entry.supplier_id,
+        memo,
+        reverses_id=entry.id,
+    )
+    return bool(post_many([posting]))
+
+
+def sum_to_cents(total) -> Decimal:
+    """A SUM from the database as exact cents."""
+    # SQLite sums NUMERIC as REAL: back to exact cents (exact at NUMERIC(12, 2) sizes).
+    return Decimal(str(total or 0)).quantize(CENTS)
+
+
+def balance(code: AccountCode, supplier_id: int | None = None) -> Decimal:
+    """The sum of the account's lines: debit positive (money in), credit negative."""
+    total = db.session.scalar(
+        select(func.sum(LedgerLine.amount))
+        .join(LedgerAccount, LedgerAccount.id == LedgerLine.account_id)
+        .where(LedgerAccount.key == account_key(code, supplier_id))
+    )
+    return sum_to_cents(total)
+
+
+@dataclass(frozen=True)
+class SupplierBalances:
+    """What the platform owes a supplier, as positive amounts, and what it has paid."""
+
+    on_hold: Decimal = ZERO
+    available: Decimal = ZERO
+    in_flight: Decimal = ZERO
+    paid_out_total: Decimal = ZERO
+
+
+def supplier_balances(supplier_id: int) -> SupplierBalances:
+    """One indexed query: the supplier's accounts (by supplier), their lines (by account)."""
+    paid_out = case((LedgerEntry.kind == EntryKind.PAYOUT_CONFIRMED, LedgerLine.amount), else_=0)
+    rows = db.session.execute(
+        select(LedgerAccount.code, func.sum(LedgerLine.amount), func.sum(paid_out))
+        .join(LedgerLine, LedgerLine.account_id == LedgerAccount.id)
+        .join(LedgerEntry, LedgerEntry.id == LedgerLine.entry_id)
+        .where(LedgerAccount.supplier_id == supplier_id)
+        .group_by(LedgerAccount.code)
+    ).all()
+    totals = {code: (-sum_to_cents(total), sum_to_cents(out)) for code, total, out in rows}
+    return SupplierBalances(
+        on_hold=totals.get(AccountCode.SUPPLIER_ON_HOLD, (ZERO, ZERO))[0],
+        available=totals.get(AccountCode.SUPPLIER_AVAILABLE, (ZERO, ZERO))[0],
+        in_flight=totals.get(AccountCode.SUPPLIER_IN_FLIGHT, (ZERO, ZERO))[0],
+        paid_out_total=totals.get(AccountCode.SUPPLIER_IN_FLIGHT, (ZERO, ZERO))[1],
+    )
+
+
+def held_for_order(order_id: int) -> Decimal:
+    """What ``ORDERS_HELD`` holds for one order (what its customer paid, not yet moved on)."""
+    total = db.session.scalar(
+        select(func.sum(LedgerLine.amount))
+        .join(LedgerEntry, LedgerEntry.id == LedgerLine.entry_id)
+        .join(LedgerAccount, LedgerAccount.id == LedgerLine.account_id)
+        .where(LedgerEntry.order_id == order_id, LedgerAccount.key == AccountCode.ORDERS_HELD)
+    )
+    return -sum_to_cents(total)
