@@ -14,8 +14,8 @@ from app.ledger.models import AccountCode as A
 from app.ledger.models import LedgerEntry, LedgerLine
 from app.ledger.operations import balance, supplier_balances
 from app.orders.models import OrderStatus, PaymentStatus
+from app.payments.attempts import confirm_cash_payment
 from app.payments.models import Payment, Refund, RefundCause, RefundStatus
-from app.payments.operations import confirm_cash_payment
 from app.signals import order_cancelled, order_delivered, order_paid, refund_due, refund_settled
 from tests.factories.catalog import ProductFactory
 from tests.factories.orders import OrderFactory
