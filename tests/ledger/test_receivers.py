@@ -53,8 +53,15 @@ def settle(refund):
 
 
 def refund_for(order, cause=RefundCause.ORDER_CANCELLED, payment=None):
+    """The refund the payments domain recorded for the order, or a new one of ``cause``."""
+    recorded = db.session.scalar(
+        select(Refund).where(Refund.order_id == order.id, Refund.cause == cause)
+    )
+    if recorded is not None:
+        return recorded
     payment = payment or db.session.scalar(select(Payment).where(Payment.order_id == order.id))
     refund = Refund(
+        key=f"{cause}:{payment.id}",
         order_id=order.id,
         payment_id=payment.id,
         amount=payment.amount_received,
