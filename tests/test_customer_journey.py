@@ -3,12 +3,15 @@ pay each way (M-Pesa STK Push, card, cash on delivery) with the built-in simulat
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 from urllib.parse import urlparse
 
 import pytest
+from sqlalchemy import select
 
 from app.auth.models import UserRole
+from app.extensions import db
 from tests.factories.catalog import ProductFactory
 from tests.factories.orders import DeliveryZoneFactory
 
@@ -198,3 +201,78 @@ def test_cash_on_delivery_is_paid_when_the_agent_collects(client, shop, role_use
     assert [h["to_status"] for h in history if h.get("field", "status") == "status"][-1] == (
         "DELIVERED"
     )
+
+
+def _deliver(client, order_id: int, admin: dict) -> None:
+    for status in ("PROCESSING", "QUALITY_APPROVED", "SHIPPED", "OUT_FOR_DELIVERY", "ARRIVED"):
+        moved = client.put(f"/api/orders/{order_id}/status", json={"status": status}, headers=admin)
+        assert moved.status_code == 200, (status, moved.json)
+    delivered = client.put(
+        f"/api/orders/{order_id}/status", json={"status": "DELIVERED"}, headers=admin
+    )
+    assert delivered.status_code == 200, delivered.json
+
+
+def test_the_books_follow_an_mpesa_order_to_its_suppliers(
+    client, shop, role_user, auth_headers, assert_books_balance
+):
+    """Paid by M-Pesa (rounded up to 1521), delivered, held for the return window, then
+    available: each supplier's net, the commission and the fee exact, the books balanced
+    at every step (the events of the orders and payments domains reach the ledger)."""
+    from app.db import utcnow
+    from app.ledger.jobs import release_earnings
+    from app.ledger.models import AccountCode
+    from app.ledger.operations import balance, supplier_balances
+    from app.money import supplier_net
+    from app.orders.models import OrderItem
+
+    headers = _register_and_fill_cart(client, shop, "books.buyer@example.co.ke")
+    order = _place_order(client, shop, headers, "MPESA")
+    client.post(
+        "/api/payments/mpesa/initiate",
+        json={"order_id": order["id"], "phone": "0712345678"},
+        headers=headers,
+    )
+    assert balance(AccountCode.MPESA_CLEARING) == Decimal("1521.00")
+    assert balance(AccountCode.ORDERS_HELD) == Decimal("-1521.00")
+    assert_books_balance()
+
+    _deliver(client, order["id"], auth_headers(role_user(UserRole.ADMIN)))
+    assert balance(AccountCode.ORDERS_HELD) == 0
+    items = db.session.scalars(select(OrderItem).where(OrderItem.order_id == order["id"]))
+    nets = {item.supplier_id: supplier_net(item.line_total, item.commission_rate) for item in items}
+    assert len(nets) == 2 and all(net > 0 for net in nets.values())
+    for supplier_id, net in nets.items():
+        held = supplier_balances(supplier_id)
+        assert (held.on_hold, held.available) == (net, 0)
+    assert_books_balance()
+
+    assert release_earnings(now=utcnow()) == 0  # still inside the return window
+    release_earnings(now=utcnow() + timedelta(days=8))
+    for supplier_id, net in nets.items():
+        released = supplier_balances(supplier_id)
+        assert (released.on_hold, released.available) == (0, net)
+    report = assert_books_balance()
+    assert report.money_in == Decimal("1521.00")
+
+
+def test_the_books_owe_a_cancelled_paid_order_back(
+    client, shop, role_user, auth_headers, assert_books_balance
+):
+    from app.ledger.models import AccountCode
+    from app.ledger.operations import balance
+
+    headers = _register_and_fill_cart(client, shop, "refund.buyer@example.co.ke")
+    order = _place_order(client, shop, headers, "MPESA")
+    client.post(
+        "/api/payments/mpesa/initiate",
+        json={"order_id": order["id"], "phone": "0712345678"},
+        headers=headers,
+    )
+    cancelled = client.post(
+        f"/api/orders/{order['id']}/cancel", json={"reason": "Changed my mind"}, headers=headers
+    )
+    assert cancelled.status_code == 200, cancelled.json
+    assert balance(AccountCode.ORDERS_HELD) == 0
+    assert balance(AccountCode.REFUNDS_OWED) == Decimal("-1521.00")
+    assert_books_balance()
