@@ -8,6 +8,7 @@ from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal, InvalidOperation
 from app.errors import Unprocessable
 
 CENTS = Decimal("0.01")
+ZERO = Decimal("0.00")
 CURRENCY = "KES"
 MAX_AMOUNT = Decimal("10000000000")  # NUMERIC(12, 2) holds up to 9999999999.99
 MAX_PRICE = Decimal("10000000.00")  # a product's: a thousand of it still fits a column

@@ -203,6 +203,17 @@ def test_cash_on_delivery_is_paid_when_the_agent_collects(client, shop, role_use
     )
 
 
+def _paid_by_mpesa(client, shop, headers) -> dict:
+    order = _place_order(client, shop, headers, "MPESA")
+    initiated = client.post(
+        "/api/payments/mpesa/initiate",
+        json={"order_id": order["id"], "phone": "0712345678"},
+        headers=headers,
+    )
+    assert initiated.status_code == 201, initiated.json
+    return order
+
+
 def _deliver(client, order_id: int, admin: dict) -> None:
     for status in ("PROCESSING", "QUALITY_APPROVED", "SHIPPED", "OUT_FOR_DELIVERY", "ARRIVED"):
         moved = client.put(f"/api/orders/{order_id}/status", json={"status": status}, headers=admin)
@@ -227,12 +238,7 @@ def test_the_books_follow_an_mpesa_order_to_its_suppliers(
     from app.orders.models import OrderItem
 
     headers = _register_and_fill_cart(client, shop, "books.buyer@example.co.ke")
-    order = _place_order(client, shop, headers, "MPESA")
-    client.post(
-        "/api/payments/mpesa/initiate",
-        json={"order_id": order["id"], "phone": "0712345678"},
-        headers=headers,
-    )
+    order = _paid_by_mpesa(client, shop, headers)
     assert balance(AccountCode.MPESA_CLEARING) == Decimal("1521.00")
     assert balance(AccountCode.ORDERS_HELD) == Decimal("-1521.00")
     assert_books_balance()
@@ -263,12 +269,7 @@ def test_the_books_owe_a_cancelled_paid_order_back(
     from app.ledger.operations import balance
 
     headers = _register_and_fill_cart(client, shop, "refund.buyer@example.co.ke")
-    order = _place_order(client, shop, headers, "MPESA")
-    client.post(
-        "/api/payments/mpesa/initiate",
-        json={"order_id": order["id"], "phone": "0712345678"},
-        headers=headers,
-    )
+    order = _paid_by_mpesa(client, shop, headers)
     cancelled = client.post(
         f"/api/orders/{order['id']}/cancel", json={"reason": "Changed my mind"}, headers=headers
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from contextvars import ContextVar
-from decimal import Decimal
 
 import marshmallow as ma
 from flask_smorest.fields import Upload
@@ -12,7 +11,7 @@ from marshmallow import validate
 from app.api import PartialLoad
 from app.catalog.models import ProductCondition
 from app.fields import Id, Money, Timestamp
-from app.money import MAX_PRICE
+from app.money import CENTS, MAX_PRICE
 from app.pagination import PaginationSchema
 
 MAX_IMAGES = 10
@@ -155,10 +154,8 @@ class ProductWriteSchema(ma.Schema):
     name = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
     description = ma.fields.String(load_default="", validate=validate.Length(max=20000))
     sku = ma.fields.String(allow_none=True, validate=validate.Length(min=1, max=64))
-    price = Money(required=True, validate=validate.Range(min=Decimal("0.01"), max=MAX_PRICE))
-    compare_at_price = Money(
-        allow_none=True, validate=validate.Range(min=Decimal("0.01"), max=MAX_PRICE)
-    )
+    price = Money(required=True, validate=validate.Range(min=CENTS, max=MAX_PRICE))
+    compare_at_price = Money(allow_none=True, validate=validate.Range(min=CENTS, max=MAX_PRICE))
     stock = ma.fields.Integer(required=True, validate=validate.Range(min=0, max=1_000_000))
     category_id = Id(required=True)
     brand_id = Id(allow_none=True)

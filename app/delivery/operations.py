@@ -12,8 +12,7 @@ from sqlalchemy import exists, func, select
 from app.delivery.models import DeliveryZone
 from app.errors import Conflict, NotFound
 from app.extensions import db
-
-ZERO = Decimal("0.00")
+from app.money import ZERO
 
 
 def active_zone(zone_id: int) -> DeliveryZone:

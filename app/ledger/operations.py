@@ -27,9 +27,8 @@ from app.ledger.models import (
     LedgerLine,
     account_key,
 )
-from app.money import CENTS
+from app.money import CENTS, ZERO
 
-ZERO = Decimal("0.00")
 _INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 

@@ -31,7 +31,7 @@ from app.errors import (
     Unprocessable,
 )
 from app.extensions import db
-from app.money import ensure_storable, format_money, line_commission
+from app.money import ZERO, ensure_storable, format_money, line_commission
 from app.orders.models import (
     Address,
     Order,
@@ -44,7 +44,6 @@ from app.orders.state import record_history
 from app.orders.writer import attach_persistent, insert_new
 from app.signals import order_placed
 
-ZERO = Decimal("0.00")
 ORDER_NUMBER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I look-alikes
 ORDER_NUMBER_ATTEMPTS = 5
 

@@ -6,7 +6,6 @@ Cancellation puts stock back, locking product rows in primary-key order like che
 from __future__ import annotations
 
 import functools
-from decimal import Decimal
 
 from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.orm import joinedload
@@ -27,7 +26,6 @@ from app.orders.models import (
 from app.orders.state import change_payment_status, change_status, lock_order
 from app.signals import order_cancelled
 
-ZERO = Decimal("0.00")
 CANCELLABLE = frozenset({OrderStatus.PENDING, OrderStatus.PAID, OrderStatus.PROCESSING})
 
 
