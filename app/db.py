@@ -23,6 +23,7 @@ from sqlalchemy import (
     event,
     func,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import (
     DeclarativeBase,
     Mapped,
@@ -42,6 +43,10 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+# INSERT with ON CONFLICT (upserts, "insert once" keys) for each supported dialect.
+CONFLICT_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
 def enum_column(enum_cls: type[enum.Enum]) -> Enum:

@@ -26,15 +26,13 @@ from sqlalchemy import (
     text,
     true,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from app.auth.models import SupplierProfile, User
 from app.catalog.search import SearchVector, document
-from app.db import Base, TimestampMixin, enum_column
+from app.db import CONFLICT_INSERTS, Base, TimestampMixin, enum_column
 
 DEFAULT_COMMISSION_RATE = Decimal("0.1000")
-_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 _ACTIVE = text("is_active")
 
 
@@ -327,7 +325,7 @@ def _count_listed(session, flush_context) -> None:
     if not deltas:
         return
     table = ListedCount.__table__
-    insert = _INSERTS[session.get_bind().dialect.name]
+    insert = CONFLICT_INSERTS[session.get_bind().dialect.name]
     for supplier_id, delta in sorted(deltas.items()):  # one lock order: no deadlocks
         if delta < 0:  # the product was counted: the supplier's row exists
             session.execute(
@@ -379,7 +377,7 @@ def refresh_documents(session, criterion) -> None:
     dialect = session.get_bind().dialect.name
     table = ProductSearch.__table__
     columns = [column.name for column in table.columns]
-    statement = _INSERTS[dialect](table).from_select(
+    statement = CONFLICT_INSERTS[dialect](table).from_select(
         columns, select(*_document_row(dialect)).where(criterion)
     )
     session.execute(
@@ -434,7 +432,7 @@ def recount_listed(session) -> int:
         if counted.get(supplier_id, 0) != actual.get(supplier_id, 0)
     ]
     if wrong:
-        statement = _INSERTS[dialect](table).values(wrong)
+        statement = CONFLICT_INSERTS[dialect](table).values(wrong)
         session.execute(
             statement.on_conflict_do_update(
                 index_elements=[table.c.supplier_id],

@@ -14,9 +14,8 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import case, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 
-from app.db import utcnow
+from app.db import CONFLICT_INSERTS, utcnow
 from app.errors import NotFound
 from app.extensions import db
 from app.ledger.models import (
@@ -28,8 +27,6 @@ from app.ledger.models import (
     account_key,
 )
 from app.money import CENTS, ZERO
-
-_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
 class UnbalancedEntry(ValueError):
@@ -60,7 +57,7 @@ class Posting:
 
 
 def _insert(model):
-    return _INSERTS[db.session.get_bind().dialect.name](model)
+    return CONFLICT_INSERTS[db.session.get_bind().dialect.name](model)
 
 
 def _check(posting: Posting) -> list[Line]:
