@@ -1,8 +1,9 @@
 """Every scheduled job, registered in one place.
 
-Jobs are plain functions in ``<domain>/jobs.py`` that take no request. APScheduler runs
-them inside the web process; before a run does anything it claims its slot by inserting
-a ``JobRun`` row (unique per job and slot), so N workers on M machines run it once.
+Jobs are plain functions of their domain (``<domain>/jobs.py``, ``payments/expiry.py``)
+that take no request. APScheduler runs them inside the web process; before a run does
+anything it claims its slot by inserting a ``JobRun`` row (unique per job and slot), so N
+workers on M machines run it once.
 ``flask jobs list`` / ``flask jobs run NAME`` run them by hand.
 """
 

@@ -20,7 +20,8 @@ from blinker import Namespace
 _events = Namespace()
 
 # ---- orders (sender: the Order) -----------------------------------------------------
-#: A checkout placed the order (its lines and stock taken). ``actor_id``.
+#: A checkout wrote the order and its lines; its stock is taken next, in the same transaction
+#: (a refusal rolls the whole checkout back, receivers included). ``actor_id``.
 order_placed = _events.signal("order-placed")
 #: Any status change. ``old``, ``new`` (OrderStatus), ``actor_id`` (None: the system),
 #: ``note``.
