@@ -1,7 +1,8 @@
-"""Account emails: the receivers of the accounts signals (``app/signals.py``).
+"""Account events, in the app and by email: the receivers of the accounts signals
+(``app/signals.py``).
 
-Each email goes out only if the change that sent the signal commits
-(``send_email_after_commit``); the codes and tokens they carry come with the signal.
+Each exists only if the change that sent the signal commits (``notify``); the codes and
+tokens the signal carries go into the email only, never into the in-app notification.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from datetime import timedelta
 from flask import current_app
 
 from app.auth.models import OTPPurpose, User
-from app.notifications.email import send_email_after_commit
+from app.notifications.operations import notify
 from app.signals import (
     email_verified,
     otp_issued,
@@ -25,6 +26,8 @@ OTP_PURPOSES = {
     OTPPurpose.PASSWORD_RESET: ("Your Quantum Gear password reset code", "reset your password"),
 }
 
+CODE_SENT = "A verification code was sent to your email."
+
 
 def _minutes(valid_for: timedelta) -> int:
     return int(valid_for.total_seconds() // 60)
@@ -32,6 +35,8 @@ def _minutes(valid_for: timedelta) -> int:
 
 def _send_code_and_link(
     user: User,
+    event: str,
+    title: str,
     subject: str,
     template: str,
     path: str,
@@ -40,11 +45,14 @@ def _send_code_and_link(
     token: str,
     valid_for: timedelta,
 ) -> None:
-    """An email with the six-digit code and the same thing as a link to ``path``."""
-    send_email_after_commit(
-        user.email,
-        subject,
-        template,
+    """An email with the six-digit code and the same thing as a link to ``path``; in the
+    app, only that it was sent."""
+    notify(
+        user,
+        event,
+        title=title,
+        body=CODE_SENT,
+        email=(subject, template),
         user=user,
         code=code,
         minutes=_minutes(valid_for),
@@ -55,18 +63,42 @@ def _send_code_and_link(
 @verification_requested.connect
 def send_verification_email(user: User, **secrets) -> None:
     subject = "Verify your Quantum Gear email address"
-    _send_code_and_link(user, subject, "verify_email", "verify-email", **secrets)
+    _send_code_and_link(
+        user,
+        "verification-requested",
+        "Verify your email address",
+        subject,
+        "verify_email",
+        "verify-email",
+        **secrets,
+    )
 
 
 @email_verified.connect
 def send_welcome_email(user: User, **_) -> None:
-    send_email_after_commit(user.email, "Welcome to Quantum Gear", "welcome", user=user)
+    subject = "Welcome to Quantum Gear"
+    notify(
+        user,
+        "welcome",
+        title=subject,
+        body="Your email address is verified.",
+        email=(subject, "welcome"),
+        user=user,
+    )
 
 
 @password_reset_requested.connect
 def send_password_reset_email(user: User, **secrets) -> None:
     subject = "Reset your Quantum Gear password"
-    _send_code_and_link(user, subject, "password_reset", "reset-password", **secrets)
+    _send_code_and_link(
+        user,
+        "password-reset-requested",
+        "Password reset requested",
+        subject,
+        "password_reset",
+        "reset-password",
+        **secrets,
+    )
 
 
 @otp_issued.connect
@@ -74,10 +106,12 @@ def send_code_email(
     user: User, *, purpose: OTPPurpose, code: str, valid_for: timedelta, **_
 ) -> None:
     subject, use = OTP_PURPOSES[purpose]
-    send_email_after_commit(
-        user.email,
-        subject,
-        "otp",
+    notify(
+        user,
+        "otp-issued",
+        title=f"Use a code to {use}",
+        body=CODE_SENT,
+        email=(subject, "otp"),
         user=user,
         code=code,
         purpose=use,
@@ -87,6 +121,12 @@ def send_code_email(
 
 @password_changed.connect
 def send_password_changed_email(user: User, **_) -> None:
-    send_email_after_commit(
-        user.email, "Your Quantum Gear password was changed", "password_changed", user=user
+    subject = "Your Quantum Gear password was changed"
+    notify(
+        user,
+        "password-changed",
+        title="Your password was changed",
+        body="If this was not you, reset your password and contact us.",
+        email=(subject, "password_changed"),
+        user=user,
     )

@@ -1,14 +1,13 @@
-"""The customer's emails about their order, sent on the order events (``app/signals.py``).
-
-Each is queued on the transaction that made the change (``send_email_after_commit``), so
-it goes out only if that change commits.
+"""What the customer is told of their order, on the order events (``app/signals.py``):
+an in-app notification and an email (``notify``), both on the transaction that made the
+change, so they exist only if that change commits.
 """
 
 from __future__ import annotations
 
 from app.auth.models import User
 from app.extensions import db
-from app.notifications.email import send_email_after_commit
+from app.notifications.operations import notify
 from app.orders.models import Order, OrderStatus
 from app.signals import order_placed, order_status_changed
 
@@ -18,11 +17,15 @@ def email_order_confirmation(order: Order, **_) -> None:
     # Checkout writes the order past the unit of work: its customer is not loaded on it,
     # but is in the session (identity map, no query).
     customer = db.session.get(User, order.customer_id)
-    send_email_after_commit(
-        customer.email,
-        f"Order {order.order_number} received",
-        "order_confirmation",
+    subject = f"Order {order.order_number} received"
+    notify(
+        customer,
+        "order-placed",
+        title=subject,
+        body="We have received your order; we will let you know as it moves.",
+        path=f"/orders/{order.id}",
         order=order,
+        email=(subject, "order_confirmation"),
         customer=customer,
     )
 
@@ -35,11 +38,16 @@ def email_status_change(
     the customer gets the payment confirmation for that one."""
     if new == OrderStatus.PAID and actor_id is None:
         return
-    send_email_after_commit(
-        order.customer.email,
-        f"Order {order.order_number}: {order.status.replace('_', ' ').title()}",
-        "order_status",
+    status = order.status.replace("_", " ").title()
+    subject = f"Order {order.order_number}: {status}"
+    notify(
+        order.customer,
+        "order-status-changed",
+        title=subject,
+        body=note or f"Your order is now {status.lower()}.",
+        path=f"/orders/{order.id}",
         order=order,
+        email=(subject, "order_status"),
         customer=order.customer,
         note=note,
     )

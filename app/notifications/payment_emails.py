@@ -1,9 +1,10 @@
-"""The emails a payment's outcome sends (receivers of ``app/signals.py``)."""
+"""What a payment's outcome tells the customer, in the app and by email (receivers of
+``app/signals.py``)."""
 
 from __future__ import annotations
 
 from app.money import format_money
-from app.notifications.email import send_email_after_commit
+from app.notifications.operations import notify
 from app.payments.models import Outcome, Payment
 from app.signals import payment_settled
 
@@ -16,12 +17,17 @@ def email_payment_received(
     if outcome != Outcome.COMPLETED or not paid_order:
         return
     order = payment.order
-    send_email_after_commit(
-        order.customer.email,
-        f"Payment received for order {order.order_number}",
-        "payment_confirmation",
+    subject = f"Payment received for order {order.order_number}"
+    amount = format_money(payment.amount_received or payment.amount)
+    notify(
+        order.customer,
+        "payment-received",
+        title=subject,
+        body=f"We received your payment of {payment.currency} {amount}.",
+        path=f"/orders/{order.id}",
         order=order,
+        email=(subject, "payment_confirmation"),
         payment=payment,
         customer=order.customer,
-        amount=format_money(payment.amount_received or payment.amount),
+        amount=amount,
     )
