@@ -66,7 +66,7 @@ def _supplier_lines(supplier_id: int, params: dict[str, Any]) -> list:
     ]
     if params.get("from") is not None:
         conditions.append(LedgerEntry.occurred_at >= _start_of(params["from"]))
-    if params.get("to") is not None:
+    if params.get("to") is not None and params["to"] < date.max:  # the last day: no bound
         conditions.append(LedgerEntry.occurred_at < _start_of(params["to"] + timedelta(days=1)))
     return conditions
 

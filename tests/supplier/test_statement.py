@@ -25,6 +25,13 @@ D = Decimal
 DELIVERED_A = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 DELIVERED_B = datetime(2026, 3, 6, 10, 0, tzinfo=UTC)
 RELEASED = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)  # A's hold (7 days) is over, B's is not
+# (account, amount, what is owed after it) of the supplier's whole statement
+FULL = [
+    ("ON_HOLD", "900.00", "900.00"),
+    ("ON_HOLD", "2187.94", "3087.94"),
+    ("ON_HOLD", "-900.00", "2187.94"),
+    ("AVAILABLE", "900.00", "3087.94"),
+]
 
 
 def delivered_order(customer, items, at):
@@ -106,27 +113,18 @@ def test_a_later_page_carries_the_running_total_of_the_rows_before_it(
 ):
     response = client.get("/api/supplier/ledger?per_page=2&page=2", headers=supplier_headers)
 
-    assert [(account, amount, total) for _, account, amount, total in rows(response)] == [
-        ("ON_HOLD", "-900.00", "2187.94"),
-        ("AVAILABLE", "900.00", "3087.94"),
-    ]
+    assert [(account, amount, total) for _, account, amount, total in rows(response)] == FULL[2:]
     assert response.json["meta"]["total"] == 4
 
 
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
-        ("from=2026-03-06&to=2026-03-06", [("ON_HOLD", "2187.94", "3087.94")]),
-        ("to=2026-03-05", [("ON_HOLD", "900.00", "900.00")]),
-        (
-            "from=2026-03-03",
-            [
-                ("ON_HOLD", "2187.94", "3087.94"),
-                ("ON_HOLD", "-900.00", "2187.94"),
-                ("AVAILABLE", "900.00", "3087.94"),
-            ],
-        ),
+        ("from=2026-03-06&to=2026-03-06", FULL[1:2]),
+        ("to=2026-03-05", FULL[:1]),
+        ("from=2026-03-03", FULL[1:]),
         ("from=2026-03-11", []),
+        ("from=0001-01-01&to=9999-12-31", FULL),
     ],
 )
 def test_from_and_to_are_whole_days_and_the_total_starts_from_the_balance_before(
