@@ -29,6 +29,7 @@ BLUEPRINT_MODULES = (
     "app.cart.routes",
     "app.orders.routes",
     "app.payments.routes",
+    "app.supplier.routes",
     "app.notifications.routes",
 )
 

@@ -56,16 +56,19 @@ def paginate(
     *,
     unique: bool = False,
     count: Select | None = None,
+    rows: bool = False,
 ) -> Page:
     """Run ``statement`` for one page (``params`` from a ``PaginationSchema``).
 
     ``count``: a statement giving the total, when counting ``statement`` itself (with
-    its joins) would cost more than needed.
+    its joins) would cost more than needed. ``rows``: the items are the result's rows (for
+    a statement of several columns), not its first column's values.
     """
     page, per_page = params["page"], params["per_page"]
     if count is None:
         count = select(func.count()).select_from(statement.order_by(None).subquery())
     total = db.session.scalar(count)
-    result = db.session.scalars(statement.limit(per_page).offset((page - 1) * per_page))
+    statement = statement.limit(per_page).offset((page - 1) * per_page)
+    result = db.session.execute(statement) if rows else db.session.scalars(statement)
     items = list(result.unique() if unique else result)
     return Page(items=items, page=page, per_page=per_page, total=total or 0)

@@ -1,0 +1,1 @@
+"""The supplier portal (``/api/supplier``): an approved supplier's own statement and balances."""
