@@ -29,6 +29,7 @@ BLUEPRINT_MODULES = (
     "app.cart.routes",
     "app.orders.routes",
     "app.payments.routes",
+    "app.contact.routes",
 )
 
 # Modules whose models must be imported for the metadata (and Alembic) to see them.
@@ -42,6 +43,7 @@ MODEL_MODULES = (
     "app.orders.models",
     "app.payments.models",
     "app.ledger.models",
+    "app.contact.models",
 )
 
 # Modules whose signal receivers (``app/signals.py``) must be connected.
