@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from app import create_app
 from app.contact.models import ContactMessage, ContactStatus
 from app.extensions import db
+from app.notifications.models import OutboxEmail
 from tests.contact.conftest import sent_emails, stored_messages
 
 SUPPORT = "support@quantumgear.co.ke"
@@ -217,3 +218,20 @@ def test_contact_info_follows_the_settings(app, client, monkeypatch):
         "https://wa.me/254722000111",
     )
     assert info["hours"] == "Daily 7:00-21:00"
+
+
+def test_the_emails_carry_the_message_with_the_sender_s_text_escaped_in_html(client, form):
+    hostile = "<script>alert(1)</script> Where is it?"
+    client.post("/api/contact", json=form | {"message": hostile})
+
+    emails = {row.template: row for row in db.session.scalars(select(OutboxEmail))}
+    support = emails["contact_message"]
+    assert support.subject == "Contact form: Where is my order?"
+    assert hostile in support.body_text
+    assert "wanjiku@example.co.ke" in support.body_text
+    assert "254712345678" in support.body_text and "QG-20261201-0042" in support.body_text
+    assert "<script>" not in support.body_html
+    assert "&lt;script&gt;" in support.body_html
+    ack = emails["contact_acknowledgement"]
+    assert ack.subject == "We have received your message"
+    assert "Wanjiku Kamau" in ack.body_text and SUPPORT in ack.body_text
