@@ -71,8 +71,11 @@ def _relay(app: Flask, relay: Web3FormsClient, body: dict[str, str], message_id:
     except ProviderError as exc:
         log.warning("contact message %s not relayed (%s): emailing support", message_id, exc)
         with app.app_context():  # a fresh context: its own database session
-            email_support(db.session.get(ContactMessage, message_id))
-            db.session.commit()
+            try:
+                email_support(db.session.get(ContactMessage, message_id))
+                db.session.commit()
+            except Exception:  # the message is stored: it still shows in the inbox
+                log.exception("contact message %s: the support email failed", message_id)
 
 
 def list_messages(params: dict[str, Any]) -> Page:

@@ -235,3 +235,23 @@ def test_the_emails_carry_the_message_with_the_sender_s_text_escaped_in_html(cli
     ack = emails["contact_acknowledgement"]
     assert ack.subject == "We have received your message"
     assert "Wanjiku Kamau" in ack.body_text and SUPPORT in ack.body_text
+
+
+@responses.activate
+def test_when_web3forms_and_the_support_email_both_fail_the_answer_is_still_201(
+    client, form, web3forms, monkeypatch, caplog
+):
+    from app.contact import operations
+
+    responses.post(WEB3FORMS_URL, status=503, json={"success": False, "message": "Down"})
+
+    def broken(message):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(operations, "email_support", broken)
+
+    response = client.post("/api/contact", json=form)
+
+    assert response.status_code == 201
+    [message] = stored_messages()
+    assert f"contact message {message.id}: the support email failed" in caplog.text
