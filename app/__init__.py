@@ -31,6 +31,7 @@ BLUEPRINT_MODULES = (
     "app.payments.routes",
     "app.supplier.routes",
     "app.notifications.routes",
+    "app.contact.routes",
 )
 
 # Modules whose models must be imported for the metadata (and Alembic) to see them.
@@ -44,6 +45,7 @@ MODEL_MODULES = (
     "app.orders.models",
     "app.payments.models",
     "app.ledger.models",
+    "app.contact.models",
 )
 
 # Modules whose signal receivers (``app/signals.py``) must be connected.

@@ -168,7 +168,32 @@ class Config:
         # A success callback pays only once an STK Push Query confirms it.
         self.MPESA_CONFIRM_CALLBACKS = env.bool("MPESA_CONFIRM_CALLBACKS", True)
 
+        # Contact form: relayed through Web3Forms when its access key is set, otherwise
+        # emailed to SUPPORT_EMAIL; CONTACT_RATE_LIMIT per client IP.
         self.WEB3FORMS_ACCESS_KEY = env.str("WEB3FORMS_ACCESS_KEY")
+        self.WEB3FORMS_URL = env.str("WEB3FORMS_URL", "https://api.web3forms.com/submit")
+        self.SUPPORT_EMAIL = env.str("SUPPORT_EMAIL", "support@quantumgear.co.ke")
+        self.CONTACT_RATE_LIMIT = env.str("CONTACT_RATE_LIMIT", "5 per hour")
+        # The store's contact details (GET /api/contact/info).
+        self.STORE_PHONE = env.str("STORE_PHONE", "+254 700 123 456")
+        self.STORE_WHATSAPP = env.str("STORE_WHATSAPP", "254700123456")
+        self.STORE_EMAIL = env.str("STORE_EMAIL", self.SUPPORT_EMAIL)
+        self.STORE_ADDRESS = env.str(
+            "STORE_ADDRESS", "Kimathi Street, Nairobi CBD, P.O. Box 00100, Nairobi, Kenya"
+        )
+        self.STORE_HOURS = env.str(
+            "STORE_HOURS", "Mon-Fri 8:00-18:00, Sat 9:00-16:00 EAT; closed Sundays and holidays"
+        )
+        self.STORE_SOCIAL_FACEBOOK = env.str(
+            "STORE_SOCIAL_FACEBOOK", "https://www.facebook.com/quantumgearke"
+        )
+        self.STORE_SOCIAL_INSTAGRAM = env.str(
+            "STORE_SOCIAL_INSTAGRAM", "https://www.instagram.com/quantumgearke"
+        )
+        self.STORE_SOCIAL_X = env.str("STORE_SOCIAL_X", "https://x.com/quantumgearke")
+        self.STORE_SOCIAL_TIKTOK = env.str(
+            "STORE_SOCIAL_TIKTOK", "https://www.tiktok.com/@quantumgearke"
+        )
 
         self.ORDER_PAYMENT_TIMEOUT_MINUTES = env.int("ORDER_PAYMENT_TIMEOUT_MINUTES", 30)
         self.COD_MAX_TOTAL = env.int("COD_MAX_TOTAL", 50000)

@@ -1,7 +1,7 @@
 """notifications
 
 Revision ID: 0005_notifications
-Revises: 0003_ledger
+Revises: 0004_contact
 Create Date: 2026-12-02 20:30:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0005_notifications'
-down_revision = '0003_ledger'
+down_revision = '0004_contact'
 branch_labels = None
 depends_on = None
 
