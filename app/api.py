@@ -33,6 +33,15 @@ class PartialLoad:
         return super().load(data, partial=partial, **kwargs)
 
 
+class OrderedRange:
+    """Mixin for query schemas with ``from`` and ``to`` (loaded as "from"): from <= to."""
+
+    @ma.validates_schema
+    def _ordered_range(self, data, **kwargs):
+        if data.get("from") and data.get("to") and data["from"] > data["to"]:
+            raise ma.ValidationError("'from' must not be after 'to'.", field_name="from")
+
+
 class ErrorDetailSchema(ma.Schema):
     code = ma.fields.String(required=True)
     details = ma.fields.Dict(required=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from app.api import PartialLoad
+from app.api import OrderedRange, PartialLoad
 from app.delivery.schemas import DeliveryZoneSchema
 from app.fields import Id, Money, Phone, Timestamp
 from app.orders.models import OrderStatus, PaymentMethod, PaymentStatus
@@ -144,7 +144,7 @@ class OrderSchema(OrderSummarySchema):
     history = ma.fields.List(ma.fields.Nested(OrderHistorySchema))
 
 
-class OrderQuerySchema(PaginationSchema):
+class OrderQuerySchema(OrderedRange, PaginationSchema):
     status = ma.fields.Enum(OrderStatus)
     payment_status = ma.fields.Enum(PaymentStatus)
     payment_method = ma.fields.Enum(PaymentMethod)
@@ -154,11 +154,6 @@ class OrderQuerySchema(PaginationSchema):
         validate=validate.Length(min=1, max=100),
         metadata={"description": "Part of an order number or of the customer's email."},
     )
-
-    @ma.validates_schema
-    def _range(self, data, **kwargs):
-        if data.get("from") and data.get("to") and data["from"] > data["to"]:
-            raise ma.ValidationError("'from' must not be after 'to'.", field_name="from")
 
 
 class StatusChangeSchema(ma.Schema):

@@ -5,11 +5,12 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
+from app.api import OrderedRange
 from app.fields import Money, Timestamp
 from app.pagination import PaginationSchema
 
 
-class StatementQuerySchema(PaginationSchema):
+class StatementQuerySchema(OrderedRange, PaginationSchema):
     from_ = ma.fields.Date(
         data_key="from", attribute="from", metadata={"description": "First day (UTC), inclusive."}
     )
@@ -19,11 +20,6 @@ class StatementQuerySchema(PaginationSchema):
         validate=validate.OneOf(("json", "csv")),
         metadata={"description": "``csv``: the whole range as a file, unpaginated."},
     )
-
-    @ma.validates_schema
-    def _range(self, data, **kwargs):
-        if data.get("from") and data.get("to") and data["from"] > data["to"]:
-            raise ma.ValidationError("'from' must not be after 'to'.", field_name="from")
 
 
 class StatementRowSchema(ma.Schema):
