@@ -8,9 +8,10 @@ from typing import Any
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import joinedload
 
-from app.auth.models import SupplierProfile, User
+from app.auth.models import User
 from app.catalog.models import Product, Review
 from app.catalog.products import get_listed_product
+from app.catalog.visibility import listed
 from app.common.audit import record_audit
 from app.errors import Conflict, Forbidden, NotFound
 from app.extensions import db
@@ -22,10 +23,7 @@ from app.signals import product_received_asked
 def _lock_product(product_id: int) -> Product:
     """The listed product, locked so concurrent reviews recompute its rating in turn."""
     product = db.session.scalar(
-        select(Product)
-        .join(Product.supplier)
-        .where(Product.id == product_id, Product.is_active, SupplierProfile.is_approved)
-        .with_for_update(of=Product)
+        select(Product).where(Product.id == product_id, *listed()).with_for_update(of=Product)
     )
     if product is None:
         raise NotFound("Product not found")

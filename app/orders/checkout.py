@@ -212,7 +212,7 @@ def place_order(
     customer: User,
     *,
     address: Address,
-    zone: DeliveryZone | None,
+    zone: DeliveryZone,
     payment_method: PaymentMethod,
     notes: str | None = None,
 ) -> Order:
@@ -254,11 +254,10 @@ def _place_order(
     customer: User,
     *,
     address: Address,
-    zone: DeliveryZone | None,
+    zone: DeliveryZone,
     payment_method: PaymentMethod,
     notes: str | None,
 ) -> Order:
-    zone = zone or address.delivery_zone
     quantities = dict(sorted(take_lines(customer.id).items()))
     if not quantities:
         raise Unprocessable("Your cart is empty", code="CART_EMPTY")

@@ -128,13 +128,13 @@ def is_paid(order: Order) -> bool:
     )
 
 
-def _send_paid_if_now_paid(
-    order: Order, was_paid: bool, actor_id: int | None, via: str | None
-) -> None:
-    if not was_paid and is_paid(order):
-        order.paid_at = order.paid_at or utcnow()
-        db.session.flush()
-        order_paid.send(order, actor_id=actor_id, via=via or str(order.payment_method))
+def _stamp_if_now_paid(order: Order, was_paid: bool) -> bool:
+    """Whether the change being made pays the order; it then stamps ``paid_at`` if unset
+    (before the change's flush, so ``order_paid``'s receivers see the final value)."""
+    now_paid = not was_paid and is_paid(order)
+    if now_paid and order.paid_at is None:
+        order.paid_at = utcnow()
+    return now_paid
 
 
 def change_status(
@@ -162,11 +162,13 @@ def change_status(
     stamp = _STAMPED_ON.get(new_status)
     if stamp and getattr(order, stamp) is None:
         setattr(order, stamp, utcnow())
+    now_paid = _stamp_if_now_paid(order, was_paid)
     db.session.flush()
     order_status_changed.send(order, old=old, new=new_status, actor_id=actor_id, note=note)
     if new_status == S.DELIVERED:
         order_delivered.send(order, actor_id=actor_id)
-    _send_paid_if_now_paid(order, was_paid, actor_id, via)
+    if now_paid:
+        order_paid.send(order, actor_id=actor_id, via=via or str(order.payment_method))
     return order
 
 
@@ -187,9 +189,11 @@ def change_payment_status(
     old, was_paid = order.payment_status, is_paid(order)
     record_history(order, "payment_status", old, new_status, actor_id=actor_id, note=note)
     order.payment_status = new_status
+    now_paid = _stamp_if_now_paid(order, was_paid)
     db.session.flush()
     order_payment_status_changed.send(order, old=old, new=new_status, actor_id=actor_id, note=note)
-    _send_paid_if_now_paid(order, was_paid, actor_id, via)
+    if now_paid:
+        order_paid.send(order, actor_id=actor_id, via=via or str(order.payment_method))
     return order
 
 

@@ -250,8 +250,8 @@ def confirm_cash_payment(order: Order, amount: Decimal, *, actor_id: int) -> Pay
     )
     db.session.add(payment)
     db.session.flush()
+    order.paid_at = now  # before the change that sends order_paid
     change_payment_status(order, P.COMPLETED, actor_id=actor_id, note="Cash received")
-    order.paid_at = now
     record_audit(
         "payment.cash_confirmed",
         payment,

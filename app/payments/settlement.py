@@ -174,9 +174,9 @@ def _settle_order(order: Order, payment: Payment) -> bool:
     if order.status == OrderStatus.PENDING and order.payment_status != P.COMPLETED:
         order.payment_method = payment.method
         note = f"Paid by {payment.provider} {payment.receipt or payment.reference}"
+        order.paid_at = payment.completed_at  # before the change that sends order_paid
         change_status(order, OrderStatus.PAID, note=note)
         change_payment_status(order, P.COMPLETED, note=note)
-        order.paid_at = payment.completed_at
         return True
     # Money arrived for an order that cannot take it: keep it visible and owe it back.
     cancelled = order.status == OrderStatus.CANCELLED

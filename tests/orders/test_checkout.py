@@ -245,11 +245,12 @@ def test_an_order_refused_at_the_stock_take_never_joins_the_session(
 
     monkeypatch.setattr(checkout_module, "_take_stock", sold_out)
     with app.test_request_context():
+        delivery_address = db.session.get(Address, address.id)
         with pytest.raises(InsufficientStock):
             checkout_module.place_order(
                 db.session.get(User, customer.id),
-                address=db.session.get(Address, address.id),
-                zone=None,
+                address=delivery_address,
+                zone=delivery_address.delivery_zone,
                 payment_method=PaymentMethod.MPESA,
             )
         assert not [row for row in db.session if isinstance(row, Order | OrderItem)]
