@@ -60,7 +60,7 @@ def post_order_paid(order: Order, **_: object) -> None:
         .order_by(Payment.completed_at, Payment.id)
         .limit(1)
     )
-    received = (payment.amount_received or payment.amount) if payment else order.total
+    received = payment.captured if payment else order.total
     post(
         f"order-paid:{order.id}",
         EntryKind.ORDER_PAID,

@@ -18,7 +18,7 @@ def email_payment_received(
         return
     order = payment.order
     subject = f"Payment received for order {order.order_number}"
-    amount = format_money(payment.amount_received or payment.amount)
+    amount = format_money(payment.captured)
     notify(
         order.customer,
         "payment-received",

@@ -75,7 +75,8 @@ def handle_mpesa_callback(event: ProviderEvent) -> str:
     error leaves it pending (``UNCONFIRMED``) for ``reconcile_pending_payments``.
     """
     try:
-        callback = parse_stk_callback(json.loads(event.payload))
+        body = json.loads(event.payload)
+        callback = parse_stk_callback(body)
     except (ValueError, MalformedCallback) as exc:
         return _finish(event, Outcome.MALFORMED, str(exc))
     checkout_request_id = callback.checkout_request_id
@@ -89,7 +90,7 @@ def handle_mpesa_callback(event: ProviderEvent) -> str:
             "No attempt has this CheckoutRequestID",
             external_id=checkout_request_id,
         )
-    raw = json.loads(event.payload)["Body"]["stkCallback"]
+    raw = body["Body"]["stkCallback"]
     if callback.result_code == "0":
         if callback.amount is None:
             return _finish(

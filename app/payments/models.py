@@ -73,6 +73,11 @@ class Payment(TimestampMixin, Base):
 
     order: Mapped[Order] = relationship()
 
+    @property
+    def captured(self) -> Decimal:
+        """The money this payment brought in: what the provider reported, else its amount."""
+        return self.amount_received or self.amount
+
 
 class RefundStatus(enum.StrEnum):
     PENDING = "PENDING"

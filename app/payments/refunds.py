@@ -87,7 +87,7 @@ def record_refund_due(
     existing = db.session.scalar(select(Refund).where(Refund.key == key))
     if existing is not None:
         return existing
-    captured = payment.amount_received or payment.amount
+    captured = payment.captured
     amount = captured if amount is None else amount
     refunded = Decimal(
         str(
@@ -187,7 +187,7 @@ def apply_provider_refund(
                 Refund.payment_id == payment.id, Refund.status == R.COMPLETED
             )
         )
-        if Decimal(str(refunded)) >= (payment.amount_received or payment.amount):
+        if Decimal(str(refunded)) >= payment.captured:
             move_payment(payment, P.REFUNDED, (P.COMPLETED,))
             if order.payment_status == P.COMPLETED and not any(
                 p.status == P.COMPLETED for p in payments_of(order)

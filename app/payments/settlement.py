@@ -132,7 +132,7 @@ def _confirm_completed(payment: Payment, result: ProviderResult) -> str:
     """A success for an attempt already completed: a duplicate, or the callback after
     the query completed it (the query carries no receipt). Fill in what the first answer
     lacked; an answer that disagrees on the money is flagged for finance."""
-    settled_amount = payment.amount_received or payment.amount
+    settled_amount = payment.captured
     if result.amount != settled_amount or result.currency != payment.currency:
         payment.flagged = True
         payment.flag_reason = (
