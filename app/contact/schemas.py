@@ -5,7 +5,6 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from app.api import PartialLoad
 from app.auth.schemas import Email, Text
 from app.contact.models import ContactStatus
 from app.fields import Phone, Timestamp
@@ -70,7 +69,7 @@ class ContactMessageQuerySchema(PaginationSchema):
     )
 
 
-class ContactMessageUpdateSchema(PartialLoad, ma.Schema):
+class ContactMessageUpdateSchema(ma.Schema):
     status = ma.fields.Enum(ContactStatus)
     note = ma.fields.String(validate=validate.Length(max=2000), allow_none=True)
 
