@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from datetime import timedelta
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 
@@ -45,6 +46,16 @@ class _Env:
         if lowered in {"0", "false", "no", "off"}:
             return False
         raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+    def decimal(self, name: str, default: str) -> Decimal:
+        raw = self.str(name, default)
+        try:
+            value = Decimal(raw)
+        except InvalidOperation:
+            raise ConfigError(f"{name} must be a decimal number, got {raw!r}") from None
+        if not value.is_finite():
+            raise ConfigError(f"{name} must be a finite decimal number, got {raw!r}")
+        return value
 
     def list(self, name: str, default: list[str]) -> list[str]:
         raw = self.str(name)
@@ -175,6 +186,7 @@ class Config:
         self.SUPPORT_EMAIL = env.str("SUPPORT_EMAIL", "support@quantumgear.co.ke")
         self.CONTACT_RATE_LIMIT = env.str("CONTACT_RATE_LIMIT", "5 per hour")
         # The store's contact details (GET /api/contact/info).
+        self.STORE_NAME = env.str("STORE_NAME", "Quantum Gear Electronics")
         self.STORE_PHONE = env.str("STORE_PHONE", "+254 700 123 456")
         self.STORE_WHATSAPP = env.str("STORE_WHATSAPP", "254700123456")
         self.STORE_EMAIL = env.str("STORE_EMAIL", self.SUPPORT_EMAIL)
@@ -201,6 +213,21 @@ class Config:
         # hold that long (EARNINGS_HOLD_DAYS) before they become available for payout.
         self.RETURN_WINDOW_DAYS = env.int("RETURN_WINDOW_DAYS", 7)
         self.EARNINGS_HOLD_DAYS = env.int("EARNINGS_HOLD_DAYS", self.RETURN_WINDOW_DAYS)
+        self.RETURN_RESTOCKING_FEE_RATE = env.decimal("RETURN_RESTOCKING_FEE_RATE", "0.10")
+        self.DEFAULT_COMMISSION_RATE = env.decimal("DEFAULT_COMMISSION_RATE", "0.10")
+        self.LOW_STOCK_THRESHOLD = env.int("LOW_STOCK_THRESHOLD", 5)
+        # Supplier payouts: one run per PAYOUT_SCHEDULE (crontab, in PAYOUT_TIMEZONE) for
+        # every supplier whose available balance reaches PAYOUT_MIN_AMOUNT.
+        # The supplier terms in force (app/supplier/terms.py); payouts need them accepted.
+        self.SUPPLIER_TERMS_VERSION = env.str("SUPPLIER_TERMS_VERSION", "2026-11")
+        self.PAYOUT_MIN_AMOUNT = env.decimal("PAYOUT_MIN_AMOUNT", "100.00")
+        self.PAYOUT_SCHEDULE = env.str("PAYOUT_SCHEDULE", "0 7 * * mon")
+        self.PAYOUT_TIMEZONE = env.str("PAYOUT_TIMEZONE", "Africa/Nairobi")
+        # Delivery agents: their share of an order's delivery fee, paid daily.
+        self.AGENT_FEE_RATE = env.decimal("AGENT_FEE_RATE", "0.70")
+        self.AGENT_PAYOUT_SCHEDULE = env.str("AGENT_PAYOUT_SCHEDULE", "0 18 * * *")
+        # Shown on every client's pages while set (e.g. planned maintenance).
+        self.MAINTENANCE_BANNER = env.str("MAINTENANCE_BANNER", "")
 
         self.SCHEDULER_ENABLED = env.bool("SCHEDULER_ENABLED", self.default_scheduler_enabled())
         self.IDEMPOTENCY_KEY_TTL_HOURS = 24

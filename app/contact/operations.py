@@ -16,10 +16,10 @@ from app.notifications.email import send_email_after_commit
 from app.pagination import Page, paginate
 from app.services import web3forms_relay
 from app.services.web3forms import Web3FormsClient
+from app.settings import setting
 
 log = logging.getLogger(__name__)
 
-STORE_NAME = "Quantum Gear Electronics"
 FORM_FIELDS = ("name", "email", "phone", "subject", "message", "order_number")
 
 
@@ -46,7 +46,7 @@ def receive(data: dict[str, Any], ip_address: str | None) -> ContactMessage:
         email=message.email,
         subject=f"Contact form: {message.subject}",
         message=message.message,
-        from_name=STORE_NAME,
+        from_name=setting("store_name"),
         phone=message.phone or "",
         order_number=message.order_number or "",
         reference=f"contact-message-{message.id}",
@@ -107,16 +107,13 @@ def update_message(message_id: int, data: dict[str, Any]) -> ContactMessage:
 
 
 def contact_info() -> dict[str, Any]:
-    config = current_app.config
+    whatsapp = setting("contact_whatsapp")
     return {
-        "phone": config["STORE_PHONE"],
-        "whatsapp": config["STORE_WHATSAPP"],
-        "whatsapp_url": f"https://wa.me/{''.join(filter(str.isdigit, config['STORE_WHATSAPP']))}",
-        "email": config["STORE_EMAIL"],
-        "address": config["STORE_ADDRESS"],
-        "hours": config["STORE_HOURS"],
-        "social": {
-            name: config[f"STORE_SOCIAL_{name.upper()}"]
-            for name in ("facebook", "instagram", "x", "tiktok")
-        },
+        "phone": setting("contact_phone"),
+        "whatsapp": whatsapp,
+        "whatsapp_url": f"https://wa.me/{''.join(filter(str.isdigit, whatsapp))}",
+        "email": setting("contact_email"),
+        "address": setting("contact_address"),
+        "hours": setting("opening_hours"),
+        "social": setting("social_links"),
     }

@@ -42,6 +42,7 @@ from app.orders.models import (
 )
 from app.orders.state import record_history
 from app.orders.writer import attach_persistent, insert_new
+from app.settings import setting
 from app.signals import order_placed
 
 ORDER_NUMBER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I look-alikes
@@ -272,7 +273,7 @@ def _place_order(
     fee = delivery_fee(zone, subtotal)
     total = subtotal + fee
     ensure_storable(total, "The order's total")  # and so its subtotal and lines
-    cod_limit = Decimal(current_app.config["COD_MAX_TOTAL"])
+    cod_limit = Decimal(setting("cod_max_total"))
     if payment_method == PaymentMethod.CASH and total > cod_limit:
         raise Unprocessable(
             f"Cash on delivery is available for orders up to KES {format_money(cod_limit)}; "

@@ -26,6 +26,7 @@ from app.orders.models import Order, OrderStatus, PaymentMethod, PaymentStatus
 from app.orders.state import change_payment_status, lock_order
 from app.payments.models import Outcome, Payment, PaymentProvider
 from app.services import mpesa_gateway, paystack_gateway
+from app.settings import setting
 from app.signals import payment_settled
 
 # A second STK push to the same customer within a minute is refused by M-Pesa
@@ -282,7 +283,6 @@ def payment_summary(order: Order) -> PaymentSummary:
 
 
 def payment_methods() -> list[dict[str, Any]]:
-    config = current_app.config
     return [
         {
             "code": PaymentMethod.MPESA,
@@ -304,6 +304,6 @@ def payment_methods() -> list[dict[str, Any]]:
             "description": "Pay the delivery agent when your order arrives",
             "enabled": True,
             "simulated": False,
-            "max_total": Decimal(config["COD_MAX_TOTAL"]),
+            "max_total": Decimal(setting("cod_max_total")),
         },
     ]
