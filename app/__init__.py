@@ -30,6 +30,8 @@ BLUEPRINT_MODULES = (
     "app.orders.routes",
     "app.payments.routes",
     "app.supplier.routes",
+    "app.payouts.routes",
+    "app.disbursements.routes",
     "app.notifications.routes",
     "app.contact.routes",
 )
@@ -45,6 +47,8 @@ MODEL_MODULES = (
     "app.orders.models",
     "app.payments.models",
     "app.ledger.models",
+    "app.disbursements.models",
+    "app.payouts.models",
     "app.contact.models",
 )
 
@@ -54,6 +58,7 @@ RECEIVER_MODULES: tuple[str, ...] = (
     "app.cart.receivers",
     "app.orders.receivers_catalog",
     "app.ledger.receivers",
+    "app.payouts.receivers",
     "app.notifications.order_emails",
     "app.notifications.payment_emails",
     "app.notifications.account_emails",

@@ -72,6 +72,13 @@ JOBS: tuple[Job, ...] = (
         3600,
         "Move supplier earnings past their hold (EARNINGS_HOLD_DAYS) to available",
     ),
+    Job(
+        "reconcile_payouts",
+        "app.disbursements.jobs:reconcile_disbursements",
+        300,
+        "Transaction Status for B2C payouts/refunds in flight over "
+        "PAYOUT_RECONCILE_AFTER_MINUTES; replay early callbacks",
+    ),
 )
 
 
