@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import Select, and_, bindparam, exists, func, select, text, update
+from sqlalchemy import Select, and_, case, exists, func, select, text, update
 
 from app.auth.models import SupplierProfile, User
 from app.db import CONFLICT_INSERTS, utcnow
@@ -185,11 +185,12 @@ def _create(party: Party, period: str, picked: list, remarks: str) -> dict[int, 
                 "updated_at": now,
             }
         )
-    insert = CONFLICT_INSERTS[db.engine.dialect.name](Payout)
+    table = Payout.__table__
     created = db.session.execute(
-        insert.values(rows)
+        CONFLICT_INSERTS[db.engine.dialect.name](table)
         .on_conflict_do_nothing()
-        .returning(Payout.id, Payout.phone, Payout.amount)
+        .returning(table.c.id, table.c.phone, table.c.amount),
+        rows,
     ).all()
     if not created:
         return {}
@@ -200,12 +201,10 @@ def _create(party: Party, period: str, picked: list, remarks: str) -> dict[int, 
             for payout_id, phone, amount in created
         ],
     )
-    table = Payout.__table__
     db.session.execute(
         update(table)
-        .where(table.c.id == bindparam("p_id"))
-        .values(disbursement_id=bindparam("d_id")),
-        [{"p_id": p, "d_id": d} for p, d in by_payout.items()],
+        .where(table.c.id.in_(list(by_payout)))
+        .values(disbursement_id=case(by_payout, value=table.c.id))
     )
     return {d: p for p, d in by_payout.items()}
 
