@@ -63,7 +63,7 @@ def pending_payout(supplier: SupplierProfile) -> dict[str, Any]:
     return {
         "available": balances.available,
         "amount": amount if not blocked else Decimal("0"),
-        "minimum": minimum,
+        "min_amount": minimum,
         "eligible": not blocked,
         "blocked_by": blocked,
         "next_run_at": trigger.get_next_fire_time(None, utcnow()),

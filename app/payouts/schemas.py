@@ -111,7 +111,7 @@ class HoldPartSchema(ma.Schema):
 class PendingPayoutSchema(ma.Schema):
     available = Money()
     amount = Money(metadata={"description": "What the next run pays: whole shillings."})
-    minimum = Money(metadata={"description": "The smallest scheduled payout."})
+    min_amount = Money(metadata={"description": "The smallest scheduled payout."})
     eligible = ma.fields.Boolean()
     blocked_by = ma.fields.List(ma.fields.String(), metadata={"example": ["PAYOUT_NUMBER_MISSING"]})
     next_run_at = Timestamp()

@@ -238,7 +238,7 @@ def test_the_supplier_sees_what_the_next_run_pays(client, auth_headers):
     ]
     assert pending["eligible"] is False
     assert set(pending["blocked_by"]) == {"PAYOUT_NUMBER_MISSING", "BELOW_MINIMUM"}
-    assert (pending["available"], pending["amount"], pending["minimum"]) == (
+    assert (pending["available"], pending["amount"], pending["min_amount"]) == (
         "99.99",
         "0.00",
         "100.00",
