@@ -130,16 +130,18 @@ def payout_notice(payout: Payout, what: str) -> None:
         "The money is back in your available balance.",
     }
     user = payee(payout)
+    path = "/supplier/payouts" if payout.party == Party.SUPPLIER else "/delivery/payouts"
     notify(
         user,
         f"payout-{what}",
         title=titles[what],
         body=bodies[what],
-        path="/supplier/payouts" if payout.party == Party.SUPPLIER else "/delivery/payouts",
+        path=path,
         email=(titles[what], f"payout_{what}"),
         user=user,
         payout=payout,
         amount=amount,
+        payouts_path=path,
     )
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, select
 
 from app.auth.models import SupplierProfile
 from app.db import utcnow
@@ -19,6 +19,7 @@ from app.pagination import Page, paginate
 from app.payouts import operations as ops
 from app.payouts.jobs import payout_trigger
 from app.payouts.models import Payout
+from app.payouts.runs import join_available
 from app.settings import setting
 from app.supplier.terms import accepted_current_terms, current_terms_version
 
@@ -95,23 +96,16 @@ def _on_hold_parts(supplier_id: int) -> list[dict[str, Any]]:
 def suppliers_owed(params: dict[str, Any]) -> Page:
     """Suppliers with money available, most owed first."""
     available = -func.sum(LedgerLine.amount)
+    suppliers = select(
+        SupplierProfile.id.label("supplier_id"),
+        SupplierProfile.business_name,
+        SupplierProfile.mpesa_payout_number,
+        SupplierProfile.terms_accepted_at,
+        SupplierProfile.terms_version,
+        available.label("available"),
+    )
     statement = (
-        select(
-            SupplierProfile.id.label("supplier_id"),
-            SupplierProfile.business_name,
-            SupplierProfile.mpesa_payout_number,
-            SupplierProfile.terms_accepted_at,
-            SupplierProfile.terms_version,
-            available.label("available"),
-        )
-        .join(
-            LedgerAccount,
-            and_(
-                LedgerAccount.supplier_id == SupplierProfile.id,
-                LedgerAccount.code == party_account(Party.SUPPLIER, PartyRole.AVAILABLE),
-            ),
-        )
-        .join(LedgerLine, LedgerLine.account_id == LedgerAccount.id)
+        join_available(suppliers, Party.SUPPLIER, SupplierProfile.id)
         .group_by(SupplierProfile.id)
         .having(available > 0)
         .order_by(available.desc(), SupplierProfile.id)

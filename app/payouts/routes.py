@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.api import Blueprint, ErrorEnvelopeSchema
+from app.api import Blueprint
 from app.auth.access import current_user, finance_admin_required, supplier_required
 from app.common.idempotency import idempotent
 from app.extensions import db
@@ -38,19 +38,6 @@ SEND_ERRORS = {
     "_502": "PROVIDER_ERROR: M-Pesa down or refusing (details.payout_id: left PENDING) "
     "or silent (details.unknown: in flight, checked with Transaction Status)",
 }
-
-
-def fails(**cases: str):
-    """Document error answers in the envelope: ``fails(_404="NOT_FOUND")``."""
-
-    def decorator(view):
-        for status, codes in cases.items():
-            view = blp.alt_response(
-                int(status.lstrip("_")), schema=ErrorEnvelopeSchema, description=codes
-            )(view)
-        return view
-
-    return decorator
 
 
 def _supplier_id() -> int:
@@ -101,7 +88,7 @@ def _pay(supplier_id: int, amount):
 @idempotent
 @blp.arguments(PayoutRequestSchema)
 @blp.response(201, PayoutSchema, message="Payout sent")
-@fails(**SEND_ERRORS)
+@blp.fails(**SEND_ERRORS)
 def pay_supplier(args):
     """Pay a supplier now by M-Pesa B2C (ADMIN, FINANCE_ADMIN; honours
     ``Idempotency-Key``). 201: the request was accepted; the payout is PROCESSING until
@@ -113,7 +100,7 @@ def pay_supplier(args):
 @finance_admin_required
 @idempotent
 @blp.response(201, PayoutSchema, message="Payout sent")
-@fails(**SEND_ERRORS)
+@blp.fails(**SEND_ERRORS)
 def pay_now(supplier_id: int):
     """The pay-now screen: the same as ``POST /payments/supplier/payout`` for the whole
     available balance."""
@@ -152,7 +139,7 @@ def generate_payouts():
 @blp.route("/admin/payouts/<int:payout_id>/mpesa", methods=["POST"])
 @finance_admin_required
 @blp.response(200, PayoutSchema, message="Payout sent")
-@fails(**SEND_ERRORS)
+@blp.fails(**SEND_ERRORS)
 def send_payout(payout_id: int):
     """Send a PENDING payout, or retry a FAILED one (a new OriginatorConversationID, to
     the supplier's current number, if the money is still available). One in flight is
@@ -164,7 +151,7 @@ def send_payout(payout_id: int):
 @blp.route("/admin/payouts/<int:payout_id>/cancel", methods=["POST"])
 @finance_admin_required
 @blp.response(200, PayoutSchema, message="Payout cancelled")
-@fails(_404="NOT_FOUND", _409="INVALID_TRANSITION: only PENDING or FAILED payouts")
+@blp.fails(_404="NOT_FOUND", _409="INVALID_TRANSITION: only PENDING or FAILED payouts")
 def cancel_payout(payout_id: int):
     """Cancel a payout never sent (PENDING) or confirmed failed (FAILED)."""
     payout = ops.cancel_payout(payout_id, actor_id=current_user().id)
@@ -176,7 +163,7 @@ def cancel_payout(payout_id: int):
 @finance_admin_required
 @blp.arguments(ManualPayoutSchema)
 @blp.response(200, PayoutSchema, message="Payout recorded as paid")
-@fails(
+@blp.fails(
     _404="NOT_FOUND",
     _409="INVALID_TRANSITION: only PENDING or FAILED payouts",
     _422="INSUFFICIENT_BALANCE",

@@ -58,26 +58,32 @@ def _owner(party: Party):
     return Payout.supplier_id if party == Party.SUPPLIER else Payout.agent_id
 
 
+def join_available(statement: Select, party: Party, owner) -> Select:
+    """``statement`` joined to the lines of the AVAILABLE account of the party whose id is
+    the column ``owner`` (``SupplierProfile.id``, ``User.id``): group by the owner and
+    ``-func.sum(LedgerLine.amount)`` is what the platform owes it now."""
+    account_owner = LedgerAccount.supplier_id if party == Party.SUPPLIER else LedgerAccount.agent_id
+    return statement.join(
+        LedgerAccount,
+        and_(
+            account_owner == owner,
+            LedgerAccount.code == party_account(party, PartyRole.AVAILABLE),
+        ),
+    ).join(LedgerLine, LedgerLine.account_id == LedgerAccount.id)
+
+
 def supplier_eligibility(minimum: Decimal) -> Select:
     """Approved suppliers of active accounts, with a payout number and the current terms
     accepted, whose AVAILABLE balance is at least ``minimum``: ``(party_id, phone,
     available)``."""
     available = -func.sum(LedgerLine.amount)
+    payees = select(
+        SupplierProfile.id.label("party_id"),
+        SupplierProfile.mpesa_payout_number.label("phone"),
+        available.label("available"),
+    ).join(User, User.id == SupplierProfile.user_id)
     return (
-        select(
-            SupplierProfile.id.label("party_id"),
-            SupplierProfile.mpesa_payout_number.label("phone"),
-            available.label("available"),
-        )
-        .join(User, User.id == SupplierProfile.user_id)
-        .join(
-            LedgerAccount,
-            and_(
-                LedgerAccount.supplier_id == SupplierProfile.id,
-                LedgerAccount.code == party_account(Party.SUPPLIER, PartyRole.AVAILABLE),
-            ),
-        )
-        .join(LedgerLine, LedgerLine.account_id == LedgerAccount.id)
+        join_available(payees, Party.SUPPLIER, SupplierProfile.id)
         .where(
             SupplierProfile.is_approved,
             User.is_active,
