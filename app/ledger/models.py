@@ -24,6 +24,8 @@ class AccountCode(enum.StrEnum):
     COMMISSION_REVENUE = "COMMISSION_REVENUE"
     DELIVERY_REVENUE = "DELIVERY_REVENUE"
     ROUNDING_REVENUE = "ROUNDING_REVENUE"
+    RESTOCKING_REVENUE = "RESTOCKING_REVENUE"
+    RETURN_COSTS = "RETURN_COSTS"
 
 
 class AccountGroup(enum.StrEnum):
@@ -46,6 +48,8 @@ GROUPS: dict[AccountCode, AccountGroup] = {
     A.COMMISSION_REVENUE: AccountGroup.REVENUE,
     A.DELIVERY_REVENUE: AccountGroup.REVENUE,
     A.ROUNDING_REVENUE: AccountGroup.REVENUE,
+    A.RESTOCKING_REVENUE: AccountGroup.REVENUE,
+    A.RETURN_COSTS: AccountGroup.REVENUE,  # contra-revenue: a debit balance
 }
 SUPPLIER_ACCOUNTS = frozenset({A.SUPPLIER_ON_HOLD, A.SUPPLIER_AVAILABLE, A.SUPPLIER_IN_FLIGHT})
 
@@ -59,6 +63,8 @@ class EntryKind(enum.StrEnum):
     ORDER_DELIVERED = "order-delivered"
     HOLD_RELEASED = "hold-released"
     REVERSAL = "reversal"
+    RETURN_APPROVED = "return-approved"
+    REFUND_ROUNDING = "refund-rounding"
     # Posted by payouts: what moves a supplier's in-flight money out (``paid_out_total``).
     PAYOUT_CONFIRMED = "payout-confirmed"
 

@@ -87,7 +87,8 @@ P = PaymentStatus
 PAYMENT_TRANSITIONS: dict[PaymentStatus, frozenset[PaymentStatus]] = {
     P.PENDING: frozenset({P.COMPLETED, P.FAILED}),
     P.FAILED: frozenset({P.PENDING, P.COMPLETED}),
-    P.COMPLETED: frozenset({P.REFUNDED}),
+    P.COMPLETED: frozenset({P.PARTIALLY_REFUNDED, P.REFUNDED}),
+    P.PARTIALLY_REFUNDED: frozenset({P.REFUNDED}),
     P.REFUNDED: frozenset(),
 }
 

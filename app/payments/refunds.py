@@ -1,8 +1,18 @@
-"""Refunds: money owed back to a customer, and the one table of their status changes.
+"""Refunds: money owed back to a customer, the one table of their status changes, and
+sending them (Paystack, M-Pesa B2C, or by hand) exactly once.
 
 A refund is recorded PENDING (a paid order cancelled, money that arrived for an order
-that could not take it, a refund started at the provider) and then moves only along
-``TRANSITIONS``, through ``change_refund_status``. Functions flush and never commit.
+that could not take it, an approved return, a refund started at the provider) and then
+moves only along ``TRANSITIONS``, through ``change_refund_status``: PROCESSING once the
+provider *accepted* it, COMPLETED only once the provider *confirmed* it (webhook or a
+status check), FAILED when refused (an admin may retry: back to PENDING). Functions
+flush and never commit.
+
+Locks, always in this order: the order, the payment, the refund (then a return, by the
+receivers of ``refund_settled``). A refund is sent while its row is locked, and only
+from PENDING: a double click, two admins or a replayed request find it PROCESSING and
+send nothing; a webhook racing a status check waits for the order lock and then finds
+the refund already moved.
 """
 
 from __future__ import annotations
@@ -13,13 +23,22 @@ from sqlalchemy import func, select
 
 from app.common.audit import record_audit
 from app.db import utcnow
-from app.errors import Conflict, InvalidTransition
+from app.errors import Conflict, InvalidTransition, NotFound, Unprocessable
 from app.extensions import db
 from app.money import format_money
 from app.orders.models import Order, PaymentStatus
-from app.orders.state import change_payment_status
+from app.orders.state import change_payment_status, lock_order
 from app.payments.attempts import lock_payment, move_payment, payments_of
-from app.payments.models import Payment, Refund, RefundCause, RefundStatus
+from app.payments.models import (
+    Payment,
+    PaymentProvider,
+    Refund,
+    RefundCause,
+    RefundMethod,
+    RefundStatus,
+)
+from app.services import paystack_gateway
+from app.services.paystack import PaystackRejected, ProviderRefund
 from app.signals import refund_due, refund_settled
 
 P = PaymentStatus
@@ -28,12 +47,31 @@ TRANSITIONS: dict[RefundStatus, frozenset[RefundStatus]] = {
     R.PENDING: frozenset({R.PROCESSING, R.COMPLETED, R.FAILED}),
     R.PROCESSING: frozenset({R.COMPLETED, R.FAILED}),
     R.COMPLETED: frozenset(),
-    R.FAILED: frozenset(),
+    R.FAILED: frozenset({R.PENDING}),  # an admin's retry
 }
+# Paystack's refund statuses (webhooks and GET /refund/:id) as ours.
+PROVIDER_STATUSES = {
+    "pending": R.PROCESSING,
+    "processing": R.PROCESSING,
+    "needs-attention": R.PROCESSING,
+    "processed": R.COMPLETED,
+    "failed": R.FAILED,
+}
+# The method that pays a refund back the way the money came in.
+ORIGINAL_METHOD = {
+    PaymentProvider.PAYSTACK: RefundMethod.PAYSTACK,
+    PaymentProvider.MPESA: RefundMethod.MPESA_B2C,
+    PaymentProvider.CASH: RefundMethod.MPESA_B2C,
+}
+# Money that arrived for an order that could not take it: its payment is refunded whole.
+UNAPPLIED_CAUSES = frozenset({RefundCause.LATE_PAYMENT, RefundCause.DUPLICATE_PAYMENT})
 
 
 def change_refund_status(refund: Refund, new_status: RefundStatus) -> Refund:
-    """Move a refund along ``TRANSITIONS``; anything else is an ``InvalidTransition``."""
+    """Move a refund along ``TRANSITIONS``; anything else is an ``InvalidTransition``.
+
+    COMPLETED sends ``refund_settled`` and brings the payment's and the order's payment
+    status up to date (call it with the order and payment rows locked)."""
     allowed = TRANSITIONS[refund.status]
     if new_status not in allowed:
         raise InvalidTransition(
@@ -47,10 +85,50 @@ def change_refund_status(refund: Refund, new_status: RefundStatus) -> Refund:
     refund.status = new_status
     if new_status == R.COMPLETED:
         refund.completed_at = utcnow()
+        refund.failure_reason = None
     db.session.flush()
     if new_status == R.COMPLETED:
         refund_settled.send(refund)
+        _update_payment_status(refund)
     return refund
+
+
+def refunded_total(payment_id: int, statuses: tuple[RefundStatus, ...]) -> Decimal:
+    return Decimal(
+        str(
+            db.session.scalar(
+                select(func.coalesce(func.sum(Refund.amount), 0)).where(
+                    Refund.payment_id == payment_id, Refund.status.in_(statuses)
+                )
+            )
+        )
+    ).quantize(Decimal("0.01"))
+
+
+def _update_payment_status(refund: Refund) -> None:
+    """After a refund completed: a payment whose money all went back is REFUNDED; the
+    order is REFUNDED when no completed payment is left, PARTIALLY_REFUNDED before that.
+
+    All of a payment went back when its completed refunds reach what it captured, or,
+    for the payment that paid the order, the order's total (M-Pesa's whole-shilling
+    round-up is the platform's, ``ROUNDING_REVENUE``)."""
+    payment, order = refund.payment, refund.order
+    if payment is None:
+        return
+    refunded = refunded_total(payment.id, (R.COMPLETED,))
+    whole = payment.captured
+    if refund.cause not in UNAPPLIED_CAUSES and not payment.flagged:
+        whole = min(whole, order.total)
+    if refunded >= whole:
+        move_payment(payment, P.REFUNDED, (P.COMPLETED,))
+    if refund.cause in UNAPPLIED_CAUSES:
+        return  # the order's own payment is untouched
+    if order.payment_status not in (P.COMPLETED, P.PARTIALLY_REFUNDED):
+        return
+    if not any(p.status == P.COMPLETED for p in payments_of(order)):
+        change_payment_status(order, P.REFUNDED, note=f"Refund {refund.id} completed")
+    elif order.payment_status == P.COMPLETED:
+        change_payment_status(order, P.PARTIALLY_REFUNDED, note=f"Refund {refund.id} completed")
 
 
 def record_refund_due(
@@ -70,7 +148,7 @@ def record_refund_due(
     may call it for any cancelled order. ``key`` defaults to ``cancel:<order id>`` for a
     cancellation and ``<cause>:<payment id>`` otherwise; ``amount`` to all the payment
     captured. The payment's refunds that have not failed never exceed what it captured
-    (409 ``REFUND_EXCEEDS_PAYMENT``). Call it with the order row locked: the payment's
+    (422 ``REFUND_EXCEEDS_PAYMENT``). Call it with the order row locked: the payment's
     row lock is taken here, so that check holds under concurrency.
     """
     if payment is None:
@@ -87,27 +165,8 @@ def record_refund_due(
     existing = db.session.scalar(select(Refund).where(Refund.key == key))
     if existing is not None:
         return existing
-    captured = payment.captured
-    amount = captured if amount is None else amount
-    refunded = Decimal(
-        str(
-            db.session.scalar(
-                select(func.coalesce(func.sum(Refund.amount), 0)).where(
-                    Refund.payment_id == payment.id, Refund.status != R.FAILED
-                )
-            )
-        )
-    )
-    if refunded + amount > captured:
-        raise Conflict(
-            "The refunds of a payment cannot exceed what it captured",
-            code="REFUND_EXCEEDS_PAYMENT",
-            details={
-                "captured": format_money(captured),
-                "refunded": format_money(refunded),
-                "requested": format_money(amount),
-            },
-        )
+    amount = payment.captured if amount is None else amount
+    _check_fits(payment, amount)
     refund = Refund(
         key=key,
         order_id=order.id,
@@ -134,11 +193,56 @@ def record_refund_due(
     return refund
 
 
+def _check_fits(payment: Payment, amount: Decimal, *, leaving_out: int | None = None) -> None:
+    """422 unless ``amount`` fits in what the payment captured beside its other refunds
+    that have not failed (``leaving_out``: a refund being retried)."""
+    captured = payment.captured
+    query = select(func.coalesce(func.sum(Refund.amount), 0)).where(
+        Refund.payment_id == payment.id, Refund.status != R.FAILED
+    )
+    if leaving_out is not None:
+        query = query.where(Refund.id != leaving_out)
+    refunded = Decimal(str(db.session.scalar(query))).quantize(Decimal("0.01"))
+    if refunded + amount > captured:
+        raise Unprocessable(
+            "The refunds of a payment cannot exceed what it captured",
+            code="REFUND_EXCEEDS_PAYMENT",
+            details={
+                "captured": format_money(captured),
+                "refunded": format_money(refunded),
+                "requested": format_money(amount),
+            },
+        )
+
+
 def default_key(order: Order, payment: Payment, cause: str) -> str:
     """A cancellation is refunded once per order; the other causes once per payment."""
     if cause == RefundCause.ORDER_CANCELLED:
         return f"cancel:{order.id}"
     return f"{str(cause).lower().replace('_', '-')}:{payment.id}"
+
+
+def lock_refund(refund_id: int) -> Refund:
+    refund = db.session.scalar(
+        select(Refund)
+        .where(Refund.id == refund_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if refund is None:
+        raise NotFound("Refund not found")
+    return refund
+
+
+def _lock_all(refund_id: int) -> Refund:
+    """The refund with its order, payment and own row locked, in that order."""
+    refund = db.session.get(Refund, refund_id)
+    if refund is None:
+        raise NotFound("Refund not found")
+    lock_order(refund.order_id)
+    if refund.payment_id is not None:
+        lock_payment(refund.payment_id)
+    return lock_refund(refund_id)
 
 
 def apply_provider_refund(
@@ -151,10 +255,10 @@ def apply_provider_refund(
 ) -> Refund | None:
     """What the provider says of a refund of ``payment``; None when it changes nothing.
 
-    The refund is found by the provider's reference, else the payment's oldest open
-    refund; a refund started at the provider is recorded here. Once every completed
-    refund covers the payment, the payment (and, with no other completed payment, the
-    order) becomes REFUNDED. Call it with the order and the payment rows locked.
+    The refund is found by the provider's reference, else the payment's open refund
+    already sent (PROCESSING) of the same amount, else its oldest open one; a refund
+    started at the provider is recorded here. Call it with the order and the payment
+    rows locked.
     """
     refund = None
     if provider_reference:
@@ -162,12 +266,17 @@ def apply_provider_refund(
             select(Refund).where(Refund.provider_reference == provider_reference)
         )
     if refund is None:
-        refund = db.session.scalar(
-            select(Refund)
-            .where(Refund.payment_id == payment.id, Refund.status.in_([R.PENDING, R.PROCESSING]))
-            .order_by(Refund.id)
-            .limit(1)
+        open_refunds = select(Refund).where(
+            Refund.payment_id == payment.id, Refund.status.in_([R.PENDING, R.PROCESSING])
         )
+        if amount is not None:
+            refund = db.session.scalar(
+                open_refunds.where(Refund.amount == amount)
+                .order_by((Refund.status == R.PROCESSING).desc(), Refund.id)
+                .limit(1)
+            )
+        if refund is None:
+            refund = db.session.scalar(open_refunds.order_by(Refund.id).limit(1))
     if refund is None:
         refund = record_refund_due(
             order,
@@ -177,20 +286,146 @@ def apply_provider_refund(
             key=f"paystack:{provider_reference}" if provider_reference else None,
             amount=amount,
         )
-    if status not in TRANSITIONS[refund.status]:
+    refund = lock_refund(refund.id)
+    if status not in TRANSITIONS[refund.status] or status == R.PENDING:
         return None
-    change_refund_status(refund, status)
     refund.provider_reference = provider_reference or refund.provider_reference
-    if status == R.COMPLETED:
-        refunded = db.session.scalar(
-            select(func.coalesce(func.sum(Refund.amount), 0)).where(
-                Refund.payment_id == payment.id, Refund.status == R.COMPLETED
-            )
-        )
-        if Decimal(str(refunded)) >= payment.captured:
-            move_payment(payment, P.REFUNDED, (P.COMPLETED,))
-            if order.payment_status == P.COMPLETED and not any(
-                p.status == P.COMPLETED for p in payments_of(order)
-            ):
-                change_payment_status(order, P.REFUNDED, note="Refunded at Paystack")
+    change_refund_status(refund, status)
     return refund
+
+
+# -- sending ------------------------------------------------------------------------
+
+
+def refund_method(refund: Refund, requested: RefundMethod | None) -> RefundMethod:
+    """The original payment's way back, or MANUAL; another provider's is a 422."""
+    original = ORIGINAL_METHOD[refund.payment.provider] if refund.payment else None
+    if requested is None:
+        if original is None:
+            raise Unprocessable(
+                "This refund has no payment to send it through: record it with method MANUAL",
+                code="REFUND_METHOD_REQUIRED",
+            )
+        return original
+    if requested not in (RefundMethod.MANUAL, original):
+        raise Unprocessable(
+            f"A refund goes back the way the money came in ({original}) or MANUAL",
+            code="REFUND_METHOD_MISMATCH",
+            details={"allowed": sorted(str(m) for m in {RefundMethod.MANUAL, original} if m)},
+        )
+    return requested
+
+
+def process_refund(
+    refund_id: int,
+    *,
+    actor_id: int | None,
+    method: RefundMethod | None = None,
+    reference: str | None = None,
+) -> Refund:
+    """Send a PENDING refund once: Paystack ``POST /refund`` (PROCESSING until its
+    confirmation), M-Pesa B2C, or MANUAL with the ``reference`` of a refund paid by hand
+    (COMPLETED at once). A refund already sent is returned as it is; a FAILED one needs
+    ``retry_refund``. A provider that cannot be reached raises 502 and leaves it PENDING;
+    a provider's refusal marks it FAILED with the reason.
+    """
+    refund = _lock_all(refund_id)
+    if refund.status in (R.PROCESSING, R.COMPLETED):
+        return refund
+    if refund.status == R.FAILED:
+        raise Conflict(
+            "This refund failed; retry it", code="REFUND_FAILED", details={"refund_id": refund.id}
+        )
+    chosen = refund_method(refund, method)
+    if chosen == RefundMethod.MANUAL:
+        if not reference:
+            raise Unprocessable(
+                "A refund paid by hand needs its reference", code="REFERENCE_REQUIRED"
+            )
+        _sent(refund, chosen, actor_id)
+        refund.manual_reference = reference[:100]
+        change_refund_status(refund, R.COMPLETED)
+    elif chosen == RefundMethod.PAYSTACK:
+        _send_paystack(refund, actor_id)
+    else:
+        raise Unprocessable(
+            "M-Pesa refunds are not sent through the API yet: pay it by hand and record it "
+            "with method MANUAL and the M-Pesa reference",
+            code="REFUND_METHOD_UNAVAILABLE",
+            details={"method": str(chosen)},
+        )
+    record_audit(
+        "payment.refund_processed",
+        refund,
+        actor_id=actor_id,
+        details={"method": str(chosen), "status": str(refund.status)},
+    )
+    return refund
+
+
+def _sent(refund: Refund, method: RefundMethod, actor_id: int | None) -> None:
+    refund.method = method
+    refund.processed_by_id = actor_id
+    refund.processed_at = utcnow()
+    refund.attempts += 1
+
+
+def _send_paystack(refund: Refund, actor_id: int | None) -> None:
+    payment = refund.payment
+    try:
+        answer = paystack_gateway().refund(
+            transaction=payment.reference,
+            amount=refund.amount,
+            currency=refund.currency,
+            customer_note=f"Refund for order {refund.order.order_number}",
+            merchant_note=f"Refund {refund.id} ({refund.key})",
+        )
+    except PaystackRejected as refused:
+        _sent(refund, RefundMethod.PAYSTACK, actor_id)
+        refund.failure_reason = refused.message[:500]
+        change_refund_status(refund, R.FAILED)
+        return
+    _sent(refund, RefundMethod.PAYSTACK, actor_id)
+    refund.provider_refund_id = answer.id
+    _apply_answer(refund, answer)
+
+
+def _apply_answer(refund: Refund, answer: ProviderRefund) -> None:
+    status = PROVIDER_STATUSES.get(answer.status, R.PROCESSING)
+    if refund.status == R.PENDING and status == R.COMPLETED:
+        change_refund_status(refund, R.PROCESSING)
+    if status != refund.status and status in TRANSITIONS[refund.status]:
+        if status == R.FAILED:
+            refund.failure_reason = f"Paystack reports the refund {answer.status}"
+        change_refund_status(refund, status)
+
+
+def check_refund(refund_id: int) -> Refund:
+    """Ask Paystack (``GET /refund/:id``) about a refund sent and not yet confirmed."""
+    refund = _lock_all(refund_id)
+    if refund.status != R.PROCESSING:
+        return refund
+    if refund.method != RefundMethod.PAYSTACK or not refund.provider_refund_id:
+        return refund
+    answer = paystack_gateway().fetch_refund(refund.provider_refund_id)
+    if answer is not None:
+        _apply_answer(refund, answer)
+    return refund
+
+
+def retry_refund(refund_id: int, *, actor_id: int | None) -> Refund:
+    """FAILED: back to PENDING (if it still fits the payment) and sent again by the same
+    method; PROCESSING: its status checked with the provider; PENDING: sent."""
+    refund = _lock_all(refund_id)
+    if refund.status == R.COMPLETED:
+        raise InvalidTransition(
+            "This refund is completed", details={"from": str(refund.status), "to": "PENDING"}
+        )
+    if refund.status == R.PROCESSING:
+        return check_refund(refund_id)
+    method = refund.method if refund.method != RefundMethod.MANUAL else None
+    if refund.status == R.FAILED:
+        if refund.payment is not None:
+            _check_fits(refund.payment, refund.amount, leaving_out=refund.id)
+        change_refund_status(refund, R.PENDING)
+    return process_refund(refund_id, actor_id=actor_id, method=method)

@@ -81,6 +81,44 @@ def _int(value: Any) -> int | None:
     return int(amount)
 
 
+@dataclass(frozen=True)
+class ProviderRefund:
+    """A refund as ``POST /refund`` or ``GET /refund/:id`` reports it (``amount`` in
+    cents). ``status``: pending / processing / processed / failed / needs-attention."""
+
+    id: str
+    status: str
+    amount: int | None
+    currency: str | None
+    raw: dict[str, Any]
+
+
+class PaystackRejected(PaystackError):
+    """Paystack answered and refused (``status: false`` with a 4xx): the request itself
+    cannot succeed as sent (e.g. "Transaction has been fully reversed")."""
+
+
+def parse_refund(data: Any) -> ProviderRefund:
+    """The ``data`` of a refund response; ValueError when it holds no refund id."""
+    if (
+        not isinstance(data, dict)
+        or isinstance(data.get("id"), bool)
+        or data.get("id")
+        in (
+            None,
+            "",
+        )
+    ):
+        raise ValueError("refund data without an id")
+    return ProviderRefund(
+        id=str(data["id"]),
+        status=str(data.get("status") or "").lower(),
+        amount=_int(data.get("amount")),
+        currency=data.get("currency") if isinstance(data.get("currency"), str) else None,
+        raw=data,
+    )
+
+
 def parse_transaction(data: Any) -> Transaction:
     """A ``data`` object of verify or ``charge.*`` webhooks; ValueError when unusable."""
     if not isinstance(data, dict) or not isinstance(data.get("reference"), str):
@@ -143,6 +181,22 @@ class PaystackGateway:
         raise NotImplementedError
 
     def verify(self, reference: str) -> Transaction | None:
+        raise NotImplementedError
+
+    def refund(
+        self,
+        *,
+        transaction: str,
+        amount: Decimal,
+        currency: str,
+        customer_note: str,
+        merchant_note: str,
+    ) -> ProviderRefund:
+        """``POST /refund``: queue a refund of ``amount`` of a completed transaction."""
+        raise NotImplementedError
+
+    def fetch_refund(self, refund_id: str) -> ProviderRefund | None:
+        """``GET /refund/:id``: the refund now, or None when Paystack does not know it."""
         raise NotImplementedError
 
 
@@ -215,6 +269,49 @@ class PaystackClient(PaystackGateway):
             str(body.get("message") or f"HTTP {status}"), http_status=status, code=body.get("code")
         )
 
+    def refund(
+        self,
+        *,
+        transaction: str,
+        amount: Decimal,
+        currency: str,
+        customer_note: str,
+        merchant_note: str,
+    ) -> ProviderRefund:
+        status, body = self._call(
+            "POST",
+            "/refund",
+            json={
+                "transaction": transaction,
+                "amount": cents(amount),  # integer, in cents
+                "currency": currency,
+                "customer_note": customer_note,
+                "merchant_note": merchant_note,
+            },
+        )
+        if status == 200 and body.get("status") is True:
+            try:
+                return parse_refund(body.get("data"))
+            except ValueError:
+                raise PaystackError("unexpected refund response", http_status=status) from None
+        error = PaystackRejected if 400 <= status < 500 and status != 429 else PaystackError
+        raise error(
+            str(body.get("message") or f"HTTP {status}"), http_status=status, code=body.get("code")
+        )
+
+    def fetch_refund(self, refund_id: str) -> ProviderRefund | None:
+        status, body = self._call("GET", f"/refund/{quote(refund_id, safe='')}")
+        if status == 200 and body.get("status") is True:
+            try:
+                return parse_refund(body.get("data"))
+            except ValueError:
+                raise PaystackError("unexpected refund response", http_status=status) from None
+        if status == 404:
+            return None
+        raise PaystackError(
+            str(body.get("message") or f"HTTP {status}"), http_status=status, code=body.get("code")
+        )
+
 
 class PaystackSimulator(PaystackGateway):
     """Paystack without a network; checkout happens on our local simulator page."""
@@ -268,6 +365,34 @@ class PaystackSimulator(PaystackGateway):
             gateway_response="The transaction was not completed",
             email=None,
             raw={"reference": reference, "status": "abandoned"},
+        )
+
+    def refund(
+        self,
+        *,
+        transaction: str,
+        amount: Decimal,
+        currency: str,
+        customer_note: str,
+        merchant_note: str,
+    ) -> ProviderRefund:
+        """Queued, as Paystack answers; ``fetch_refund`` then finds it processed."""
+        refund_id = str(secrets.randbelow(9 * 10**8) + 10**8)
+        data = {
+            "id": int(refund_id),
+            "status": "pending",
+            "amount": cents(amount),
+            "currency": currency,
+            "transaction": {"reference": transaction, "currency": currency},
+            "customer_note": customer_note,
+            "merchant_note": merchant_note,
+        }
+        return parse_refund(data)
+
+    def fetch_refund(self, refund_id: str) -> ProviderRefund | None:
+        """A simulated refund is processed by the time anyone asks."""
+        return ProviderRefund(
+            id=refund_id, status="processed", amount=None, currency=None, raw={"id": refund_id}
         )
 
     def webhook(

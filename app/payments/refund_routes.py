@@ -1,0 +1,85 @@
+"""Admin: every refund owed to customers, and sending them"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from app.api import Blueprint
+from app.auth.access import current_user, finance_admin_required
+from app.extensions import db
+from app.pagination import paginate
+from app.payments.models import Refund
+from app.payments.refunds import process_refund, retry_refund
+from app.payments.schemas import ProcessRefundSchema, RefundQuerySchema, RefundSchema
+
+blp = Blueprint(
+    "admin_refunds",
+    __name__,
+    url_prefix="/api/admin/refunds",
+    description="Admin (ADMIN, FINANCE_ADMIN): every refund owed to customers, and sending "
+    "them exactly once. Statuses: PENDING -> PROCESSING (the provider accepted it) -> "
+    "COMPLETED (the provider confirmed it) / FAILED (retryable).",
+)
+
+
+@blp.route("", methods=["GET"])
+@finance_admin_required
+@blp.arguments(RefundQuerySchema, location="query")
+@blp.response(200, RefundSchema, paginated=True)
+def list_refunds(params):
+    """Every refund, newest first: approved returns' (``return:<id>``), cancelled paid
+    orders' (``cancel:<order>``), late and duplicate payments', and those started at
+    Paystack (filters ``status``, ``cause``, ``method``, ``order_id``, ``from``, ``to``)."""
+    statement = select(Refund).options(joinedload(Refund.order), joinedload(Refund.payment))
+    for name in ("status", "cause", "method", "order_id"):
+        if params.get(name) is not None:
+            statement = statement.where(getattr(Refund, name) == params[name])
+    if params.get("from"):
+        statement = statement.where(Refund.created_at >= params["from"])
+    if params.get("to"):
+        statement = statement.where(Refund.created_at <= params["to"])
+    return paginate(statement.order_by(Refund.created_at.desc(), Refund.id.desc()), params)
+
+
+@blp.route("/<int:refund_id>/process", methods=["POST"])
+@finance_admin_required
+@blp.arguments(ProcessRefundSchema)
+@blp.response(200, RefundSchema, message="Refund processed")
+@blp.errors(
+    (404, "NOT_FOUND"),
+    (409, "REFUND_FAILED: retry it instead"),
+    (422, "REFUND_METHOD_MISMATCH, REFUND_METHOD_UNAVAILABLE, REFERENCE_REQUIRED"),
+    (502, "PROVIDER_ERROR: the refund stays PENDING"),
+)
+def process(args, refund_id: int):
+    """Send a PENDING refund by the original payment's method (card: Paystack ``POST
+    /refund``, PROCESSING until its ``refund.processed`` webhook or a status check), or
+    record one paid by hand: ``method`` MANUAL with its ``reference`` (COMPLETED). A
+    refund already sent is answered as it is: nothing is sent twice."""
+    refund = process_refund(
+        refund_id,
+        actor_id=current_user().id,
+        method=args.get("method"),
+        reference=args.get("reference"),
+    )
+    db.session.commit()
+    return refund
+
+
+@blp.route("/<int:refund_id>/retry", methods=["POST"])
+@finance_admin_required
+@blp.response(200, RefundSchema, message="Refund retried")
+@blp.errors(
+    (404, "NOT_FOUND"),
+    (409, "INVALID_TRANSITION: already completed"),
+    (422, "REFUND_EXCEEDS_PAYMENT"),
+    (502, "PROVIDER_ERROR"),
+)
+def retry(refund_id: int):
+    """A FAILED refund is sent again by the same method (if it still fits what the
+    payment captured); a PROCESSING one is checked with the provider (``GET
+    /refund/:id``); a PENDING one is sent."""
+    refund = retry_refund(refund_id, actor_id=current_user().id)
+    db.session.commit()
+    return refund
