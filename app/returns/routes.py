@@ -18,9 +18,9 @@ from app.returns.schemas import (
     ReturnCreateSchema,
     ReturnDetailSchema,
     ReturnQuerySchema,
+    ReturnReviewSchema,
     ReturnSchema,
     ReturnStatsSchema,
-    ReturnReviewSchema,
     StatusUpdateSchema,
 )
 
