@@ -256,8 +256,9 @@ def apply_provider_refund(
     """What the provider says of a refund of ``payment``; None when it changes nothing.
 
     The refund is found by the provider's reference, else the payment's open refund
-    already sent (PROCESSING) of the same amount, else its oldest open one; a refund
-    started at the provider is recorded here. Call it with the order and the payment
+    already sent (PROCESSING) of the same amount, else its oldest open one, else one we
+    sent of that amount that a status check settled first; otherwise it was started at
+    the provider and is recorded here. Call it with the order and the payment
     rows locked.
     """
     refund = None
@@ -277,6 +278,19 @@ def apply_provider_refund(
             )
         if refund is None:
             refund = db.session.scalar(open_refunds.order_by(Refund.id).limit(1))
+    if refund is None and amount is not None:
+        # One we sent and a status check already settled, before this event named it.
+        refund = db.session.scalar(
+            select(Refund)
+            .where(
+                Refund.payment_id == payment.id,
+                Refund.provider_refund_id.is_not(None),
+                Refund.provider_reference.is_(None),
+                Refund.amount == amount,
+            )
+            .order_by(Refund.id)
+            .limit(1)
+        )
     if refund is None:
         refund = record_refund_due(
             order,
@@ -287,9 +301,12 @@ def apply_provider_refund(
             amount=amount,
         )
     refund = lock_refund(refund.id)
-    if status not in TRANSITIONS[refund.status] or status == R.PENDING:
-        return None
     refund.provider_reference = provider_reference or refund.provider_reference
+    if status not in TRANSITIONS[refund.status] or status == R.PENDING:
+        db.session.flush()
+        return None
+    if status == R.FAILED:
+        refund.failure_reason = "Paystack reports the refund failed"
     change_refund_status(refund, status)
     return refund
 

@@ -26,9 +26,10 @@ from app.money import ZERO
 from app.returns.models import ReturnRequest
 
 
-def item_still_on_hold(order_item_id: int) -> Decimal:
-    """What the item's supplier still has on hold for it (0 once released), with the
-    item's on-hold line locked until commit (see the module's docstring)."""
+def lock_hold(order_item_id: int) -> None:
+    """Row-lock the item's on-hold line until commit, as the release job does. Taken
+    before the order's row lock: the job, holding its lines, then inserts entries that
+    refer to the order (a key-share lock that waits on the order's row lock)."""
     on_hold_lines = (
         select(LedgerLine.id)
         .join(LedgerAccount, LedgerAccount.id == LedgerLine.account_id)
@@ -39,6 +40,11 @@ def item_still_on_hold(order_item_id: int) -> Decimal:
         )
     )
     db.session.execute(on_hold_lines.with_for_update(of=LedgerLine)).all()
+
+
+def item_still_on_hold(order_item_id: int) -> Decimal:
+    """What the item's supplier still has on hold for it (0 once released); call it
+    holding ``lock_hold``."""
     released = db.session.scalar(
         select(
             exists().where(LedgerEntry.event_key == f"{EntryKind.HOLD_RELEASED}:{order_item_id}")

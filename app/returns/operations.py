@@ -28,7 +28,7 @@ from app.orders.models import Order, OrderItem, OrderStatus, PaymentStatus
 from app.orders.state import change_status, lock_order
 from app.payments.models import RefundCause
 from app.payments.refunds import record_refund_due
-from app.returns.accounting import post_return_approved
+from app.returns.accounting import lock_hold, post_return_approved
 from app.returns.models import (
     ItemCondition,
     Replacement,
@@ -330,6 +330,7 @@ def respond(supplier: User, return_id: int, args: dict[str, Any]) -> ReturnReque
     """ACCEPT approves it (a warranty claim with the supplier's ``resolution``); DISPUTE
     (with a reason) sends it to an admin."""
     ret = find_return(supplier, return_id)
+    lock_hold(ret.order_item_id)  # an acceptance may debit it (see app.returns.accounting)
     order, ret = _lock(ret)
     decision = args["decision"]
     target = S.APPROVED if decision == SupplierDecision.ACCEPT else S.DISPUTED
@@ -367,6 +368,7 @@ def review(admin: User, return_id: int, decision: str, reason: str | None) -> Re
     """APPROVE or REJECT an undecided return. Rejecting, and approving over the supplier's
     dispute, need a ``reason`` (422 ``REASON_REQUIRED``)."""
     ret = find_return(admin, return_id)
+    lock_hold(ret.order_item_id)  # an approval may debit it (see app.returns.accounting)
     order, ret = _lock(ret)
     target = S.APPROVED if decision == "APPROVE" else S.REJECTED
     if ret.status not in UNDECIDED:
