@@ -22,8 +22,9 @@ from app.returns.models import ReturnEvent, ReturnReason, ReturnRequest
 from app.services.paystack import PaystackClient
 from tests.concurrency import run_together
 from tests.factories.catalog import ProductFactory
+from tests.factories.payments import PAYSTACK, paystack_refund, refund_event
 from tests.factories.returns import delivered_order, request_return
-from tests.returns.test_scenarios import PAYSTACK, post_webhook, queued, refund_event
+from tests.payments.conftest import post_webhook
 
 pytestmark = pytest.mark.postgres
 
@@ -54,7 +55,9 @@ def test_a_double_click_on_process_refund_calls_paystack_once(
     app, card_return, role_user, auth_headers
 ):
     payment = db.session.scalar(select(Payment))
-    responses.post(f"{PAYSTACK}/refund", json=queued(amount=149999, reference=payment.reference))
+    responses.post(
+        f"{PAYSTACK}/refund", json=paystack_refund(amount=149999, reference=payment.reference)
+    )
     heads = [auth_headers(role_user(UserRole.FINANCE_ADMIN)) for _ in range(4)]
     path = f"/api/admin/returns/{card_return.id}/process-refund"
 
@@ -81,8 +84,10 @@ def test_a_webhook_racing_a_status_check_completes_the_refund_once(
 ):
     payment = db.session.scalar(select(Payment))
     refund = db.session.scalar(select(Refund))
-    responses.post(f"{PAYSTACK}/refund", json=queued(amount=149999, reference=payment.reference))
-    fetched = queued(amount=149999)["data"] | {"status": "processed"}
+    responses.post(
+        f"{PAYSTACK}/refund", json=paystack_refund(amount=149999, reference=payment.reference)
+    )
+    fetched = paystack_refund(amount=149999)["data"] | {"status": "processed"}
     responses.get(
         f"{PAYSTACK}/refund/3018284",
         json={"status": True, "message": "Refund retrieved", "data": fetched},

@@ -23,12 +23,12 @@ from app.services.paystack import PaystackClient
 from tests.factories.auth import UserFactory
 from tests.factories.catalog import ProductFactory
 from tests.factories.orders import DeliveryZoneFactory, OrderFactory
-from tests.factories.payments import PaymentFactory
+from tests.factories.payments import PAYSTACK, PaymentFactory, paystack_refund, refund_event
 from tests.factories.returns import delivered_order
+from tests.payments.conftest import post_webhook
 from tests.returns.conftest import IMAGE
 
 D = Decimal
-PAYSTACK = "https://api.paystack.co"
 
 
 @pytest.fixture
@@ -36,66 +36,6 @@ def real_paystack(app, monkeypatch):
     client = PaystackClient(secret_key="sk_test_fake", base_url=PAYSTACK)
     monkeypatch.setitem(app.extensions, "paystack", client)
     return client
-
-
-def queued(refund_id=3018284, amount=149999, reference="T685312322670591"):
-    """Paystack's answer to POST /refund (section 9 of the wire-format reference)."""
-    return {
-        "status": True,
-        "message": "Refund has been queued for processing",
-        "data": {
-            "transaction": {
-                "id": 1004723697,
-                "domain": "test",
-                "reference": reference,
-                "amount": 2 * amount,
-                "paid_at": "2026-11-20T18:34:11.000Z",
-                "channel": "card",
-                "currency": "KES",
-            },
-            "integration": 412829,
-            "deducted_amount": 0,
-            "channel": None,
-            "merchant_note": f"Refund for transaction {reference} by finance@example.co.ke",
-            "customer_note": f"Refund for transaction {reference}",
-            "status": "pending",
-            "refunded_by": "finance@example.co.ke",
-            "expected_at": "2026-12-09T09:21:17.016Z",
-            "currency": "KES",
-            "domain": "test",
-            "amount": amount,
-            "fully_deducted": False,
-            "id": refund_id,
-            "createdAt": "2026-12-02T09:21:17.122Z",
-            "updatedAt": "2026-12-02T09:21:17.122Z",
-        },
-    }
-
-
-def refund_event(event, reference, amount, refund_reference="132013318360"):
-    """A refund webhook as Paystack sends it: the amount a string, no refund id."""
-    data = {
-        "status": event.removeprefix("refund."),
-        "transaction_reference": reference,
-        "refund_reference": refund_reference,
-        "amount": str(amount),
-        "currency": "KES",
-        "processor": "mpgs_zen",
-        "customer": {"first_name": "Achieng", "last_name": "Otieno", "email": "a@example.co.ke"},
-        "integration": 412829,
-        "domain": "test",
-    }
-    return json.dumps({"event": event, "data": data}, separators=(",", ":")).encode()
-
-
-def post_webhook(app, client, body):
-    signature = app.extensions["paystack"].sign(body)
-    return client.post(
-        "/api/payments/card/webhook",
-        data=body,
-        content_type="application/json",
-        headers={"x-paystack-signature": signature},
-    )
 
 
 def register(client, email):
@@ -271,7 +211,7 @@ def test_card_order_refunded_at_paystack_and_confirmed_by_its_webhook(
     responses.replace(
         responses.POST,
         f"{PAYSTACK}/refund",
-        json=queued(amount=149999, reference=payment.reference),
+        json=paystack_refund(amount=149999, reference=payment.reference),
     )
     sent = client.post(f"/api/admin/returns/{ret['id']}/process-refund", json={}, headers=finance)
     assert sent.status_code == 200, sent.json
@@ -358,7 +298,7 @@ def test_a_refund_paystack_refuses_fails_and_an_admin_retries_it(
     responses.replace(
         responses.POST,
         f"{PAYSTACK}/refund",
-        json=queued(refund_id=77, amount=90000, reference=payment.reference),
+        json=paystack_refund(refund_id=77, amount=90000, reference=payment.reference),
     )
     retried = client.post(f"/api/admin/refunds/{refund_id}/retry", headers=finance)
     assert retried.json["data"]["status"] == "PROCESSING"
@@ -366,7 +306,7 @@ def test_a_refund_paystack_refuses_fails_and_an_admin_retries_it(
     processed = {
         "status": True,
         "message": "Refund retrieved",
-        "data": queued(refund_id=77, amount=90000)["data"] | {"status": "processed"},
+        "data": paystack_refund(refund_id=77, amount=90000)["data"] | {"status": "processed"},
     }
     check = responses.get(f"{PAYSTACK}/refund/77", json=processed)
     checked = client.post(f"/api/admin/refunds/{refund_id}/retry", headers=finance)
