@@ -22,7 +22,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from app.common.audit import record_audit
-from app.db import utcnow
+from app.db import lock_row, utcnow
 from app.errors import Conflict, InvalidTransition, NotFound, Unprocessable
 from app.extensions import db
 from app.money import format_money
@@ -223,12 +223,7 @@ def default_key(order: Order, payment: Payment, cause: str) -> str:
 
 
 def lock_refund(refund_id: int) -> Refund:
-    refund = db.session.scalar(
-        select(Refund)
-        .where(Refund.id == refund_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    refund = lock_row(Refund, refund_id)
     if refund is None:
         raise NotFound("Refund not found")
     return refund

@@ -21,7 +21,7 @@ from sqlalchemy import func, select, update
 from app.auth.models import User, UserRole
 from app.catalog.models import Product
 from app.common.audit import record_audit
-from app.db import utcnow
+from app.db import lock_row, utcnow
 from app.errors import InsufficientStock, InvalidTransition, NotFound, Unprocessable
 from app.extensions import db
 from app.orders.models import Order, OrderItem, OrderStatus, PaymentStatus
@@ -147,14 +147,7 @@ def find_return(user: User, return_id: int) -> ReturnRequest:
 
 def _lock(ret: ReturnRequest) -> tuple[Order, ReturnRequest]:
     """The order's row lock, then the return's (fresh values)."""
-    order = lock_order(ret.order_id)
-    locked = db.session.scalar(
-        select(ReturnRequest)
-        .where(ReturnRequest.id == ret.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    return order, locked
+    return lock_order(ret.order_id), lock_row(ReturnRequest, ret.id)
 
 
 def list_statement(user: User, params: dict[str, Any]):

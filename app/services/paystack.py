@@ -258,14 +258,20 @@ class PaystackClient(PaystackGateway):
     def verify(self, reference: str) -> Transaction | None:
         """The transaction, or None when Paystack has never seen the reference."""
         status, body = self._call("GET", f"/transaction/verify/{quote(reference, safe='')}")
-        if status == 200 and body.get("status") is True:
-            try:
-                return parse_transaction(body.get("data"))
-            except ValueError:
-                raise PaystackError("unexpected verify response", http_status=status) from None
         if status in (400, 404) and "not found" in str(body.get("message") or "").lower():
             return None  # 400 in real traffic, 404 in the OpenAPI file
-        raise PaystackError(
+        return self._answer(status, body, parse_transaction, "verify")
+
+    @staticmethod
+    def _answer(status: int, body: dict, parse, what: str, error=PaystackError):
+        """``parse`` of a successful answer's ``data``; else ``error`` with Paystack's
+        message (a success whose data cannot be read is a PaystackError)."""
+        if status == 200 and body.get("status") is True:
+            try:
+                return parse(body.get("data"))
+            except ValueError:
+                raise PaystackError(f"unexpected {what} response", http_status=status) from None
+        raise error(
             str(body.get("message") or f"HTTP {status}"), http_status=status, code=body.get("code")
         )
 
@@ -289,28 +295,16 @@ class PaystackClient(PaystackGateway):
                 "merchant_note": merchant_note,
             },
         )
-        if status == 200 and body.get("status") is True:
-            try:
-                return parse_refund(body.get("data"))
-            except ValueError:
-                raise PaystackError("unexpected refund response", http_status=status) from None
-        error = PaystackRejected if 400 <= status < 500 and status != 429 else PaystackError
-        raise error(
-            str(body.get("message") or f"HTTP {status}"), http_status=status, code=body.get("code")
+        refused = 400 <= status < 500 and status != 429
+        return self._answer(
+            status, body, parse_refund, "refund", PaystackRejected if refused else PaystackError
         )
 
     def fetch_refund(self, refund_id: str) -> ProviderRefund | None:
         status, body = self._call("GET", f"/refund/{quote(refund_id, safe='')}")
-        if status == 200 and body.get("status") is True:
-            try:
-                return parse_refund(body.get("data"))
-            except ValueError:
-                raise PaystackError("unexpected refund response", http_status=status) from None
         if status == 404:
             return None
-        raise PaystackError(
-            str(body.get("message") or f"HTTP {status}"), http_status=status, code=body.get("code")
-        )
+        return self._answer(status, body, parse_refund, "refund")
 
 
 class PaystackSimulator(PaystackGateway):

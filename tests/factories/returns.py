@@ -15,17 +15,9 @@ from app.orders.state import change_payment_status, change_status
 from app.payments.attempts import confirm_cash_payment
 from app.returns import operations
 from app.returns.models import ReturnReason, ReturnRequest
+from app.returns.seed import LEGS
 from tests.factories.orders import OrderFactory
 from tests.factories.payments import PaymentFactory
-
-LEGS = (
-    OrderStatus.PROCESSING,
-    OrderStatus.QUALITY_APPROVED,
-    OrderStatus.SHIPPED,
-    OrderStatus.OUT_FOR_DELIVERY,
-    OrderStatus.ARRIVED,
-    OrderStatus.DELIVERED,
-)
 
 
 def delivered_order(customer, items, *, method=PaymentMethod.MPESA, days_ago=0) -> Order:
