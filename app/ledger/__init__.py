@@ -22,6 +22,8 @@ Chart of accounts (``AccountCode``; ``per supplier`` accounts exist once per sup
 | ``COMMISSION_REVENUE`` | revenue | credit | the platform's commission on delivered items |
 | ``DELIVERY_REVENUE`` | revenue | credit | delivery fees of delivered orders |
 | ``ROUNDING_REVENUE`` | revenue | credit | M-Pesa's whole-shilling round-up, once delivered |
+| ``RESTOCKING_REVENUE`` | revenue | credit | restocking fees kept of CHANGED_MIND returns |
+| ``RETURN_COSTS`` | revenue (contra) | debit | what returns cost the platform: transit damage, delivery fees refunded, B2C refunds' round-up |
 
 ``ORDERS_HELD`` is per order through the entries' ``order_id`` (a cash order delivered
 before its cash is confirmed holds a debit until then); an on-hold line carries its
@@ -34,7 +36,19 @@ the order holds); ``refund-due:<refund>`` Dr clearing / Cr REFUNDS_OWED (money p
 order that could not take it); ``refund-settled:<refund>`` Dr REFUNDS_OWED / Cr clearing;
 ``item-delivered:<item>`` Dr ORDERS_HELD / Cr SUPPLIER_ON_HOLD (line total less commission)
 and COMMISSION_REVENUE; ``order-delivered:<order>`` Dr ORDERS_HELD / Cr DELIVERY_REVENUE
-(and ROUNDING_REVENUE); ``hold-released:<item>`` Dr SUPPLIER_ON_HOLD / Cr SUPPLIER_AVAILABLE.
+(and ROUNDING_REVENUE); ``hold-released:<item>`` Dr SUPPLIER_ON_HOLD / Cr SUPPLIER_AVAILABLE
+(what the item still has on hold).
+
+Returns (``app/returns/accounting.py``; amounts from the refund policy,
+``app/returns/policy.py``): ``return-approved:<return>`` Cr REFUNDS_OWED the refund; Dr the
+supplier's share of the returned units on the item's SUPPLIER_ON_HOLD first (as much as the
+item still has on hold, so a later ``hold-released`` releases only the rest), the remainder
+on SUPPLIER_AVAILABLE (which may go negative: later sales make it up before a payout);
+Dr COMMISSION_REVENUE the commission given back; Dr RETURN_COSTS what the platform bears
+(DAMAGED_IN_TRANSIT, a refunded delivery fee); Cr RESTOCKING_REVENUE the restocking fee.
+Per reason: supplier fault = Dr supplier net + commission (+ RETURN_COSTS delivery fee);
+DAMAGED_IN_TRANSIT = Dr RETURN_COSTS; CHANGED_MIND = Dr supplier net + commission, Cr
+RESTOCKING_REVENUE. The refund's ``refund-settled`` then moves REFUNDS_OWED out.
 
 The books balance when ``money in = held + revenue + owed + paid out``: the money-in
 accounts' debits (every shilling received) equal what is held, earned and owed, plus
