@@ -1,7 +1,7 @@
 """returns
 
 Revision ID: 0006_returns
-Revises: 0005_notifications
+Revises: 0006_payouts
 Create Date: 2026-12-02 22:57:07.335555
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0006_returns'
-down_revision = '0005_notifications'
+down_revision = '0006_payouts'  # chained after the merged B2C engine (b2c-engine)
 branch_labels = None
 depends_on = None
 
