@@ -143,6 +143,9 @@ class Refund(TimestampMixin, Base):
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     failure_reason: Mapped[str | None] = mapped_column(String(500))
     attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    # What actually leaves, when it differs: a B2C refund is whole shillings, rounded up
+    # (the platform bears the cents: RETURN_COSTS).
+    paid_amount: Mapped[Decimal | None]
 
     order: Mapped[Order] = relationship()
     payment: Mapped[Payment | None] = relationship()

@@ -7,10 +7,9 @@ from sqlalchemy.orm import joinedload
 
 from app.api import Blueprint
 from app.auth.access import current_user, finance_admin_required
-from app.extensions import db
 from app.pagination import paginate
 from app.payments.models import Refund
-from app.payments.refunds import process_refund, retry_refund
+from app.payments.refunds import send_refund
 from app.payments.schemas import ProcessRefundSchema, RefundQuerySchema, RefundSchema
 
 blp = Blueprint(
@@ -57,14 +56,12 @@ def process(args, refund_id: int):
     /refund``, PROCESSING until its ``refund.processed`` webhook or a status check), or
     record one paid by hand: ``method`` MANUAL with its ``reference`` (COMPLETED). A
     refund already sent is answered as it is: nothing is sent twice."""
-    refund = process_refund(
+    return send_refund(
         refund_id,
         actor_id=current_user().id,
         method=args.get("method"),
         reference=args.get("reference"),
     )
-    db.session.commit()
-    return refund
 
 
 @blp.route("/<int:refund_id>/retry", methods=["POST"])
@@ -80,6 +77,4 @@ def retry(refund_id: int):
     """A FAILED refund is sent again by the same method (if it still fits what the
     payment captured); a PROCESSING one is checked with the provider (``GET
     /refund/:id``); a PENDING one is sent."""
-    refund = retry_refund(refund_id, actor_id=current_user().id)
-    db.session.commit()
-    return refund
+    return send_refund(refund_id, actor_id=current_user().id, retry=True)

@@ -23,9 +23,16 @@ from sqlalchemy import func, select
 
 from app.common.audit import record_audit
 from app.db import lock_row, utcnow
+from app.disbursements import operations as transfers
+from app.disbursements.models import (
+    OPEN_STATUSES,
+    Disbursement,
+    DisbursementPurpose,
+    DisbursementStatus,
+)
 from app.errors import Conflict, InvalidTransition, NotFound, Unprocessable
 from app.extensions import db
-from app.money import format_money
+from app.money import format_money, whole_shillings
 from app.orders.models import Order, PaymentStatus
 from app.orders.state import change_payment_status, lock_order
 from app.payments.attempts import lock_payment, move_payment, payments_of
@@ -63,6 +70,8 @@ ORIGINAL_METHOD = {
     PaymentProvider.MPESA: RefundMethod.MPESA_B2C,
     PaymentProvider.CASH: RefundMethod.MPESA_B2C,
 }
+# M-Pesa B2C sends whole shillings, at least 10.
+B2C_MINIMUM = Decimal("10")
 # Money that arrived for an order that could not take it: its payment is refunded whole.
 UNAPPLIED_CAUSES = frozenset({RefundCause.LATE_PAYMENT, RefundCause.DUPLICATE_PAYMENT})
 
@@ -354,18 +363,15 @@ def process_refund(
             raise Unprocessable(
                 "A refund paid by hand needs its reference", code="REFERENCE_REQUIRED"
             )
+        _withdraw_transfer(refund)
         _sent(refund, chosen, actor_id)
         refund.manual_reference = reference[:100]
+        refund.paid_amount = None
         change_refund_status(refund, R.COMPLETED)
     elif chosen == RefundMethod.PAYSTACK:
         _send_paystack(refund, actor_id)
     else:
-        raise Unprocessable(
-            "M-Pesa refunds are not sent through the API yet: pay it by hand and record it "
-            "with method MANUAL and the M-Pesa reference",
-            code="REFUND_METHOD_UNAVAILABLE",
-            details={"method": str(chosen)},
-        )
+        _prepare_transfer(refund, actor_id)
     record_audit(
         "payment.refund_processed",
         refund,
@@ -373,6 +379,133 @@ def process_refund(
         details={"method": str(chosen), "status": str(refund.status)},
     )
     return refund
+
+
+def open_transfer(refund_id: int) -> Disbursement | None:
+    """The refund's B2C transfer not yet settled (at most one: a unique index)."""
+    return db.session.scalar(
+        select(Disbursement).where(
+            Disbursement.purpose == DisbursementPurpose.REFUND,
+            Disbursement.subject_id == refund_id,
+            Disbursement.status.in_(OPEN_STATUSES),
+        )
+    )
+
+
+def _b2c_target(refund: Refund) -> tuple[str, Decimal]:
+    """Where and how much: the phone that paid (cash: the customer's), the refund rounded
+    up to whole shillings but never above what the payment still holds beside its other
+    refunds (counted at what they sent)."""
+    payment, order = refund.payment, refund.order
+    if payment.provider == PaymentProvider.CASH:
+        phone = order.customer.phone or order.recipient_phone
+    else:
+        phone = payment.payer_phone or order.recipient_phone
+    others = Decimal(
+        str(
+            db.session.scalar(
+                select(
+                    func.coalesce(func.sum(func.coalesce(Refund.paid_amount, Refund.amount)), 0)
+                ).where(
+                    Refund.payment_id == payment.id,
+                    Refund.id != refund.id,
+                    Refund.status != R.FAILED,
+                )
+            )
+        )
+    )
+    room = int(payment.captured - others)  # whole shillings left
+    amount = Decimal(min(whole_shillings(refund.amount), room))
+    if amount < B2C_MINIMUM:
+        raise Unprocessable(
+            "M-Pesa B2C sends at least KES 10: pay this refund by hand and record it with "
+            "method MANUAL",
+            code="REFUND_TOO_SMALL",
+            details={"amount": format_money(refund.amount), "minimum": "10.00"},
+        )
+    return phone, amount
+
+
+def _prepare_transfer(refund: Refund, actor_id: int | None) -> None:
+    """Write the refund's B2C transfer (PENDING: ``send_refund`` sends it after the
+    commit); one already open is sent again as it is, never doubled."""
+    if open_transfer(refund.id) is not None:
+        return
+    phone, amount = _b2c_target(refund)
+    _sent(refund, RefundMethod.MPESA_B2C, actor_id)
+    refund.paid_amount = amount
+    transfers.create_disbursement(
+        DisbursementPurpose.REFUND,
+        refund.id,
+        phone=phone,
+        amount=amount,
+        remarks=f"Refund {refund.order.order_number}",
+        occasion=refund.key,
+    )
+
+
+def _withdraw_transfer(refund: Refund) -> None:
+    """Before a refund is recorded paid by hand: a B2C transfer never sent is cancelled;
+    one that left (or may have) forbids it (409 ``REFUND_IN_FLIGHT``)."""
+    transfer = open_transfer(refund.id)
+    if transfer is None:
+        return
+    if transfer.status != DisbursementStatus.PENDING:
+        raise Conflict(
+            "An M-Pesa transfer of this refund is in flight; wait for its result",
+            code="REFUND_IN_FLIGHT",
+            details={"disbursement_id": transfer.id, "status": str(transfer.status)},
+        )
+    transfers.cancel_disbursement(transfer)
+
+
+def send_refund(
+    refund_id: int,
+    *,
+    actor_id: int | None,
+    method: RefundMethod | None = None,
+    reference: str | None = None,
+    retry: bool = False,
+) -> Refund:
+    """``process_refund`` (or ``retry_refund``), committed, then a B2C transfer it wrote
+    sent: a boundary (it commits). Daraja unreachable or refusing: 502, the refund stays
+    PENDING with its transfer, sent again by the next call; a timeout leaves it in
+    flight, for the B2C result or Transaction Status to settle."""
+    if retry:
+        retry_refund(refund_id, actor_id=actor_id)
+    else:
+        process_refund(refund_id, actor_id=actor_id, method=method, reference=reference)
+    db.session.commit()
+    transfer = open_transfer(refund_id)
+    if transfer is not None and transfer.status == DisbursementStatus.PENDING:
+        outcome = transfers.send([transfer.id])[transfer.id]
+        if outcome.refused:
+            raise outcome.error
+    refund = db.session.get(Refund, refund_id)
+    db.session.refresh(refund)
+    return refund
+
+
+def transfer_sent(refund_id: int) -> None:
+    """Its B2C transfer left (or may have): PROCESSING."""
+    refund = _lock_all(refund_id)
+    if refund.status == R.PENDING:
+        change_refund_status(refund, R.PROCESSING)
+
+
+def transfer_settled(disbursement: Disbursement, status: DisbursementStatus) -> None:
+    """Its B2C transfer's result: COMPLETED (with M-Pesa's receipt) or FAILED (retryable)."""
+    refund = _lock_all(disbursement.subject_id)
+    if refund.status == R.PENDING:
+        change_refund_status(refund, R.PROCESSING)
+    if refund.status != R.PROCESSING:
+        return
+    if status == DisbursementStatus.COMPLETED:
+        refund.provider_reference = disbursement.receipt
+        change_refund_status(refund, R.COMPLETED)
+    else:
+        refund.failure_reason = (disbursement.result_desc or "M-Pesa B2C failed")[:500]
+        change_refund_status(refund, R.FAILED)
 
 
 def _sent(refund: Refund, method: RefundMethod, actor_id: int | None) -> None:

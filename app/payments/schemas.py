@@ -191,6 +191,10 @@ class RefundSchema(ma.Schema):
     payment_method = ma.fields.String(attribute="payment.method", allow_none=True)
     payment_reference = ma.fields.String(attribute="payment.reference", allow_none=True)
     amount = Money()
+    paid_amount = Money(
+        allow_none=True,
+        metadata={"description": "What left when it differs: M-Pesa B2C, whole shillings."},
+    )
     currency = ma.fields.String()
     status = ma.fields.Enum(RefundStatus)
     cause = ma.fields.String()

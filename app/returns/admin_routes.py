@@ -8,7 +8,7 @@ from app.common.idempotency import idempotent
 from app.errors import Conflict, NotFound
 from app.extensions import db
 from app.pagination import paginate
-from app.payments.refunds import process_refund
+from app.payments.refunds import send_refund
 from app.payments.schemas import ProcessRefundSchema
 from app.returns import operations, stats
 from app.returns.routes import LIST_LOADS, return_decider_required
@@ -106,13 +106,12 @@ def process_return_refund(args, return_id: int):
             code="RETURN_NOT_APPROVED",
             details={"status": str(ret.status)},
         )
-    process_refund(
+    send_refund(
         ret.refund_id,
         actor_id=current_user().id,
         method=args.get("method"),
         reference=args.get("reference"),
     )
-    db.session.commit()
     db.session.refresh(ret)
     return ret
 

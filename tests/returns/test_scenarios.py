@@ -57,8 +57,8 @@ def test_mpesa_order_from_two_suppliers_one_item_back_over_a_dispute(
     client, role_user, auth_headers, assert_books_balance
 ):
     """Checkout and the STK Push through the API and the simulator; delivered; the phone
-    comes back (its supplier disputes, an admin overrules); refunded by hand (M-Pesa
-    B2C is not wired here); stock back, supplier debited, statuses right."""
+    comes back (its supplier disputes, an admin overrules); refunded by M-Pesa B2C (the
+    simulator's result callback); stock back, supplier debited, statuses right."""
     zone = DeliveryZoneFactory(name="Nairobi", fee=D("250.00"))
     seller, other = role_user(UserRole.SUPPLIER), role_user(UserRole.SUPPLIER)
     phone = ProductFactory(supplier=seller.supplier_profile, price=D("1499.99"), stock=5)
@@ -141,14 +141,16 @@ def test_mpesa_order_from_two_suppliers_one_item_back_over_a_dispute(
     assert supplier_balances(other_id).on_hold == D("315.45")  # untouched: 350.50 less 10 %
 
     finance = auth_headers(role_user(UserRole.FINANCE_ADMIN))
-    b2c = client.post(f"/api/admin/returns/{ret['id']}/process-refund", json={}, headers=finance)
-    assert b2c.json["error"]["code"] == "REFUND_METHOD_UNAVAILABLE"
     refunded = client.post(
         f"/api/admin/returns/{ret['id']}/process-refund",
-        json={"method": "MANUAL", "reference": "SLK4H2J9XQ"},
+        json={},
         headers=finance | {"Idempotency-Key": "pay-back-1"},
     )
+    # The simulator's B2C result arrived at once: 1,500 sent for 1,499.99.
+    assert refunded.status_code == 200, refunded.json
     assert refunded.json["data"]["status"] == "REFUND_COMPLETED"
+    assert refunded.json["data"]["refund"]["method"] == "MPESA_B2C"
+    assert balance(A.RETURN_COSTS) == D("0.01")
     received = client.put(
         f"/api/returns/{ret['id']}/status",
         json={"status": "ITEM_RECEIVED", "item_condition": "RESELLABLE"},
