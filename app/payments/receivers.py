@@ -23,7 +23,7 @@ def refund_transfers_sent(purpose, *, disbursements: list[Disbursement], **_: ob
     if purpose != DisbursementPurpose.REFUND:
         return
     for disbursement in sorted(disbursements, key=lambda d: d.subject_id):
-        transfer_sent(disbursement.subject_id)
+        transfer_sent(disbursement)
 
 
 @disbursement_settled.connect

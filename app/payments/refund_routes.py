@@ -47,15 +47,18 @@ def list_refunds(params):
 @blp.response(200, RefundSchema, message="Refund processed")
 @blp.errors(
     (404, "NOT_FOUND"),
-    (409, "REFUND_FAILED: retry it instead"),
-    (422, "REFUND_METHOD_MISMATCH, REFUND_METHOD_UNAVAILABLE, REFERENCE_REQUIRED"),
-    (502, "PROVIDER_ERROR: the refund stays PENDING"),
+    (409, "REFUND_FAILED: retry it instead; REFUND_IN_FLIGHT: a B2C transfer is out"),
+    (422, "REFUND_METHOD_MISMATCH, REFUND_TOO_SMALL (B2C under KES 10), REFERENCE_REQUIRED"),
+    (502, "PROVIDER_ERROR: the refund stays PENDING, sent again by the next call"),
 )
 def process(args, refund_id: int):
-    """Send a PENDING refund by the original payment's method (card: Paystack ``POST
-    /refund``, PROCESSING until its ``refund.processed`` webhook or a status check), or
-    record one paid by hand: ``method`` MANUAL with its ``reference`` (COMPLETED). A
-    refund already sent is answered as it is: nothing is sent twice."""
+    """Send a PENDING refund by the original payment's method, or record one paid by hand
+    (``method`` MANUAL with its ``reference``: COMPLETED). Card: Paystack ``POST /refund``,
+    PROCESSING until its ``refund.processed`` webhook or a status check. M-Pesa: B2C to
+    the phone that paid; cash: B2C to the customer's phone; whole shillings rounded up
+    (the platform bears the cents, never above what was paid), PROCESSING until M-Pesa's
+    result (a timeout stays PROCESSING until Transaction Status answers). A refund already
+    sent is answered as it is: nothing is sent twice."""
     return send_refund(
         refund_id,
         actor_id=current_user().id,

@@ -17,6 +17,7 @@ the refund already moved.
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -48,6 +49,7 @@ from app.services import paystack_gateway
 from app.services.paystack import PaystackRejected, ProviderRefund
 from app.signals import refund_due, refund_settled
 
+log = logging.getLogger(__name__)
 P = PaymentStatus
 R = RefundStatus
 TRANSITIONS: dict[RefundStatus, frozenset[RefundStatus]] = {
@@ -486,16 +488,26 @@ def send_refund(
     return refund
 
 
-def transfer_sent(refund_id: int) -> None:
+def _refund_of(disbursement: Disbursement) -> Refund | None:
+    """The refund a REFUND transfer pays, row-locked (None: no such refund, logged)."""
+    if db.session.get(Refund, disbursement.subject_id) is None:
+        log.error("B2C transfer %s names no refund %s", disbursement.id, disbursement.subject_id)
+        return None
+    return _lock_all(disbursement.subject_id)
+
+
+def transfer_sent(disbursement: Disbursement) -> None:
     """Its B2C transfer left (or may have): PROCESSING."""
-    refund = _lock_all(refund_id)
-    if refund.status == R.PENDING:
+    refund = _refund_of(disbursement)
+    if refund is not None and refund.status == R.PENDING:
         change_refund_status(refund, R.PROCESSING)
 
 
 def transfer_settled(disbursement: Disbursement, status: DisbursementStatus) -> None:
     """Its B2C transfer's result: COMPLETED (with M-Pesa's receipt) or FAILED (retryable)."""
-    refund = _lock_all(disbursement.subject_id)
+    refund = _refund_of(disbursement)
+    if refund is None:
+        return
     if refund.status == R.PENDING:
         change_refund_status(refund, R.PROCESSING)
     if refund.status != R.PROCESSING:

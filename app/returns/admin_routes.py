@@ -90,15 +90,16 @@ def reject_return(args, return_id: int):
 @blp.response(200, ReturnDetailSchema, message="Refund processed")
 @blp.errors(
     (404, "NOT_FOUND"),
-    (409, "RETURN_NOT_APPROVED, REFUND_FAILED (retry it)"),
-    (422, "REFUND_METHOD_MISMATCH, REFUND_METHOD_UNAVAILABLE, REFERENCE_REQUIRED"),
+    (409, "RETURN_NOT_APPROVED, REFUND_FAILED (retry it), REFUND_IN_FLIGHT"),
+    (422, "REFUND_METHOD_MISMATCH, REFUND_TOO_SMALL (B2C under KES 10), REFERENCE_REQUIRED"),
     (502, "PROVIDER_ERROR: the refund stays PENDING, retry later"),
 )
 def process_return_refund(args, return_id: int):
     """Send the approved return's refund, once, by the original payment's method (card:
-    Paystack, PROCESSING until Paystack confirms it), or record one paid by hand (MANUAL
-    with ``reference``: COMPLETED at once). A double click, a second admin or a replayed
-    ``Idempotency-Key`` finds it sent and sends nothing. Honours ``Idempotency-Key``."""
+    Paystack; M-Pesa: B2C to the phone that paid; cash: B2C to the customer's phone,
+    whole shillings rounded up), PROCESSING until the provider confirms it; or record one
+    paid by hand (MANUAL with ``reference``: COMPLETED at once). A double click, a second
+    admin or a replayed ``Idempotency-Key`` finds it sent and sends nothing."""
     ret = operations.find_return(current_user(), return_id)
     if ret.refund_id is None:
         raise Conflict(
