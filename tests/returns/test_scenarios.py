@@ -38,6 +38,26 @@ def real_paystack(app, monkeypatch):
     return client
 
 
+def ask_and_approve(client, order, buyer, admin, reason="WRONG_ITEM", images=()) -> dict:
+    """The customer asks a return of the order's first unit; an admin approves it."""
+    ret = client.post(
+        "/api/returns",
+        json={
+            "order_id": order.id,
+            "order_item_id": order.items[0].id,
+            "quantity": 1,
+            "reason": reason,
+            "images": list(images),
+        },
+        headers=buyer,
+    ).json["data"]
+    approved = client.put(
+        f"/api/returns/{ret['id']}/review", json={"decision": "APPROVE"}, headers=admin
+    )
+    assert approved.status_code == 200, approved.json
+    return ret
+
+
 def register(client, email):
     response = client.post(
         "/api/auth/register",
@@ -185,22 +205,8 @@ def test_card_order_refunded_at_paystack_and_confirmed_by_its_webhook(
     order = delivered_order(customer, [(phone, 2)], method=PaymentMethod.CARD)
     payment = db.session.scalar(db.select(Payment).where(Payment.order_id == order.id))
     buyer = auth_headers(customer)
-    ret = client.post(
-        "/api/returns",
-        json={
-            "order_id": order.id,
-            "order_item_id": order.items[0].id,
-            "quantity": 1,
-            "reason": "NOT_AS_DESCRIBED",
-            "images": [],
-        },
-        headers=buyer,
-    ).json["data"]
-    client.put(
-        f"/api/returns/{ret['id']}/review",
-        json={"decision": "APPROVE"},
-        headers=auth_headers(role_user(UserRole.ADMIN)),
-    )
+    admin = auth_headers(role_user(UserRole.ADMIN))
+    ret = ask_and_approve(client, order, buyer, admin, reason="NOT_AS_DESCRIBED")
     finance = auth_headers(role_user(UserRole.FINANCE_ADMIN))
 
     # Paystack down: 502, the refund stays PENDING and nothing was sent.
@@ -264,21 +270,8 @@ def test_a_refund_paystack_refuses_fails_and_an_admin_retries_it(
     phone = ProductFactory(price=D("1000.00"))
     order = delivered_order(customer, [(phone, 1)], method=PaymentMethod.CARD)
     payment = db.session.scalar(db.select(Payment).where(Payment.order_id == order.id))
-    ret = client.post(
-        "/api/returns",
-        json={
-            "order_id": order.id,
-            "order_item_id": order.items[0].id,
-            "quantity": 1,
-            "reason": "CHANGED_MIND",
-        },
-        headers=auth_headers(customer),
-    ).json["data"]
-    client.put(
-        f"/api/returns/{ret['id']}/review",
-        json={"decision": "APPROVE"},
-        headers=auth_headers(role_user(UserRole.ADMIN)),
-    )
+    admin = auth_headers(role_user(UserRole.ADMIN))
+    ret = ask_and_approve(client, order, auth_headers(customer), admin, reason="CHANGED_MIND")
     finance = auth_headers(role_user(UserRole.FINANCE_ADMIN))
     refund_id = db.session.scalar(db.select(Refund.id))
     responses.post(
@@ -336,18 +329,8 @@ def test_cash_order_refunded_by_hand_and_listed_with_every_other_refund(
     change_status(cancelled, "PAID")
     cancel_order(cancelled, actor_id=None, reason="Changed plans")
     db.session.commit()
-    ret = client.post(
-        "/api/returns",
-        json={
-            "order_id": order.id,
-            "order_item_id": order.items[0].id,
-            "quantity": 1,
-            "reason": "WRONG_ITEM",
-        },
-        headers=auth_headers(customer),
-    ).json["data"]
     admin = auth_headers(role_user(UserRole.ADMIN))
-    client.put(f"/api/returns/{ret['id']}/review", json={"decision": "APPROVE"}, headers=admin)
+    ret = ask_and_approve(client, order, auth_headers(customer), admin)
     finance = auth_headers(role_user(UserRole.FINANCE_ADMIN))
     listed = client.get("/api/admin/refunds", headers=finance).json
     assert [r["key"] for r in listed["data"]] == [f"return:{ret['id']}", f"cancel:{cancelled.id}"]
