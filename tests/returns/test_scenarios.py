@@ -364,3 +364,42 @@ def test_cash_order_refunded_by_hand_and_listed_with_every_other_refund(
     assert (shown["status"], shown["payment_status"]) == ("RETURNED", "REFUNDED")
     assert balance(A.CASH_COLLECTED) == 0
     assert_books_balance()
+
+
+@responses.activate
+def test_the_reconcile_job_asks_paystack_about_a_refund_no_webhook_confirmed(
+    client, customer, role_user, auth_headers, real_paystack, assert_books_balance
+):
+    from datetime import timedelta
+
+    from app.db import utcnow
+    from app.payments.jobs import reconcile_processing_refunds
+
+    order = delivered_order(
+        customer, [(ProductFactory(price=D("800.00")), 1)], method=PaymentMethod.CARD
+    )
+    admin = auth_headers(role_user(UserRole.ADMIN))
+    ret = ask_and_approve(client, order, auth_headers(customer), admin)
+    payment = db.session.scalar(db.select(Payment))
+    responses.post(
+        f"{PAYSTACK}/refund",
+        json=paystack_refund(refund_id=55, amount=105000, reference=payment.reference),
+    )
+    client.post(
+        f"/api/admin/returns/{ret['id']}/process-refund",
+        json={},
+        headers=auth_headers(role_user(UserRole.FINANCE_ADMIN)),
+    )
+    assert reconcile_processing_refunds() == {"checked": 0, "settled": 0, "errors": 0}
+    refund = db.session.scalar(db.select(Refund))
+    refund.processed_at = utcnow() - timedelta(minutes=5)
+    db.session.commit()
+    answer = paystack_refund(refund_id=55, amount=105000)["data"] | {"status": "processed"}
+    responses.get(
+        f"{PAYSTACK}/refund/55",
+        json={"status": True, "message": "Refund retrieved", "data": answer},
+    )
+    assert reconcile_processing_refunds() == {"checked": 1, "settled": 1, "errors": 0}
+    db.session.expire_all()
+    assert db.session.get(Refund, refund.id).status == "COMPLETED"
+    assert_books_balance()
