@@ -313,3 +313,35 @@ def test_a_warranty_claim_replaced_ships_a_free_replacement_and_refunds_nothing(
     )
     assert skip.status_code == 409
     assert_books_balance()
+
+
+def test_everyone_concerned_is_emailed_at_each_step(client, order, supplier, supplier_headers):
+    from app.notifications.models import OutboxEmail
+
+    ret = request_return(order)
+    client.post(f"/api/supplier/returns/{ret.id}/acknowledge", json={}, headers=supplier_headers)
+    client.post(
+        f"/api/supplier/returns/{ret.id}/respond",
+        json={"decision": "ACCEPT"},
+        headers=supplier_headers,
+    )
+    sent = db.session.execute(
+        select(OutboxEmail.to_address, OutboxEmail.subject).where(
+            OutboxEmail.template == "return_update"
+        )
+    ).all()
+    number = ret.return_number
+    customer_email = order.customer.email
+    assert sorted(sent) == sorted(
+        [
+            (customer_email, f"Return {number} requested"),
+            (supplier.email, f"Return {number} requested"),
+            (customer_email, f"Return {number} is being reviewed by the seller"),
+            (customer_email, f"Return {number} approved"),
+            (supplier.email, f"Return {number} approved"),
+        ]
+    )
+    body = db.session.scalar(
+        select(OutboxEmail.body_text).where(OutboxEmail.subject == f"Return {number} approved")
+    )
+    assert "Refund: KES 1499.99" in body
