@@ -26,6 +26,7 @@ from app.errors import InsufficientStock, InvalidTransition, NotFound, Unprocess
 from app.extensions import db
 from app.orders.models import Order, OrderItem, OrderStatus, PaymentStatus
 from app.orders.state import change_status, lock_order
+from app.orders.visibility import Redacted
 from app.payments.models import RefundCause
 from app.payments.refunds import record_refund_due
 from app.returns.accounting import lock_hold, post_return_approved
@@ -76,6 +77,8 @@ TRANSITIONS: dict[ReturnStatus, frozenset[ReturnStatus]] = {
 }
 
 ADMIN_VIEWERS = frozenset({UserRole.ADMIN, UserRole.SUPPORT_ADMIN, UserRole.FINANCE_ADMIN})
+# Who bears what is between the supplier and the platform: not shown to customers.
+HIDDEN_FROM_CUSTOMERS = frozenset({"supplier_deduction", "commission_refund", "platform_cost"})
 MAX_NOTE = 1000
 
 
@@ -135,6 +138,11 @@ def scope(user: User):
     if user.role == UserRole.SUPPLIER:
         return ReturnRequest.supplier_id == user.supplier_profile.id
     return user.role in ADMIN_VIEWERS
+
+
+def present(ret: ReturnRequest, user: User) -> ReturnRequest | Redacted:
+    """The return as ``user`` may see it."""
+    return Redacted(ret, HIDDEN_FROM_CUSTOMERS) if user.role == UserRole.CUSTOMER else ret
 
 
 def find_return(user: User, return_id: int) -> ReturnRequest:

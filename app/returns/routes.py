@@ -61,9 +61,10 @@ def create_return(args):
     what the refund policy gives back (``refund_amount``) and what the supplier bears
     (``supplier_deduction``) before anyone decides. Honours ``Idempotency-Key``.
     """
-    ret = operations.create_return(current_user(), args)
+    user = current_user()
+    ret = operations.create_return(user, args)
     db.session.commit()
-    return ret
+    return operations.present(ret, user)
 
 
 @blp.route("", methods=["GET"])
@@ -73,8 +74,10 @@ def create_return(args):
 def list_returns(params):
     """Returns you may see, newest first: a customer's own, a supplier's products', all
     for admins (ADMIN, SUPPORT_ADMIN, FINANCE_ADMIN)."""
-    statement = operations.list_statement(current_user(), params).options(*LIST_LOADS)
-    return paginate(statement, params)
+    user = current_user()
+    page = paginate(operations.list_statement(user, params).options(*LIST_LOADS), params)
+    page.items = [operations.present(ret, user) for ret in page.items]
+    return page
 
 
 @blp.route("/stats", methods=["GET"])
@@ -100,7 +103,8 @@ def _own_supplier(user) -> int | None:
 def get_return(return_id: int):
     """One return with its timeline (every status change: who, when, from, to, note),
     its refund and any warranty replacement."""
-    return operations.find_return(current_user(), return_id)
+    user = current_user()
+    return operations.present(operations.find_return(user, return_id), user)
 
 
 @blp.route("/<int:return_id>/cancel", methods=["POST"])
@@ -110,9 +114,10 @@ def get_return(return_id: int):
 @blp.errors((404, "NOT_FOUND"), (409, "INVALID_TRANSITION: already decided"))
 def cancel_return(args, return_id: int):
     """Cancel your return while nobody has decided on it (REQUESTED, SUPPLIER_REVIEW)."""
-    ret = operations.cancel_return(current_user(), return_id, args.get("note"))
+    user = current_user()
+    ret = operations.cancel_return(user, return_id, args.get("note"))
     db.session.commit()
-    return ret
+    return operations.present(ret, user)
 
 
 @blp.route("/<int:return_id>/review", methods=["PUT"])

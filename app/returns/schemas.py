@@ -191,10 +191,12 @@ class ReturnSchema(ma.Schema):
     images = ma.fields.List(ma.fields.String())
     status = ma.fields.Enum(ReturnStatus)
     refund_amount = Money(metadata={"description": "What the customer gets (the policy)."})
-    supplier_deduction = Money(metadata={"description": "Taken from the supplier's earnings."})
-    commission_refund = Money()
+    supplier_deduction = Money(
+        metadata={"description": "Taken from the supplier's earnings (suppliers and admins)."}
+    )
+    commission_refund = Money(metadata={"description": "Suppliers and admins only."})
     restocking_fee = Money()
-    platform_cost = Money()
+    platform_cost = Money(metadata={"description": "Suppliers and admins only."})
     delivery_fee_refund = Money()
     currency = ma.fields.Constant("KES")
     supplier_respond_by = Timestamp()

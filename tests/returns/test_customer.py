@@ -32,7 +32,7 @@ def body(order, item=None, **overrides):
 
 
 def test_a_customer_asks_for_a_return_and_sees_the_refund_before_anyone_decides(
-    client, order, customer_headers, supplier
+    client, order, customer_headers, supplier, supplier_headers
 ):
     response = client.post(
         "/api/returns", json=body(order), headers=customer_headers | {"Idempotency-Key": "r-1"}
@@ -41,7 +41,11 @@ def test_a_customer_asks_for_a_return_and_sees_the_refund_before_anyone_decides(
     data = response.json["data"]
     assert data["status"] == "REQUESTED" and data["type"] == "RETURN"
     assert data["refund_amount"] == "1499.99"
-    assert data["supplier_deduction"] == "1349.99"  # less the 10 % commission
+    assert "supplier_deduction" not in data and "commission_refund" not in data
+    seen_by_supplier = client.get(
+        f"/api/supplier/returns/{data['id']}", headers=supplier_headers
+    ).json["data"]
+    assert seen_by_supplier["supplier_deduction"] == "1349.99"  # less the 10 % commission
     assert data["order_number"] == order.order_number
     assert [(e["from_status"], e["to_status"]) for e in data["timeline"]] == [(None, "REQUESTED")]
     assert data["supplier_respond_by"]
