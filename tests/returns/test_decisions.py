@@ -345,3 +345,20 @@ def test_everyone_concerned_is_emailed_at_each_step(client, order, supplier, sup
         select(OutboxEmail.body_text).where(OutboxEmail.subject == f"Return {number} approved")
     )
     assert "Refund: KES 1499.99" in body
+
+
+def test_a_refund_is_processed_only_for_an_approved_return(client, order, admin_as):
+    ret = request_return(order)
+    finance = admin_as(UserRole.FINANCE_ADMIN)
+    early = client.post(f"/api/admin/returns/{ret.id}/process-refund", json={}, headers=finance)
+    assert (early.status_code, early.json["error"]["code"]) == (409, "RETURN_NOT_APPROVED")
+    support = admin_as(UserRole.SUPPORT_ADMIN)
+    assert (
+        client.post(
+            f"/api/admin/returns/{ret.id}/process-refund", json={}, headers=support
+        ).status_code
+        == 403
+    )
+    assert (
+        client.post("/api/admin/refunds/999/process", json={}, headers=finance).status_code == 404
+    )

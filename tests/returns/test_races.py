@@ -190,3 +190,27 @@ def test_a_return_approved_while_the_hold_is_released_counts_the_money_once(
     assert balances.on_hold == 0
     assert balances.available == Decimal("900.00")  # 2 x 900 earned, 1 x 900 taken back
     assert_books_balance()
+
+
+def test_a_double_click_on_an_mpesa_refund_sends_one_b2c_transfer(
+    app, daraja, customer, role_user, auth_headers
+):
+    from app.disbursements.models import Disbursement
+    from app.returns.operations import review
+    from tests import daraja as fake
+
+    order = delivered_order(customer, [(ProductFactory(price=Decimal("700.00")), 2)])
+    ret = request_return(order)
+    review(role_user(UserRole.ADMIN), ret.id, "APPROVE", None)
+    db.session.commit()
+    sent = fake.accept_b2c(daraja)
+    heads = [auth_headers(role_user(UserRole.FINANCE_ADMIN)) for _ in range(4)]
+    path = f"/api/admin/returns/{ret.id}/process-refund"
+
+    def click(headers):
+        return lambda client: client.post(path, json={}, headers=headers).status_code
+
+    assert run_together(app, [click(h) for h in heads]) == [200] * 4
+    assert sent.call_count == 1
+    assert count(Disbursement) == 1
+    assert count(Refund, Refund.status == "PROCESSING") == 1
