@@ -349,15 +349,21 @@ def process_refund(
     """Send a PENDING refund once: Paystack ``POST /refund`` (PROCESSING until its
     confirmation), M-Pesa B2C, or MANUAL with the ``reference`` of a refund paid by hand
     (COMPLETED at once). A refund already sent is returned as it is; a FAILED one needs
-    ``retry_refund``. A provider that cannot be reached raises 502 and leaves it PENDING;
+    ``retry_refund``, or MANUAL. A provider that cannot be reached raises 502 and leaves it PENDING;
     a provider's refusal marks it FAILED with the reason.
     """
     refund = _lock_all(refund_id)
     if refund.status in (R.PROCESSING, R.COMPLETED):
         return refund
+    if refund.status == R.FAILED and method == RefundMethod.MANUAL:
+        if refund.payment is not None:  # paid by hand after all: owed again first
+            _check_fits(refund.payment, refund.amount, leaving_out=refund.id)
+        change_refund_status(refund, R.PENDING)
     if refund.status == R.FAILED:
         raise Conflict(
-            "This refund failed; retry it", code="REFUND_FAILED", details={"refund_id": refund.id}
+            "This refund failed; retry it (or record it paid by hand with method MANUAL)",
+            code="REFUND_FAILED",
+            details={"refund_id": refund.id},
         )
     chosen = refund_method(refund, method)
     if chosen == RefundMethod.MANUAL:

@@ -123,6 +123,8 @@ def test_a_timeout_is_unknown_and_a_failed_result_is_retried_with_a_new_transfer
     assert refund.status == "FAILED" and "initiator" in refund.failure_reason
     assert balance(A.REFUNDS_OWED) == D("-1499.99")  # still owed
 
+    still_failed = client.post(path, json={}, headers=finance)
+    assert still_failed.json["error"]["code"] == "REFUND_FAILED"
     daraja.remove("POST", fake.B2C_URL)
     fake.accept_b2c(daraja)
     retried = client.post(f"/api/admin/refunds/{approved.refund_id}/retry", headers=finance)
@@ -168,3 +170,19 @@ def test_under_ten_shillings_is_refunded_by_hand(client, customer, role_user, fi
     small = client.post(f"/api/admin/returns/{ret.id}/process-refund", json={}, headers=finance)
     assert (small.status_code, small.json["error"]["code"]) == (422, "REFUND_TOO_SMALL")
     assert transfers() == []
+
+
+def test_a_failed_b2c_refund_may_be_recorded_paid_by_hand(
+    client, daraja, approved, finance, assert_books_balance
+):
+    fake.accept_b2c(daraja)
+    path = f"/api/admin/refunds/{approved.refund_id}/process"
+    client.post(path, json={}, headers=finance)
+    (transfer,) = transfers()
+    failure = fake.b2c_failure(transfer.originator_conversation_id, transfer.conversation_id)
+    client.post("/api/payments/b2c/result", json=failure)
+    paid = client.post(path, json={"method": "MANUAL", "reference": "BANK-TRF-9"}, headers=finance)
+    assert paid.status_code == 200, paid.json
+    assert (paid.json["data"]["status"], paid.json["data"]["paid_amount"]) == ("COMPLETED", None)
+    assert balance(A.RETURN_COSTS) == 0 and balance(A.REFUNDS_OWED) == 0
+    assert_books_balance()
