@@ -29,11 +29,15 @@ BLUEPRINT_MODULES = (
     "app.cart.routes",
     "app.orders.routes",
     "app.payments.routes",
+    "app.payments.refund_routes",
     "app.supplier.routes",
     "app.payouts.routes",
     "app.disbursements.routes",
     "app.notifications.routes",
     "app.contact.routes",
+    "app.returns.routes",
+    "app.returns.supplier_routes",
+    "app.returns.admin_routes",
 )
 
 # Modules whose models must be imported for the metadata (and Alembic) to see them.
@@ -50,6 +54,7 @@ MODEL_MODULES = (
     "app.disbursements.models",
     "app.payouts.models",
     "app.contact.models",
+    "app.returns.models",
 )
 
 # Modules whose signal receivers (``app/signals.py``) must be connected.
@@ -62,6 +67,8 @@ RECEIVER_MODULES: tuple[str, ...] = (
     "app.notifications.order_emails",
     "app.notifications.payment_emails",
     "app.notifications.account_emails",
+    "app.returns.receivers",
+    "app.returns.notifications",
 )
 
 # Modules that add ``flask`` commands through a ``register_cli(app)`` function.

@@ -222,6 +222,19 @@ class Blueprint(flask_smorest.Blueprint):
     def arguments(self, schema, *, error_status_code: int = 400, **kwargs):
         return super().arguments(schema, error_status_code=error_status_code, **kwargs)
 
+    def errors(self, *answers: tuple[int, str]):
+        """Document a view's error answers: the error envelope, and what each status
+        means there (``(422, "RETURN_WINDOW_CLOSED, ...")``)."""
+
+        def decorator(func):
+            for status, description in answers:
+                func = self.alt_response(
+                    status, schema=ErrorEnvelopeSchema, description=description
+                )(func)
+            return func
+
+        return decorator
+
     def response(
         self,
         status_code: int,

@@ -214,6 +214,8 @@ class Config:
         self.RETURN_WINDOW_DAYS = env.int("RETURN_WINDOW_DAYS", 7)
         self.EARNINGS_HOLD_DAYS = env.int("EARNINGS_HOLD_DAYS", self.RETURN_WINDOW_DAYS)
         self.RETURN_RESTOCKING_FEE_RATE = env.decimal("RETURN_RESTOCKING_FEE_RATE", "0.10")
+        # Hours a supplier has to answer a return before it goes to admin review.
+        self.SUPPLIER_RETURN_RESPONSE_HOURS = env.int("SUPPLIER_RETURN_RESPONSE_HOURS", 48)
         self.DEFAULT_COMMISSION_RATE = env.decimal("DEFAULT_COMMISSION_RATE", "0.10")
         self.LOW_STOCK_THRESHOLD = env.int("LOW_STOCK_THRESHOLD", 5)
         # Supplier payouts: one run per PAYOUT_SCHEDULE (crontab, in PAYOUT_TIMEZONE) for

@@ -22,6 +22,7 @@ from sqlalchemy import (
     TypeDecorator,
     event,
     func,
+    select,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import (
@@ -60,6 +61,18 @@ def get_or_404(model: type, object_id: int, *, active_only: bool = False):
     if instance is None or (active_only and not instance.is_active):
         raise NotFound(f"{model.__name__} not found")
     return instance
+
+
+def lock_row(model: type, object_id: int):
+    """The row with this key, read afresh and row-locked until the transaction ends (so
+    concurrent changes of it run one after the other); None when there is none."""
+    session = current_app.extensions["sqlalchemy"].session
+    return session.scalar(
+        select(model)
+        .where(model.id == object_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
 
 
 _AFTER_COMMIT_KEY = "qg_after_commit"  # session.info: {SessionTransaction: [actions]}

@@ -101,6 +101,18 @@ JOBS: tuple[Job, ...] = (
         "Recount the listed totals and rebuild stale or missing search rows (nightly)",
     ),
     Job(
+        "reconcile_processing_refunds",
+        "app.payments.jobs:reconcile_processing_refunds",
+        300,
+        "Ask Paystack about card refunds still PROCESSING after 2 minutes",
+    ),
+    Job(
+        "escalate_stale_returns",
+        "app.returns.jobs:escalate_stale_returns",
+        3600,
+        "Returns unanswered by their supplier (SUPPLIER_RETURN_RESPONSE_HOURS) go to admins",
+    ),
+    Job(
         "release_earnings",
         "app.ledger.jobs:release_earnings",
         3600,

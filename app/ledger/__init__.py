@@ -27,6 +27,8 @@ per supplier profile / delivery agent user; ``Party`` and ``party_account`` name
 | ``COMMISSION_REVENUE`` | revenue | credit | the platform's commission on delivered items |
 | ``DELIVERY_REVENUE`` | revenue | credit | delivery fees of delivered orders |
 | ``ROUNDING_REVENUE`` | revenue | credit | M-Pesa's whole-shilling round-up, once delivered |
+| ``RESTOCKING_REVENUE`` | revenue | credit | restocking fees kept of CHANGED_MIND returns |
+| ``RETURN_COSTS`` | revenue (contra) | debit | returns' cost to the platform (see below) |
 
 ``ORDERS_HELD`` is per order through the entries' ``order_id`` (a cash order delivered
 before its cash is confirmed holds a debit until then); an on-hold line carries its
@@ -39,7 +41,19 @@ the order holds); ``refund-due:<refund>`` Dr clearing / Cr REFUNDS_OWED (money p
 order that could not take it); ``refund-settled:<refund>`` Dr REFUNDS_OWED / Cr clearing;
 ``item-delivered:<item>`` Dr ORDERS_HELD / Cr SUPPLIER_ON_HOLD (line total less commission)
 and COMMISSION_REVENUE; ``order-delivered:<order>`` Dr ORDERS_HELD / Cr DELIVERY_REVENUE
-(and ROUNDING_REVENUE); ``hold-released:<item>`` Dr SUPPLIER_ON_HOLD / Cr SUPPLIER_AVAILABLE.
+(and ROUNDING_REVENUE); ``hold-released:<item>`` Dr SUPPLIER_ON_HOLD / Cr SUPPLIER_AVAILABLE
+(what the item still has on hold).
+
+Returns (``app/returns/accounting.py``; amounts from the refund policy,
+``app/returns/policy.py``): ``return-approved:<return>`` Cr REFUNDS_OWED the refund; Dr the
+supplier's share of the returned units on the item's SUPPLIER_ON_HOLD first (as much as the
+item still has on hold, so a later ``hold-released`` releases only the rest), the remainder
+on SUPPLIER_AVAILABLE (which may go negative: later sales make it up before a payout);
+Dr COMMISSION_REVENUE the commission given back; Dr RETURN_COSTS what the platform bears
+(DAMAGED_IN_TRANSIT, a refunded delivery fee); Cr RESTOCKING_REVENUE the restocking fee.
+Per reason: supplier fault = Dr supplier net + commission (+ RETURN_COSTS delivery fee);
+DAMAGED_IN_TRANSIT = Dr RETURN_COSTS; CHANGED_MIND = Dr supplier net + commission, Cr
+RESTOCKING_REVENUE. The refund's ``refund-settled`` then moves REFUNDS_OWED out.
 Payouts (``app/payouts``, one key per B2C attempt ``<kind>:<disbursement id>``, or
 ``<kind>:manual-<payout id>`` for one recorded by hand) for a supplier or an agent:
 ``payout-sent`` Dr *_AVAILABLE / Cr *_IN_FLIGHT; ``payout-confirmed`` Dr *_IN_FLIGHT /

@@ -24,7 +24,10 @@ def release_earnings(now: datetime | None = None, batch_size: int = RELEASE_BATC
     run, an earlier one or a concurrent worker) has its event key taken and is skipped,
     so the job can run again at any time. What is released is what the item still has on
     hold (a return may have taken part of it back); nothing left posts an entry without
-    lines, closing the hold.
+    lines, closing the hold. The candidates' on-hold lines are row-locked first, as a
+    return's debit locks them (``app.returns.accounting``): the sum read next already
+    counts a return committed meanwhile, and a return waiting on the lock then finds the
+    hold released and debits AVAILABLE instead.
     """
     now = now or utcnow()
     released = 0
@@ -46,6 +49,7 @@ def release_earnings(now: datetime | None = None, batch_size: int = RELEASE_BATC
             )
             .order_by(LedgerLine.release_at, LedgerLine.id)
             .limit(batch_size)
+            .with_for_update(of=LedgerLine)
         ).all()
         if not candidates:
             return released

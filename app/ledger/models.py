@@ -28,6 +28,8 @@ class AccountCode(enum.StrEnum):
     COMMISSION_REVENUE = "COMMISSION_REVENUE"
     DELIVERY_REVENUE = "DELIVERY_REVENUE"
     ROUNDING_REVENUE = "ROUNDING_REVENUE"
+    RESTOCKING_REVENUE = "RESTOCKING_REVENUE"
+    RETURN_COSTS = "RETURN_COSTS"
 
 
 class AccountGroup(enum.StrEnum):
@@ -54,6 +56,8 @@ GROUPS: dict[AccountCode, AccountGroup] = {
     A.COMMISSION_REVENUE: AccountGroup.REVENUE,
     A.DELIVERY_REVENUE: AccountGroup.REVENUE,
     A.ROUNDING_REVENUE: AccountGroup.REVENUE,
+    A.RESTOCKING_REVENUE: AccountGroup.REVENUE,
+    A.RETURN_COSTS: AccountGroup.REVENUE,  # contra-revenue: a debit balance
 }
 SUPPLIER_ACCOUNTS = frozenset({A.SUPPLIER_ON_HOLD, A.SUPPLIER_AVAILABLE, A.SUPPLIER_IN_FLIGHT})
 AGENT_ACCOUNTS = frozenset({A.AGENT_ON_HOLD, A.AGENT_AVAILABLE, A.AGENT_IN_FLIGHT})
@@ -103,6 +107,7 @@ class EntryKind(enum.StrEnum):
     ORDER_DELIVERED = "order-delivered"
     HOLD_RELEASED = "hold-released"
     REVERSAL = "reversal"
+    RETURN_APPROVED = "return-approved"
     # Posted by payouts (``app/payouts``), per attempt (``<kind>:<disbursement id>``):
     # sent moves available money in flight, confirmed moves it out (``paid_out_total``),
     # failed brings it back to available.

@@ -19,7 +19,7 @@ from app.ledger.models import AccountCode as A
 from app.ledger.models import EntryKind
 from app.ledger.operations import Line, Posting, held_for_order, post, post_many
 from app.orders.models import Order, OrderStatus, PaymentMethod, PaymentStatus
-from app.payments.models import Payment, PaymentProvider, Refund, RefundCause
+from app.payments.models import Payment, PaymentProvider, Refund, RefundCause, RefundMethod
 from app.signals import order_cancelled, order_delivered, order_paid, refund_due, refund_settled
 
 log = logging.getLogger(__name__)
@@ -109,14 +109,20 @@ def post_refund_due(refund: Refund, **_: object) -> None:
 @refund_settled.connect
 def post_refund_settled(refund: Refund, **_: object) -> None:
     """Dr REFUNDS_OWED / Cr clearing: the money went back. A refund started at the
-    provider (never owed first) takes the order's held money instead."""
+    provider (never owed first) takes the order's held money instead. A B2C refund leaves
+    M-Pesa (a cash order's too) as whole shillings: Cr MPESA_CLEARING what was sent, and
+    the cents it rounded up are the platform's cost (Dr RETURN_COSTS)."""
     owed = A.ORDERS_HELD if refund.cause == RefundCause.PROVIDER else A.REFUNDS_OWED
+    paid = refund.paid_amount or refund.amount
+    b2c = refund.method == RefundMethod.MPESA_B2C
+    clearing = A.MPESA_CLEARING if b2c else _clearing(refund.payment, refund.order)
     post(
         f"refund-settled:{refund.id}",
         EntryKind.REFUND_SETTLED,
         [
             Line(owed, refund.amount),
-            Line(_clearing(refund.payment, refund.order), -refund.amount),
+            Line(A.RETURN_COSTS, paid - refund.amount),
+            Line(clearing, -paid),
         ],
         occurred_at=refund.completed_at,
         order_id=refund.order_id,

@@ -71,6 +71,7 @@ class CheckoutProduct(NamedTuple):
     stock: int
     listed: bool
     supplier_id: int
+    warranty_months: int
     effective_commission_rate: Decimal
 
 
@@ -89,6 +90,7 @@ def _products_statement(dialect: str) -> Select:
             products.c.stock,
             and_(*listed()).label("listed"),
             products.c.supplier_id,
+            products.c.warranty_months,
             products.c.commission_rate.label("own_rate"),
             categories.c.commission_rate.label("category_rate"),
         )
@@ -193,7 +195,7 @@ def _insufficient_stock(problems: list[dict]) -> InsufficientStock:
 
 
 def order_item_snapshot(product: Product | CheckoutProduct, quantity: int) -> OrderItem:
-    """A line with today's price, commission rate and supplier frozen into it."""
+    """A line with today's price, commission rate, supplier and warranty frozen into it."""
     line_total = product.price * quantity
     rate = product.effective_commission_rate
     return OrderItem(
@@ -206,6 +208,7 @@ def order_item_snapshot(product: Product | CheckoutProduct, quantity: int) -> Or
         line_total=line_total,
         commission_rate=rate,
         commission_amount=line_commission(line_total, rate),
+        warranty_months=product.warranty_months,
     )
 
 

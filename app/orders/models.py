@@ -47,6 +47,7 @@ class PaymentStatus(enum.StrEnum):
     PENDING = "PENDING"
     COMPLETED = "COMPLETED"
     FAILED = "FAILED"
+    PARTIALLY_REFUNDED = "PARTIALLY_REFUNDED"  # some, not all, of what was captured went back
     REFUNDED = "REFUNDED"
 
 
@@ -92,6 +93,7 @@ class Order(TimestampMixin, Base):
         Index("ix_orders_customer_created", "customer_id", "created_at"),
         Index("ix_orders_status_created", "status", "created_at"),
         Index("ix_orders_payment_expiry", "status", "payment_due_at"),
+        Index("ix_orders_delivered_at", "delivered_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -171,6 +173,9 @@ class OrderItem(Base):
     commission_rate: Mapped[Decimal] = mapped_column(Numeric(5, 4))
     commission_amount: Mapped[Decimal]
     returned_quantity: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The product's warranty as sold, and when it ends (set at delivery).
+    warranty_months: Mapped[int] = mapped_column(default=0, server_default="0")
+    warranty_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     order: Mapped[Order] = relationship(back_populates="items")
 

@@ -64,6 +64,10 @@ class OrderItemSchema(ma.Schema):
     product_sku = ma.fields.String(allow_none=True)
     quantity = ma.fields.Integer()
     returned_quantity = ma.fields.Integer()
+    warranty_months = ma.fields.Integer(metadata={"description": "The warranty it was sold with."})
+    warranty_expires_at = Timestamp(
+        allow_none=True, metadata={"description": "Set at delivery: delivery + warranty_months."}
+    )
     unit_price = Money()
     line_total = Money()
     commission_rate = ma.fields.Decimal(

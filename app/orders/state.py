@@ -8,10 +8,8 @@ Each change is announced here, inside its transaction (``app/signals.py``):
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from app.auth.models import User, UserRole
-from app.db import utcnow
+from app.db import lock_row, utcnow
 from app.errors import Forbidden, InvalidTransition, NotFound
 from app.extensions import db
 from app.orders.models import Order, OrderStatus, OrderStatusHistory, PaymentMethod, PaymentStatus
@@ -87,7 +85,8 @@ P = PaymentStatus
 PAYMENT_TRANSITIONS: dict[PaymentStatus, frozenset[PaymentStatus]] = {
     P.PENDING: frozenset({P.COMPLETED, P.FAILED}),
     P.FAILED: frozenset({P.PENDING, P.COMPLETED}),
-    P.COMPLETED: frozenset({P.REFUNDED}),
+    P.COMPLETED: frozenset({P.PARTIALLY_REFUNDED, P.REFUNDED}),
+    P.PARTIALLY_REFUNDED: frozenset({P.REFUNDED}),
     P.REFUNDED: frozenset(),
 }
 
@@ -102,12 +101,7 @@ def allowed_next(order: Order) -> frozenset[OrderStatus]:
 
 def lock_order(order_id: int) -> Order:
     """Load an order holding its row lock until commit (serialises concurrent changes)."""
-    order = db.session.scalar(
-        select(Order)
-        .where(Order.id == order_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    order = lock_row(Order, order_id)
     if order is None:
         raise NotFound("Order not found")
     return order

@@ -18,7 +18,7 @@ from sqlalchemy.orm import attributes
 
 from app.auth.models import ADMIN_ROLES, User
 from app.common.audit import record_audit
-from app.db import utcnow
+from app.db import lock_row, utcnow
 from app.errors import Conflict, NotFound, Unprocessable
 from app.extensions import db
 from app.money import format_money, whole_shillings
@@ -95,12 +95,7 @@ def _new_reference(prefix: str, order: Order) -> str:
 
 
 def lock_payment(payment_id: int) -> Payment:
-    return db.session.scalar(
-        select(Payment)
-        .where(Payment.id == payment_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    return lock_row(Payment, payment_id)
 
 
 def move_payment(payment: Payment, new: PaymentStatus, allowed: tuple[PaymentStatus, ...]) -> bool:

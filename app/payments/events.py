@@ -18,8 +18,8 @@ from app.money import from_subunits
 from app.orders.models import PaymentStatus
 from app.orders.state import lock_order
 from app.payments.attempts import lock_payment
-from app.payments.models import Outcome, Payment, PaymentProvider, ProviderEvent, RefundStatus
-from app.payments.refunds import apply_provider_refund
+from app.payments.models import Outcome, Payment, PaymentProvider, ProviderEvent
+from app.payments.refunds import PROVIDER_STATUSES, apply_provider_refund
 from app.payments.settlement import ProviderResult, apply_result, card_result, stk_query_result
 from app.services import mpesa_gateway
 from app.services.mpesa import MalformedCallback, describe_result, parse_stk_callback
@@ -186,18 +186,9 @@ def _paystack_payment(reference: str) -> Payment | None:
     )
 
 
-REFUND_STATUSES = {
-    "pending": RefundStatus.PROCESSING,
-    "processing": RefundStatus.PROCESSING,
-    "needs-attention": RefundStatus.PROCESSING,
-    "processed": RefundStatus.COMPLETED,
-    "failed": RefundStatus.FAILED,
-}
-
-
 def _apply_refund_event(event: ProviderEvent, name: str, data: dict) -> str:
     reference = data.get("transaction_reference")
-    status = REFUND_STATUSES.get(str(data.get("status") or name.removeprefix("refund.")))
+    status = PROVIDER_STATUSES.get(str(data.get("status") or name.removeprefix("refund.")))
     if not isinstance(reference, str) or status is None:
         return _finish(event, Outcome.MALFORMED, "Refund event without transaction_reference")
     payment = _paystack_payment(reference)

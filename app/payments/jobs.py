@@ -11,8 +11,16 @@ from app.db import utcnow
 from app.errors import ApiError
 from app.extensions import db
 from app.orders.models import PaymentStatus
-from app.payments import events, settlement
-from app.payments.models import Outcome, Payment, PaymentProvider, ProviderEvent
+from app.payments import events, refunds, settlement
+from app.payments.models import (
+    Outcome,
+    Payment,
+    PaymentProvider,
+    ProviderEvent,
+    Refund,
+    RefundMethod,
+    RefundStatus,
+)
 
 log = logging.getLogger(__name__)
 
@@ -83,3 +91,34 @@ def _reconcile(payment: Payment) -> None:
         if payment.status != PaymentStatus.PENDING or outcome == Outcome.UNCONFIRMED:
             return  # settled, or M-Pesa was just asked
     settlement.query_mpesa_payment(payment)
+
+
+def reconcile_processing_refunds() -> dict[str, int]:
+    """Ask Paystack about card refunds sent over 2 minutes ago and still PROCESSING (a
+    webhook may never come); one commit per refund."""
+    now = utcnow()
+    refund_ids = db.session.scalars(
+        select(Refund.id)
+        .where(
+            Refund.status == RefundStatus.PROCESSING,
+            Refund.method == RefundMethod.PAYSTACK,
+            Refund.processed_at < now - PENDING_FOR,
+            Refund.processed_at > now - GIVE_UP_AFTER * 15,
+        )
+        .order_by(Refund.processed_at)
+        .limit(BATCH)
+    ).all()
+    counts = {"checked": 0, "settled": 0, "errors": 0}
+    for refund_id in refund_ids:
+        counts["checked"] += 1
+        try:
+            refund = refunds.check_refund(refund_id)
+            settled = refund.status != RefundStatus.PROCESSING
+            db.session.commit()
+        except ApiError as exc:
+            db.session.rollback()
+            log.warning("reconcile refund %s: %s", refund_id, exc.message)
+            counts["errors"] += 1
+            continue
+        counts["settled"] += settled
+    return counts

@@ -91,6 +91,15 @@ class RefundCause(enum.StrEnum):
     LATE_PAYMENT = "LATE_PAYMENT"  # paid after the order was cancelled (expired)
     DUPLICATE_PAYMENT = "DUPLICATE_PAYMENT"  # a second payment for an order already paid
     PROVIDER = "PROVIDER"  # started outside the API (Paystack dashboard)
+    RETURN = "RETURN"  # an approved return (key ``return:<return id>``)
+
+
+class RefundMethod(enum.StrEnum):
+    """How a refund is paid: by the payment's provider, or by hand (recorded)."""
+
+    PAYSTACK = "PAYSTACK"  # POST /refund on the card transaction
+    MPESA_B2C = "MPESA_B2C"  # a B2C transfer to the phone that paid (cash: the customer's)
+    MANUAL = "MANUAL"  # paid outside the API; an admin records the reference
 
 
 class Refund(TimestampMixin, Base):
@@ -102,7 +111,12 @@ class Refund(TimestampMixin, Base):
     """
 
     __tablename__ = "refunds"
-    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("attempts >= 0", name="attempts_non_negative"),
+        Index("ix_refunds_status_created", "status", "created_at"),
+        Index("ix_refunds_cause_created", "cause", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(100), unique=True)
@@ -120,6 +134,18 @@ class Refund(TimestampMixin, Base):
     provider_reference: Mapped[str | None] = mapped_column(String(100), unique=True)
     requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Processing: how it was sent, the provider's id for it (Paystack's refund id), the
+    # reference of a refund paid by hand, who sent it and when, why it last failed.
+    method: Mapped[RefundMethod | None] = mapped_column(enum_column(RefundMethod))
+    provider_refund_id: Mapped[str | None] = mapped_column(String(100), unique=True)
+    manual_reference: Mapped[str | None] = mapped_column(String(100))
+    processed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    failure_reason: Mapped[str | None] = mapped_column(String(500))
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    # What actually leaves, when it differs: a B2C refund is whole shillings, rounded up
+    # (the platform bears the cents: RETURN_COSTS).
+    paid_amount: Mapped[Decimal | None]
 
     order: Mapped[Order] = relationship()
     payment: Mapped[Payment | None] = relationship()

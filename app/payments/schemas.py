@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import marshmallow as ma
+from marshmallow import validate
 
+from app.api import OrderedRange
 from app.fields import Id, Money, Phone, Timestamp
+from app.pagination import PaginationSchema
+from app.payments.models import RefundCause, RefundMethod, RefundStatus
 
 
 class OrderRefSchema(ma.Schema):
@@ -148,3 +152,62 @@ class PaystackWebhookSchema(ma.Schema):
 class WebhookAckSchema(ma.Schema):
     event_id = ma.fields.Integer(attribute="id")
     outcome = ma.fields.String(metadata={"example": "COMPLETED"})
+
+
+# Refunds (admin) -------------------------------------------------------------------
+class ProcessRefundSchema(ma.Schema):
+    method = ma.fields.Enum(
+        RefundMethod,
+        metadata={
+            "description": "Default: the original payment's (card: PAYSTACK; M-Pesa and "
+            "cash: MPESA_B2C). MANUAL records a refund paid by hand (needs `reference`)."
+        },
+    )
+    reference = ma.fields.String(validate=validate.Length(min=1, max=100))
+
+    @ma.validates_schema
+    def _reference(self, data, **kwargs):
+        if data.get("method") == RefundMethod.MANUAL and not data.get("reference"):
+            raise ma.ValidationError("A MANUAL refund needs its reference.", field_name="reference")
+
+
+class RefundQuerySchema(OrderedRange, PaginationSchema):
+    status = ma.fields.Enum(RefundStatus)
+    cause = ma.fields.Enum(RefundCause)
+    method = ma.fields.Enum(RefundMethod)
+    order_id = Id()
+    from_ = Timestamp(data_key="from", attribute="from", metadata={"description": "inclusive"})
+    to = Timestamp(metadata={"description": "inclusive"})
+
+
+class RefundSchema(ma.Schema):
+    id = ma.fields.Integer()
+    key = ma.fields.String(
+        metadata={"description": "What it is for: cancel:<order>, return:<return>, ..."}
+    )
+    order_id = ma.fields.Integer()
+    order_number = ma.fields.String(attribute="order.order_number")
+    payment_id = ma.fields.Integer(allow_none=True)
+    payment_method = ma.fields.String(attribute="payment.method", allow_none=True)
+    payment_reference = ma.fields.String(attribute="payment.reference", allow_none=True)
+    amount = Money()
+    paid_amount = Money(
+        allow_none=True,
+        metadata={"description": "What left when it differs: M-Pesa B2C, whole shillings."},
+    )
+    currency = ma.fields.String()
+    status = ma.fields.Enum(RefundStatus)
+    cause = ma.fields.String()
+    reason = ma.fields.String()
+    method = ma.fields.Enum(RefundMethod, allow_none=True)
+    provider_refund_id = ma.fields.String(allow_none=True)
+    provider_reference = ma.fields.String(allow_none=True)
+    manual_reference = ma.fields.String(allow_none=True)
+    failure_reason = ma.fields.String(allow_none=True)
+    attempts = ma.fields.Integer()
+    requested_by_id = ma.fields.Integer(allow_none=True)
+    processed_by_id = ma.fields.Integer(allow_none=True)
+    processed_at = Timestamp(allow_none=True)
+    completed_at = Timestamp(allow_none=True)
+    created_at = Timestamp()
+    updated_at = Timestamp()

@@ -81,6 +81,44 @@ def _int(value: Any) -> int | None:
     return int(amount)
 
 
+@dataclass(frozen=True)
+class ProviderRefund:
+    """A refund as ``POST /refund`` or ``GET /refund/:id`` reports it (``amount`` in
+    cents). ``status``: pending / processing / processed / failed / needs-attention."""
+
+    id: str
+    status: str
+    amount: int | None
+    currency: str | None
+    raw: dict[str, Any]
+
+
+class PaystackRejected(PaystackError):
+    """Paystack answered and refused (``status: false`` with a 4xx): the request itself
+    cannot succeed as sent (e.g. "Transaction has been fully reversed")."""
+
+
+def parse_refund(data: Any) -> ProviderRefund:
+    """The ``data`` of a refund response; ValueError when it holds no refund id."""
+    if (
+        not isinstance(data, dict)
+        or isinstance(data.get("id"), bool)
+        or data.get("id")
+        in (
+            None,
+            "",
+        )
+    ):
+        raise ValueError("refund data without an id")
+    return ProviderRefund(
+        id=str(data["id"]),
+        status=str(data.get("status") or "").lower(),
+        amount=_int(data.get("amount")),
+        currency=data.get("currency") if isinstance(data.get("currency"), str) else None,
+        raw=data,
+    )
+
+
 def parse_transaction(data: Any) -> Transaction:
     """A ``data`` object of verify or ``charge.*`` webhooks; ValueError when unusable."""
     if not isinstance(data, dict) or not isinstance(data.get("reference"), str):
@@ -145,6 +183,22 @@ class PaystackGateway:
     def verify(self, reference: str) -> Transaction | None:
         raise NotImplementedError
 
+    def refund(
+        self,
+        *,
+        transaction: str,
+        amount: Decimal,
+        currency: str,
+        customer_note: str,
+        merchant_note: str,
+    ) -> ProviderRefund:
+        """``POST /refund``: queue a refund of ``amount`` of a completed transaction."""
+        raise NotImplementedError
+
+    def fetch_refund(self, refund_id: str) -> ProviderRefund | None:
+        """``GET /refund/:id``: the refund now, or None when Paystack does not know it."""
+        raise NotImplementedError
+
 
 class PaystackClient(PaystackGateway):
     """The real Paystack API (test or live mode is decided by the key)."""
@@ -204,16 +258,53 @@ class PaystackClient(PaystackGateway):
     def verify(self, reference: str) -> Transaction | None:
         """The transaction, or None when Paystack has never seen the reference."""
         status, body = self._call("GET", f"/transaction/verify/{quote(reference, safe='')}")
-        if status == 200 and body.get("status") is True:
-            try:
-                return parse_transaction(body.get("data"))
-            except ValueError:
-                raise PaystackError("unexpected verify response", http_status=status) from None
         if status in (400, 404) and "not found" in str(body.get("message") or "").lower():
             return None  # 400 in real traffic, 404 in the OpenAPI file
-        raise PaystackError(
+        return self._answer(status, body, parse_transaction, "verify")
+
+    @staticmethod
+    def _answer(status: int, body: dict, parse, what: str, error=PaystackError):
+        """``parse`` of a successful answer's ``data``; else ``error`` with Paystack's
+        message (a success whose data cannot be read is a PaystackError)."""
+        if status == 200 and body.get("status") is True:
+            try:
+                return parse(body.get("data"))
+            except ValueError:
+                raise PaystackError(f"unexpected {what} response", http_status=status) from None
+        raise error(
             str(body.get("message") or f"HTTP {status}"), http_status=status, code=body.get("code")
         )
+
+    def refund(
+        self,
+        *,
+        transaction: str,
+        amount: Decimal,
+        currency: str,
+        customer_note: str,
+        merchant_note: str,
+    ) -> ProviderRefund:
+        status, body = self._call(
+            "POST",
+            "/refund",
+            json={
+                "transaction": transaction,
+                "amount": cents(amount),  # integer, in cents
+                "currency": currency,
+                "customer_note": customer_note,
+                "merchant_note": merchant_note,
+            },
+        )
+        refused = 400 <= status < 500 and status != 429
+        return self._answer(
+            status, body, parse_refund, "refund", PaystackRejected if refused else PaystackError
+        )
+
+    def fetch_refund(self, refund_id: str) -> ProviderRefund | None:
+        status, body = self._call("GET", f"/refund/{quote(refund_id, safe='')}")
+        if status == 404:
+            return None
+        return self._answer(status, body, parse_refund, "refund")
 
 
 class PaystackSimulator(PaystackGateway):
@@ -268,6 +359,34 @@ class PaystackSimulator(PaystackGateway):
             gateway_response="The transaction was not completed",
             email=None,
             raw={"reference": reference, "status": "abandoned"},
+        )
+
+    def refund(
+        self,
+        *,
+        transaction: str,
+        amount: Decimal,
+        currency: str,
+        customer_note: str,
+        merchant_note: str,
+    ) -> ProviderRefund:
+        """Queued, as Paystack answers; ``fetch_refund`` then finds it processed."""
+        refund_id = str(secrets.randbelow(9 * 10**8) + 10**8)
+        data = {
+            "id": int(refund_id),
+            "status": "pending",
+            "amount": cents(amount),
+            "currency": currency,
+            "transaction": {"reference": transaction, "currency": currency},
+            "customer_note": customer_note,
+            "merchant_note": merchant_note,
+        }
+        return parse_refund(data)
+
+    def fetch_refund(self, refund_id: str) -> ProviderRefund | None:
+        """A simulated refund is processed by the time anyone asks."""
+        return ProviderRefund(
+            id=refund_id, status="processed", amount=None, currency=None, raw={"id": refund_id}
         )
 
     def webhook(

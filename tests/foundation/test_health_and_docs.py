@@ -179,11 +179,13 @@ def test_every_api_route_is_documented_with_responses_and_errors(app, client):
     assert undocumented == []
 
 
-def _walk(node):
+def _walk(node, names=False):
+    """Every schema object (a ``properties`` map's keys are names, e.g. "minimum")."""
     if isinstance(node, dict):
-        yield node
-        for value in node.values():
-            yield from _walk(value)
+        if not names:
+            yield node
+        for key, value in node.items():
+            yield from _walk(value, names=key == "properties" and not names)
     elif isinstance(node, list):
         for value in node:
             yield from _walk(value)

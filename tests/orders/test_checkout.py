@@ -278,6 +278,7 @@ def test_checkout_reads_the_products_columns_by_name(app, db, monkeypatch):
         stock=7,
         listed=True,
         supplier_id=product.supplier_id,
+        warranty_months=product.warranty_months,
         effective_commission_rate=Decimal("0.0500"),
     )
 

@@ -10,7 +10,7 @@ import responses
 from sqlalchemy import func, select
 
 from app.db import utcnow
-from app.errors import Conflict
+from app.errors import Unprocessable
 from app.extensions import db
 from app.notifications.models import OutboxEmail
 from app.orders.models import Order, OrderStatus, OrderStatusHistory, PaymentStatus
@@ -139,7 +139,7 @@ def test_partial_refunds_recorded_together_never_exceed_the_payment(app, order):
                 )
                 db.session.commit()
                 return "recorded"
-            except Conflict as exc:
+            except Unprocessable as exc:
                 db.session.rollback()
                 return exc.code
 

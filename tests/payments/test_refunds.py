@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from app.errors import Conflict, InvalidTransition
+from app.errors import InvalidTransition, Unprocessable
 from app.extensions import db
 from app.orders.operations import cancel_order
 from app.payments.models import Refund, RefundStatus
@@ -98,7 +98,7 @@ def test_the_same_key_twice_is_one_refund(paid):
 
 def test_refunds_never_exceed_what_the_payment_captured(paid):
     record_refund_due(paid, reason="Return 1", key="return:1", amount=paid.total - 1)
-    with pytest.raises(Conflict) as refused:
+    with pytest.raises(Unprocessable) as refused:
         record_refund_due(paid, reason="Return 2", key="return:2", amount=Decimal("1.01"))
     assert refused.value.code == "REFUND_EXCEEDS_PAYMENT"
     assert [r.key for r in refunds()] == ["return:1"]
