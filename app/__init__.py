@@ -32,6 +32,7 @@ BLUEPRINT_MODULES = (
     "app.supplier.routes",
     "app.notifications.routes",
     "app.contact.routes",
+    "app.dispatch.routes",
 )
 
 # Modules whose models must be imported for the metadata (and Alembic) to see them.
@@ -46,6 +47,7 @@ MODEL_MODULES = (
     "app.payments.models",
     "app.ledger.models",
     "app.contact.models",
+    "app.dispatch.models",
 )
 
 # Modules whose signal receivers (``app/signals.py``) must be connected.
@@ -57,6 +59,7 @@ RECEIVER_MODULES: tuple[str, ...] = (
     "app.notifications.order_emails",
     "app.notifications.payment_emails",
     "app.notifications.account_emails",
+    "app.dispatch.receivers",
 )
 
 # Modules that add ``flask`` commands through a ``register_cli(app)`` function.
@@ -134,7 +137,9 @@ def register_blueprints(app: Flask) -> None:
         BEARER_SCHEME, {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
     )
     for module in BLUEPRINT_MODULES:
-        api.register_blueprint(import_module(module).blp)
+        imported = import_module(module)
+        for blueprint in getattr(imported, "BLUEPRINTS", (imported.blp,)):
+            api.register_blueprint(blueprint)
     if app.config["PAYMENTS_SIMULATOR"]:  # the offline card checkout page
         api.register_blueprint(import_module("app.payments.simulator").blp)
 

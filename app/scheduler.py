@@ -72,6 +72,18 @@ JOBS: tuple[Job, ...] = (
         3600,
         "Move supplier earnings past their hold (EARNINGS_HOLD_DAYS) to available",
     ),
+    Job(
+        "expire_delivery_offers",
+        "app.dispatch.jobs:expire_delivery_offers",
+        60,
+        "Close orders offered to agents once DELIVERY_OFFER_MINUTES have passed",
+    ),
+    Job(
+        "auto_confirm_deliveries",
+        "app.dispatch.jobs:auto_confirm_deliveries",
+        900,
+        "Confirm deliveries the customer neither confirmed nor disputed in DELIVERY_CONFIRM_HOURS",
+    ),
 )
 
 

@@ -142,6 +142,19 @@ class LedgerLine(Base):
     account: Mapped[LedgerAccount] = relationship(viewonly=True)
 
 
+class OrderHold(Base):
+    """An order whose earnings stay on hold whatever their ``release_at`` (a disputed
+    delivery), until the hold is lifted."""
+
+    __tablename__ = "ledger_order_holds"
+
+    order_id: Mapped[int] = mapped_column(
+        ForeignKey("orders.id", ondelete="CASCADE"), primary_key=True
+    )
+    reason: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 @event.listens_for(LedgerEntry, "before_update")
 @event.listens_for(LedgerEntry, "before_delete")
 @event.listens_for(LedgerLine, "before_update")

@@ -11,16 +11,33 @@ from datetime import timedelta
 from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 
 from app.db import utcnow
 from app.extensions import db
 from app.ledger.models import AccountCode as A
-from app.ledger.models import EntryKind
-from app.ledger.operations import Line, Posting, held_for_order, post, post_many
+from app.ledger.models import EntryKind, LedgerEntry, OrderHold
+from app.ledger.operations import (
+    Line,
+    Posting,
+    held_for_order,
+    insert_once,
+    post,
+    post_many,
+    reverse,
+)
 from app.orders.models import Order, OrderStatus, PaymentMethod, PaymentStatus
 from app.payments.models import Payment, PaymentProvider, Refund, RefundCause
-from app.signals import order_cancelled, order_delivered, order_paid, refund_due, refund_settled
+from app.signals import (
+    delivery_dispute_resolved,
+    delivery_disputed,
+    order_cancelled,
+    order_delivered,
+    order_paid,
+    order_undelivered,
+    refund_due,
+    refund_settled,
+)
 
 log = logging.getLogger(__name__)
 
@@ -123,18 +140,55 @@ def post_refund_settled(refund: Refund, **_: object) -> None:
     )
 
 
+def _delivery_round(order: Order) -> int:
+    """Which delivery of the order this is: 1, or one more for each delivery undone."""
+    order_keys = _order_delivered_keys(order.id)
+    undone = db.session.scalar(
+        select(func.count())
+        .select_from(LedgerEntry)
+        .where(
+            LedgerEntry.reverses_id.in_(
+                select(LedgerEntry.id).where(LedgerEntry.event_key.in_(order_keys))
+            )
+        )
+    )
+    return 1 + (undone or 0)
+
+
+def _order_delivered_keys(order_id: int) -> list[str]:
+    return list(
+        db.session.scalars(
+            select(LedgerEntry.event_key).where(
+                LedgerEntry.order_id == order_id,
+                LedgerEntry.kind == EntryKind.ORDER_DELIVERED,
+            )
+        )
+    )
+
+
+def delivery_keys(order: Order, round_: int) -> list[str]:
+    """The event keys one delivery of the order posts (the first without a suffix)."""
+    suffix = "" if round_ == 1 else f":r{round_}"
+    return [f"item-delivered:{item.id}{suffix}" for item in order.items] + [
+        f"order-delivered:{order.id}{suffix}"
+    ]
+
+
 @order_delivered.connect
 def post_order_delivered(order: Order, **_: object) -> None:
     """Per item: Dr ORDERS_HELD line total / Cr the supplier's ON_HOLD (line total less
     the snapshotted commission, released EARNINGS_HOLD_DAYS after delivery) and
     COMMISSION_REVENUE. Per order: the delivery fee to DELIVERY_REVENUE, and what the
-    customer paid above the total (M-Pesa's round-up) to ROUNDING_REVENUE."""
+    customer paid above the total (M-Pesa's round-up) to ROUNDING_REVENUE. A delivery
+    after one undone (``order_undelivered``) posts under keys of its own (``:r2``...)."""
+    item_keys = delivery_keys(order, _delivery_round(order))
+    order_key = item_keys.pop()
     delivered_at = order.delivered_at or utcnow()
     release_at = delivered_at + timedelta(days=current_app.config["EARNINGS_HOLD_DAYS"])
     round_up = max(held_for_order(order.id) - order.total, Decimal("0.00"))
     postings = [
         Posting(
-            f"item-delivered:{item.id}",
+            item_key,
             EntryKind.ITEM_DELIVERED,
             [
                 Line(A.ORDERS_HELD, item.line_total, order_item_id=item.id),
@@ -151,11 +205,11 @@ def post_order_delivered(order: Order, **_: object) -> None:
             order.id,
             item.supplier_id,
         )
-        for item in order.items
+        for item, item_key in zip(order.items, item_keys, strict=True)
     ]
     postings.append(
         Posting(
-            f"order-delivered:{order.id}",
+            order_key,
             EntryKind.ORDER_DELIVERED,
             [
                 Line(A.ORDERS_HELD, order.delivery_fee + round_up),
@@ -167,3 +221,25 @@ def post_order_delivered(order: Order, **_: object) -> None:
         )
     )
     post_many(postings)
+
+
+@order_undelivered.connect
+def reverse_delivery(order: Order, *, note: str | None = None, **_: object) -> None:
+    """A delivery found not made: its entries are reversed, the money is held for the
+    order again (the next delivery posts afresh)."""
+    round_ = _delivery_round(order)
+    for key in delivery_keys(order, round_):
+        reverse(key, memo=(note or "Delivery undone")[:255])
+
+
+@delivery_disputed.connect
+def hold_disputed_order(order: Order, **_: object) -> None:
+    """A disputed delivery's earnings stay on hold until the dispute is resolved."""
+    insert_once(
+        OrderHold, {"order_id": order.id, "reason": "DELIVERY_DISPUTED", "created_at": utcnow()}
+    )
+
+
+@delivery_dispute_resolved.connect
+def lift_dispute_hold(order: Order, **_: object) -> None:
+    db.session.execute(delete(OrderHold).where(OrderHold.order_id == order.id))

@@ -127,6 +127,10 @@ class Order(TimestampMixin, Base):
     delivery_agent_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
+    # A delivery company's order (its agents see it); set with delivery_agent_id or alone.
+    delivery_company_id: Mapped[int | None] = mapped_column(
+        ForeignKey("delivery_companies.id", ondelete="SET NULL"), index=True
+    )
 
     payment_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -125,6 +125,7 @@ class OrderSummarySchema(ma.Schema):
     delivery_landmark = ma.fields.String(allow_none=True)
     estimated_delivery_days = ma.fields.Integer()
     delivery_agent_id = ma.fields.Integer(allow_none=True)
+    delivery_company_id = ma.fields.Integer(allow_none=True)
     payment_due_at = Timestamp(
         allow_none=True,
         metadata={"description": "Unpaid M-Pesa/card orders are cancelled after this."},
@@ -142,6 +143,13 @@ class OrderSchema(OrderSummarySchema):
     """One order with its history of status and payment-status changes."""
 
     history = ma.fields.List(ma.fields.Nested(OrderHistorySchema))
+    delivery_code = ma.fields.String(
+        allow_none=True,
+        metadata={
+            "description": "The customer only, while the order is OUT_FOR_DELIVERY or "
+            "ARRIVED: the six-digit code to give the delivery agent."
+        },
+    )
 
 
 class OrderQuerySchema(OrderedRange, PaginationSchema):
