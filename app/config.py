@@ -223,6 +223,9 @@ class Config:
         self.PAYOUT_MIN_AMOUNT = env.decimal("PAYOUT_MIN_AMOUNT", "100.00")
         self.PAYOUT_SCHEDULE = env.str("PAYOUT_SCHEDULE", "0 7 * * mon")
         self.PAYOUT_TIMEZONE = env.str("PAYOUT_TIMEZONE", "Africa/Nairobi")
+        # B2C transfers (payouts, refunds) in flight this long are checked with M-Pesa's
+        # Transaction Status API (a timeout or a lost result is "unknown", never "failed").
+        self.PAYOUT_RECONCILE_AFTER_MINUTES = env.int("PAYOUT_RECONCILE_AFTER_MINUTES", 10)
         # Delivery agents: their share of an order's delivery fee, paid daily.
         self.AGENT_FEE_RATE = env.decimal("AGENT_FEE_RATE", "0.70")
         self.AGENT_PAYOUT_SCHEDULE = env.str("AGENT_PAYOUT_SCHEDULE", "0 18 * * *")

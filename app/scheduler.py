@@ -3,7 +3,10 @@
 Jobs are plain functions of their domain (``<domain>/jobs.py``, ``payments/expiry.py``)
 that take no request. APScheduler runs them inside the web process; before a run does
 anything it claims its slot by inserting a ``JobRun`` row (unique per job and slot), so N
-workers on M machines run it once.
+workers on M machines run it once. A job runs every ``interval_seconds`` (slots: the
+intervals since the epoch) or on a calendar: ``cron`` names a runtime setting (or a config
+key) holding a crontab, read in ``timezone`` (a config key); its slot is the scheduled
+fire time, the same for every worker (``cron_slot``).
 ``flask jobs list`` / ``flask jobs run NAME`` run them by hand.
 """
 
@@ -13,17 +16,19 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from importlib import import_module
 
 import click
 from apscheduler.schedulers.background import BackgroundScheduler
-from flask import Flask
+from apscheduler.triggers.cron import CronTrigger
+from flask import Flask, current_app
 from sqlalchemy.exc import IntegrityError
 
 from app.common.models import JobRun
 from app.db import utcnow
 from app.extensions import db
+from app.settings import SETTINGS, setting
 
 log = logging.getLogger(__name__)
 SLOT_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -35,10 +40,39 @@ class Job:
     target: str  # "module:function", imported when the job runs
     interval_seconds: int
     description: str
+    cron: str | None = None  # a setting (or config key) holding a crontab
+    timezone: str | None = None  # the config key of the crontab's timezone
 
     def load(self) -> Callable[[], object]:
         module, _, function = self.target.partition(":")
         return getattr(import_module(module), function)
+
+    def trigger(self) -> CronTrigger:
+        """The calendar of a cron job, read now (an operator may change the setting)."""
+        crontab = setting(self.cron) if self.cron in SETTINGS else current_app.config[self.cron]
+        zone = current_app.config[self.timezone] if self.timezone else "UTC"
+        return cron_trigger(crontab, zone)
+
+
+def cron_trigger(crontab: str, zone: str) -> CronTrigger:
+    return CronTrigger.from_crontab(crontab, timezone=zone)
+
+
+def last_fire_time(trigger: CronTrigger, moment: datetime) -> datetime:
+    """The latest scheduled time at or before ``moment`` (searched back up to 366 days)."""
+    for lookback in (timedelta(days=1), timedelta(days=32), timedelta(days=366)):
+        fire, last = trigger.get_next_fire_time(None, moment - lookback), None
+        while fire is not None and fire <= moment:
+            last = fire
+            fire = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
+        if last is not None:
+            return last
+    raise ValueError("the schedule has no time in the past year")
+
+
+def cron_slot(trigger: CronTrigger, moment: datetime) -> str:
+    """The fire time ``moment`` belongs to, in the schedule's timezone: ``2026-12-07T07:00``."""
+    return last_fire_time(trigger, moment).strftime("%Y-%m-%dT%H:%M")
 
 
 JOBS: tuple[Job, ...] = (
@@ -84,6 +118,21 @@ JOBS: tuple[Job, ...] = (
         900,
         "Confirm deliveries the customer neither confirmed nor disputed in DELIVERY_CONFIRM_HOURS",
     ),
+    Job(
+        "run_supplier_payouts",
+        "app.payouts.jobs:run_supplier_payouts",
+        0,
+        "Pay every supplier's available balance >= payout_min_amount by M-Pesa B2C",
+        cron="payout_schedule",
+        timezone="PAYOUT_TIMEZONE",
+    ),
+    Job(
+        "reconcile_payouts",
+        "app.disbursements.jobs:reconcile_disbursements",
+        300,
+        "Transaction Status for B2C payouts/refunds in flight over "
+        "PAYOUT_RECONCILE_AFTER_MINUTES; replay early callbacks",
+    ),
 )
 
 
@@ -128,7 +177,10 @@ def execute(job: Job, slot: str) -> JobRun | None:
 
 
 def slot_for(job: Job, moment: datetime) -> str:
-    """The interval a scheduled fire time belongs to: the same for every worker."""
+    """The interval (or calendar time) a scheduled fire time belongs to: the same for
+    every worker."""
+    if job.cron:
+        return cron_slot(job.trigger(), moment)
     epoch = int(moment.timestamp())
     return str(epoch - epoch % job.interval_seconds)
 
@@ -144,11 +196,18 @@ def start_scheduler(app: Flask) -> BackgroundScheduler | None:
             db.session.remove()
 
     for job in JOBS:
+        if job.cron:
+            with app.app_context():
+                timing = {"trigger": job.trigger()}
+        else:
+            timing = {
+                "trigger": "interval",
+                "seconds": job.interval_seconds,
+                "start_date": SLOT_EPOCH,  # every worker fires on the same slot boundaries
+            }
         scheduler.add_job(
             runner,
-            "interval",
-            seconds=job.interval_seconds,
-            start_date=SLOT_EPOCH,  # every worker fires on the same slot boundaries
+            **timing,
             args=[job],
             id=job.name,
             max_instances=1,
@@ -169,7 +228,8 @@ def register_jobs_cli(app: Flask) -> None:
     @jobs_group.command("list")
     def list_jobs():
         for job in JOBS:
-            click.echo(f"{job.name:32} every {job.interval_seconds:>6}s  {job.description}")
+            when = f"cron {job.cron}" if job.cron else f"every {job.interval_seconds:>6}s"
+            click.echo(f"{job.name:32} {when:21} {job.description}")
 
     @jobs_group.command("run")
     @click.argument("name")

@@ -70,6 +70,16 @@ refund_due = _events.signal("refund-due")
 #: The provider confirmed a refund (not merely accepted it). (sender: the Refund)
 refund_settled = _events.signal("refund-settled")
 
+# ---- disbursements: M-Pesa B2C transfers (``app/disbursements``) ------------------
+#: Transfers went out: Daraja accepted them, or may have (``unknown``: a timeout).
+#: Sender: their purpose (``DisbursementPurpose``: PAYOUT, REFUND); ``disbursements``
+#: (a list, all of that purpose: a payout run sends one signal per batch). Sent once per
+#: transfer (under its row lock), always before its ``disbursement_settled``.
+disbursements_sent = _events.signal("disbursements-sent")
+#: A transfer settled (sender: the Disbursement): ``status`` COMPLETED (``receipt``) or
+#: FAILED (``result_code``, ``result_desc``: the money never left). Once per transfer.
+disbursement_settled = _events.signal("disbursement-settled")
+
 # ---- catalog (sender: the Product, or the product's id) -----------------------------
 #: A product is about to be deleted (inside a savepoint). Receivers delete their rows
 #: that point to it, or keep it by raising ``Conflict``: it is then deactivated instead

@@ -203,3 +203,31 @@ def assert_books_balance():
         return report
 
     return check
+
+
+@pytest.fixture
+def daraja(app):
+    """The app talks to a real ``MpesaClient`` whose Daraja is faked with ``responses``
+    (``tests/daraja.py`` has the wire bodies); yields the ``RequestsMock``, the token
+    endpoint already answering. The simulator is back after the test."""
+    import responses
+
+    from app.services.mpesa import MpesaClient
+    from tests import daraja as fake
+
+    simulator = app.extensions["mpesa"]
+    app.extensions["mpesa"] = MpesaClient.from_config(
+        app.config
+        | {
+            "MPESA_BASE_URL": fake.BASE,
+            "MPESA_CONSUMER_KEY": "key",
+            "MPESA_CONSUMER_SECRET": "secret",
+            "MPESA_PASSKEY": "passkey",
+            "MPESA_INITIATOR_NAME": "testapi",
+            "MPESA_SECURITY_CREDENTIAL": "RC6E9WDxXR4b9X2c6z3gp0oC5Th==",
+        }
+    )
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        fake.token(mock)
+        yield mock
+    app.extensions["mpesa"] = simulator

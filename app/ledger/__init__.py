@@ -7,17 +7,22 @@ correction is a reversing entry, ``operations.reverse``). A line's ``amount`` is
 the platform holds at a provider is a debit balance, money it owes or has earned a credit
 balance (reported as a positive amount by ``supplier_balances``).
 
-Chart of accounts (``AccountCode``; ``per supplier`` accounts exist once per supplier):
+Chart of accounts (``AccountCode``; ``per supplier`` / ``per agent`` accounts exist once
+per supplier profile / delivery agent user; ``Party`` and ``party_account`` name them):
 
 | account | group | normal | what it holds |
 |---|---|---|---|
 | ``MPESA_CLEARING`` | money in | debit | money at M-Pesa (captures less refunds, payouts) |
 | ``PAYSTACK_CLEARING`` | money in | debit | money at Paystack (card captures less refunds) |
 | ``CASH_COLLECTED`` | money in | debit | cash on delivery collected by agents |
+| ``BANK_CLEARING`` | money in | debit | the platform's bank: payouts made by bank transfer |
 | ``ORDERS_HELD`` | held | credit | customers' money for orders not yet delivered |
 | ``SUPPLIER_ON_HOLD`` (per supplier) | owed | credit | delivered items' net, within the hold |
 | ``SUPPLIER_AVAILABLE`` (per supplier) | owed | credit | earnings released, payable |
 | ``SUPPLIER_IN_FLIGHT`` (per supplier) | owed | credit | payouts sent, not yet confirmed |
+| ``AGENT_ON_HOLD`` (per agent) | owed | credit | an agent's earnings within their hold |
+| ``AGENT_AVAILABLE`` (per agent) | owed | credit | an agent's earnings released, payable |
+| ``AGENT_IN_FLIGHT`` (per agent) | owed | credit | an agent's payouts sent, not yet confirmed |
 | ``REFUNDS_OWED`` | owed | credit | owed back to customers until the refund is confirmed |
 | ``COMMISSION_REVENUE`` | revenue | credit | the platform's commission on delivered items |
 | ``DELIVERY_REVENUE`` | revenue | credit | delivery fees of delivered orders |
@@ -25,8 +30,8 @@ Chart of accounts (``AccountCode``; ``per supplier`` accounts exist once per sup
 
 ``ORDERS_HELD`` is per order through the entries' ``order_id`` (a cash order delivered
 before its cash is confirmed holds a debit until then); an on-hold line carries its
-``release_at``; ``SUPPLIER_IN_FLIGHT`` is posted by payouts (``payout-confirmed`` entries
-move it out: the supplier's ``paid_out_total``).
+``release_at``; the ``*_IN_FLIGHT`` accounts are posted by payouts (``payout-confirmed``
+entries move it out: the party's ``paid_out_total``).
 
 Events posted (event key -> lines): ``order-paid:<order>`` Dr clearing / Cr ORDERS_HELD
 (the amount received); ``order-cancelled:<order>`` Dr ORDERS_HELD / Cr REFUNDS_OWED (what
@@ -35,6 +40,11 @@ order that could not take it); ``refund-settled:<refund>`` Dr REFUNDS_OWED / Cr 
 ``item-delivered:<item>`` Dr ORDERS_HELD / Cr SUPPLIER_ON_HOLD (line total less commission)
 and COMMISSION_REVENUE; ``order-delivered:<order>`` Dr ORDERS_HELD / Cr DELIVERY_REVENUE
 (and ROUNDING_REVENUE); ``hold-released:<item>`` Dr SUPPLIER_ON_HOLD / Cr SUPPLIER_AVAILABLE.
+Payouts (``app/payouts``, one key per B2C attempt ``<kind>:<disbursement id>``, or
+``<kind>:manual-<payout id>`` for one recorded by hand) for a supplier or an agent:
+``payout-sent`` Dr *_AVAILABLE / Cr *_IN_FLIGHT; ``payout-confirmed`` Dr *_IN_FLIGHT /
+Cr MPESA_CLEARING (or the manual method's clearing: BANK_CLEARING, CASH_COLLECTED);
+``payout-failed`` Dr *_IN_FLIGHT / Cr *_AVAILABLE.
 
 The books balance when ``money in = held + revenue + owed + paid out``: the money-in
 accounts' debits (every shilling received) equal what is held, earned and owed, plus

@@ -16,10 +16,14 @@ class AccountCode(enum.StrEnum):
     MPESA_CLEARING = "MPESA_CLEARING"
     PAYSTACK_CLEARING = "PAYSTACK_CLEARING"
     CASH_COLLECTED = "CASH_COLLECTED"
+    BANK_CLEARING = "BANK_CLEARING"
     ORDERS_HELD = "ORDERS_HELD"
     SUPPLIER_ON_HOLD = "SUPPLIER_ON_HOLD"
     SUPPLIER_AVAILABLE = "SUPPLIER_AVAILABLE"
     SUPPLIER_IN_FLIGHT = "SUPPLIER_IN_FLIGHT"
+    AGENT_ON_HOLD = "AGENT_ON_HOLD"
+    AGENT_AVAILABLE = "AGENT_AVAILABLE"
+    AGENT_IN_FLIGHT = "AGENT_IN_FLIGHT"
     REFUNDS_OWED = "REFUNDS_OWED"
     COMMISSION_REVENUE = "COMMISSION_REVENUE"
     DELIVERY_REVENUE = "DELIVERY_REVENUE"
@@ -38,16 +42,56 @@ GROUPS: dict[AccountCode, AccountGroup] = {
     A.MPESA_CLEARING: AccountGroup.MONEY_IN,
     A.PAYSTACK_CLEARING: AccountGroup.MONEY_IN,
     A.CASH_COLLECTED: AccountGroup.MONEY_IN,
+    A.BANK_CLEARING: AccountGroup.MONEY_IN,
     A.ORDERS_HELD: AccountGroup.HELD,
     A.SUPPLIER_ON_HOLD: AccountGroup.OWED,
     A.SUPPLIER_AVAILABLE: AccountGroup.OWED,
     A.SUPPLIER_IN_FLIGHT: AccountGroup.OWED,
+    A.AGENT_ON_HOLD: AccountGroup.OWED,
+    A.AGENT_AVAILABLE: AccountGroup.OWED,
+    A.AGENT_IN_FLIGHT: AccountGroup.OWED,
     A.REFUNDS_OWED: AccountGroup.OWED,
     A.COMMISSION_REVENUE: AccountGroup.REVENUE,
     A.DELIVERY_REVENUE: AccountGroup.REVENUE,
     A.ROUNDING_REVENUE: AccountGroup.REVENUE,
 }
 SUPPLIER_ACCOUNTS = frozenset({A.SUPPLIER_ON_HOLD, A.SUPPLIER_AVAILABLE, A.SUPPLIER_IN_FLIGHT})
+AGENT_ACCOUNTS = frozenset({A.AGENT_ON_HOLD, A.AGENT_AVAILABLE, A.AGENT_IN_FLIGHT})
+
+
+class Party(enum.StrEnum):
+    """Whom the platform owes and pays: a supplier (by supplier profile id) or a delivery
+    agent (by user id)."""
+
+    SUPPLIER = "SUPPLIER"
+    AGENT = "AGENT"
+
+
+class PartyRole(enum.StrEnum):
+    """The three accounts every party has."""
+
+    ON_HOLD = "ON_HOLD"
+    AVAILABLE = "AVAILABLE"
+    IN_FLIGHT = "IN_FLIGHT"
+
+
+PARTY_ACCOUNTS: dict[Party, dict[PartyRole, AccountCode]] = {
+    Party.SUPPLIER: {
+        PartyRole.ON_HOLD: A.SUPPLIER_ON_HOLD,
+        PartyRole.AVAILABLE: A.SUPPLIER_AVAILABLE,
+        PartyRole.IN_FLIGHT: A.SUPPLIER_IN_FLIGHT,
+    },
+    Party.AGENT: {
+        PartyRole.ON_HOLD: A.AGENT_ON_HOLD,
+        PartyRole.AVAILABLE: A.AGENT_AVAILABLE,
+        PartyRole.IN_FLIGHT: A.AGENT_IN_FLIGHT,
+    },
+}
+
+
+def party_account(party: Party, role: PartyRole) -> AccountCode:
+    """``party_account(Party.AGENT, PartyRole.AVAILABLE)`` -> ``AGENT_AVAILABLE``."""
+    return PARTY_ACCOUNTS[Party(party)][PartyRole(role)]
 
 
 class EntryKind(enum.StrEnum):
@@ -59,19 +103,33 @@ class EntryKind(enum.StrEnum):
     ORDER_DELIVERED = "order-delivered"
     HOLD_RELEASED = "hold-released"
     REVERSAL = "reversal"
-    # Posted by payouts: what moves a supplier's in-flight money out (``paid_out_total``).
+    # Posted by payouts (``app/payouts``), per attempt (``<kind>:<disbursement id>``):
+    # sent moves available money in flight, confirmed moves it out (``paid_out_total``),
+    # failed brings it back to available.
+    PAYOUT_SENT = "payout-sent"
     PAYOUT_CONFIRMED = "payout-confirmed"
+    PAYOUT_FAILED = "payout-failed"
 
 
-def account_key(code: AccountCode, supplier_id: int | None = None) -> str:
-    """The account's unique name: ``ORDERS_HELD``, ``SUPPLIER_ON_HOLD:12``."""
+def account_key(
+    code: AccountCode, supplier_id: int | None = None, agent_id: int | None = None
+) -> str:
+    """The account's unique name: ``ORDERS_HELD``, ``SUPPLIER_ON_HOLD:12``,
+    ``AGENT_AVAILABLE:a7`` (an agent's accounts by user id)."""
     if (code in SUPPLIER_ACCOUNTS) != (supplier_id is not None):
         raise ValueError(f"{code} is {'' if code in SUPPLIER_ACCOUNTS else 'not '}per supplier")
-    return code if supplier_id is None else f"{code}:{supplier_id}"
+    if (code in AGENT_ACCOUNTS) != (agent_id is not None):
+        raise ValueError(f"{code} is {'' if code in AGENT_ACCOUNTS else 'not '}per agent")
+    if supplier_id is not None:
+        return f"{code}:{supplier_id}"
+    if agent_id is not None:
+        return f"{code}:a{agent_id}"
+    return code
 
 
 class LedgerAccount(Base):
-    """An account of the chart, for the platform or one supplier; created when first used."""
+    """An account of the chart, for the platform, one supplier or one delivery agent;
+    created when first used."""
 
     __tablename__ = "ledger_accounts"
 
@@ -80,6 +138,9 @@ class LedgerAccount(Base):
     code: Mapped[AccountCode] = mapped_column(enum_column(AccountCode))
     supplier_id: Mapped[int | None] = mapped_column(
         ForeignKey("supplier_profiles.id", ondelete="RESTRICT"), index=True
+    )
+    agent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="RESTRICT"), index=True
     )
 
 
@@ -98,6 +159,9 @@ class LedgerEntry(Base):
     )
     supplier_id: Mapped[int | None] = mapped_column(
         ForeignKey("supplier_profiles.id", ondelete="RESTRICT"), index=True
+    )
+    agent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="RESTRICT"), index=True
     )
     reverses_id: Mapped[int | None] = mapped_column(
         ForeignKey("ledger_entries.id", ondelete="RESTRICT"), unique=True

@@ -24,7 +24,10 @@ from app.ledger.models import (
     LedgerAccount,
     LedgerEntry,
     LedgerLine,
+    Party,
+    PartyRole,
     account_key,
+    party_account,
 )
 from app.money import CENTS, ZERO
 
@@ -35,13 +38,39 @@ class UnbalancedEntry(ValueError):
 
 @dataclass(frozen=True)
 class Line:
-    """One side of an entry: debit positive, credit negative."""
+    """One side of an entry: debit positive, credit negative. A supplier's account names
+    its ``supplier_id``, an agent's its ``agent_id`` (``party_line`` builds either)."""
 
     account: AccountCode
     amount: Decimal
     supplier_id: int | None = None
     order_item_id: int | None = None
     release_at: datetime | None = None
+    agent_id: int | None = None
+
+    @property
+    def key(self) -> str:
+        return account_key(self.account, self.supplier_id, self.agent_id)
+
+
+def party_line(
+    party: Party,
+    party_id: int,
+    role: PartyRole,
+    amount: Decimal,
+    *,
+    order_item_id: int | None = None,
+    release_at: datetime | None = None,
+) -> Line:
+    """A line on a supplier's or an agent's ON_HOLD / AVAILABLE / IN_FLIGHT account."""
+    owner = {"supplier_id": party_id} if party == Party.SUPPLIER else {"agent_id": party_id}
+    return Line(
+        party_account(party, role),
+        amount,
+        order_item_id=order_item_id,
+        release_at=release_at,
+        **owner,
+    )
 
 
 @dataclass(frozen=True)
@@ -54,6 +83,7 @@ class Posting:
     supplier_id: int | None = None
     memo: str | None = None
     reverses_id: int | None = None
+    agent_id: int | None = None
 
 
 def _insert(model):
@@ -77,9 +107,9 @@ def _check(posting: Posting) -> list[Line]:
     return lines
 
 
-def account_ids(accounts: Iterable[tuple[AccountCode, int | None]]) -> dict[str, int]:
-    """The ids of these (code, supplier id) accounts by key, creating the missing ones."""
-    wanted = {account_key(code, supplier_id): (code, supplier_id) for code, supplier_id in accounts}
+def account_ids(accounts: Iterable[Line]) -> dict[str, int]:
+    """The ids of the accounts these lines name, by key, creating the missing ones."""
+    wanted = {line.key: line for line in accounts}
     if not wanted:
         return {}
     found_query = select(LedgerAccount.key, LedgerAccount.id).where(LedgerAccount.key.in_(wanted))
@@ -87,7 +117,13 @@ def account_ids(accounts: Iterable[tuple[AccountCode, int | None]]) -> dict[str,
     missing = [key for key in wanted if key not in found]
     if missing:
         rows = [
-            {"key": key, "code": wanted[key][0], "supplier_id": wanted[key][1]} for key in missing
+            {
+                "key": key,
+                "code": wanted[key].account,
+                "supplier_id": wanted[key].supplier_id,
+                "agent_id": wanted[key].agent_id,
+            }
+            for key in missing
         ]
         db.session.execute(
             _insert(LedgerAccount).values(rows).on_conflict_do_nothing(index_elements=["key"])
@@ -109,7 +145,7 @@ def post_many(postings: Sequence[Posting]) -> set[str]:
     checked = [(posting, _check(posting)) for posting in postings]
     if not checked:
         return set()
-    ids = account_ids((line.account, line.supplier_id) for _, lines in checked for line in lines)
+    ids = account_ids(line for _, lines in checked for line in lines)
     now = utcnow()
     entry_rows = [
         {
@@ -119,6 +155,7 @@ def post_many(postings: Sequence[Posting]) -> set[str]:
             "posted_at": now,
             "order_id": posting.order_id,
             "supplier_id": posting.supplier_id,
+            "agent_id": posting.agent_id,
             "memo": posting.memo[:255] if posting.memo else None,
             "reverses_id": posting.reverses_id,
         }
@@ -136,7 +173,7 @@ def post_many(postings: Sequence[Posting]) -> set[str]:
     line_rows = [
         {
             "entry_id": written[posting.event_key],
-            "account_id": ids[account_key(line.account, line.supplier_id)],
+            "account_id": ids[line.key],
             "amount": line.amount,
             "order_item_id": line.order_item_id,
             "release_at": line.release_at,
@@ -171,7 +208,13 @@ def reverse(event_key: str, *, memo: str, occurred_at: datetime | None = None) -
     if entry is None:
         raise NotFound(f"No ledger entry {event_key!r}")
     lines = [
-        Line(account.code, -line.amount, account.supplier_id, line.order_item_id)
+        Line(
+            account.code,
+            -line.amount,
+            account.supplier_id,
+            line.order_item_id,
+            agent_id=account.agent_id,
+        )
         for line, account in db.session.execute(
             select(LedgerLine, LedgerAccount)
             .join(LedgerAccount, LedgerAccount.id == LedgerLine.account_id)
@@ -188,6 +231,7 @@ def reverse(event_key: str, *, memo: str, occurred_at: datetime | None = None) -
         entry.supplier_id,
         memo,
         reverses_id=entry.id,
+        agent_id=entry.agent_id,
     )
     return bool(post_many([posting]))
 
@@ -198,19 +242,22 @@ def sum_to_cents(total) -> Decimal:
     return Decimal(str(total or 0)).quantize(CENTS)
 
 
-def balance(code: AccountCode, supplier_id: int | None = None) -> Decimal:
+def balance(
+    code: AccountCode, supplier_id: int | None = None, agent_id: int | None = None
+) -> Decimal:
     """The sum of the account's lines: debit positive (money in), credit negative."""
     total = db.session.scalar(
         select(func.sum(LedgerLine.amount))
         .join(LedgerAccount, LedgerAccount.id == LedgerLine.account_id)
-        .where(LedgerAccount.key == account_key(code, supplier_id))
+        .where(LedgerAccount.key == account_key(code, supplier_id, agent_id))
     )
     return sum_to_cents(total)
 
 
 @dataclass(frozen=True)
-class SupplierBalances:
-    """What the platform owes a supplier, as positive amounts, and what it has paid."""
+class PartyBalances:
+    """What the platform owes a supplier or an agent, as positive amounts, and what it
+    has paid them."""
 
     on_hold: Decimal = ZERO
     available: Decimal = ZERO
@@ -218,23 +265,44 @@ class SupplierBalances:
     paid_out_total: Decimal = ZERO
 
 
-def supplier_balances(supplier_id: int) -> SupplierBalances:
-    """One indexed query: the supplier's accounts (by supplier), their lines (by account)."""
+SupplierBalances = PartyBalances  # the name the supplier portal knows
+
+
+def party_balances(party: Party, party_id: int) -> PartyBalances:
+    """One indexed query: the party's accounts (by owner), their lines (by account)."""
+    owner = (
+        LedgerAccount.supplier_id == party_id
+        if party == Party.SUPPLIER
+        else LedgerAccount.agent_id == party_id
+    )
     paid_out = case((LedgerEntry.kind == EntryKind.PAYOUT_CONFIRMED, LedgerLine.amount), else_=0)
     rows = db.session.execute(
         select(LedgerAccount.code, func.sum(LedgerLine.amount), func.sum(paid_out))
         .join(LedgerLine, LedgerLine.account_id == LedgerAccount.id)
         .join(LedgerEntry, LedgerEntry.id == LedgerLine.entry_id)
-        .where(LedgerAccount.supplier_id == supplier_id)
+        .where(owner)
         .group_by(LedgerAccount.code)
     ).all()
     totals = {code: (-sum_to_cents(total), sum_to_cents(out)) for code, total, out in rows}
-    return SupplierBalances(
-        on_hold=totals.get(AccountCode.SUPPLIER_ON_HOLD, (ZERO, ZERO))[0],
-        available=totals.get(AccountCode.SUPPLIER_AVAILABLE, (ZERO, ZERO))[0],
-        in_flight=totals.get(AccountCode.SUPPLIER_IN_FLIGHT, (ZERO, ZERO))[0],
-        paid_out_total=totals.get(AccountCode.SUPPLIER_IN_FLIGHT, (ZERO, ZERO))[1],
+
+    def owed(role: PartyRole, column: int = 0) -> Decimal:
+        return totals.get(party_account(party, role), (ZERO, ZERO))[column]
+
+    return PartyBalances(
+        on_hold=owed(PartyRole.ON_HOLD),
+        available=owed(PartyRole.AVAILABLE),
+        in_flight=owed(PartyRole.IN_FLIGHT),
+        paid_out_total=owed(PartyRole.IN_FLIGHT, 1),
     )
+
+
+def supplier_balances(supplier_id: int) -> PartyBalances:
+    return party_balances(Party.SUPPLIER, supplier_id)
+
+
+def agent_balances(agent_id: int) -> PartyBalances:
+    """A delivery agent's balances (``agent_id``: the agent's user id)."""
+    return party_balances(Party.AGENT, agent_id)
 
 
 def held_for_order(order_id: int) -> Decimal:

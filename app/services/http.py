@@ -23,6 +23,11 @@ session = requests.Session()
 session.headers["User-Agent"] = "QuantumGear/1.0"
 
 
+class ProviderTimeout(ProviderError):
+    """The request went out and no answer came in time: the provider may have acted on
+    it. Callers that move money treat this as *unknown*, never as *refused*."""
+
+
 def send(
     provider: str,
     method: str,
@@ -31,9 +36,15 @@ def send(
     timeout: tuple[float, float] = DEFAULT_TIMEOUT,
     **kwargs,
 ) -> requests.Response:
-    """One HTTP call; a timeout or connection failure raises ``ProviderError``."""
+    """One HTTP call; a timeout or connection failure raises ``ProviderError``
+    (``ProviderTimeout`` when the request was sent but the answer never came)."""
     try:
         return session.request(method, url, timeout=timeout, **kwargs)
+    except requests.ReadTimeout:
+        log.warning("%s %s %s: no answer in time", provider, method, url)
+        raise ProviderTimeout(
+            f"{provider} did not answer in time", details={"provider": provider}
+        ) from None
     except requests.Timeout:
         log.warning("%s %s %s timed out", provider, method, url)
         raise ProviderError(

@@ -1,7 +1,7 @@
 """delivery
 
 Revision ID: 0006_delivery
-Revises: 0005_notifications
+Revises: 0006_payouts
 Create Date: 2026-12-02 22:56:38.041940
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0006_delivery'
-down_revision = '0005_notifications'
+down_revision = '0006_payouts'
 branch_labels = None
 depends_on = None
 
