@@ -127,6 +127,14 @@ JOBS: tuple[Job, ...] = (
         timezone="PAYOUT_TIMEZONE",
     ),
     Job(
+        "run_agent_payouts",
+        "app.dispatch.payouts:run_agent_payouts",
+        0,
+        "Pay every agent's available earnings less cash held by M-Pesa B2C",
+        cron="AGENT_PAYOUT_SCHEDULE",
+        timezone="PAYOUT_TIMEZONE",
+    ),
+    Job(
         "reconcile_payouts",
         "app.disbursements.jobs:reconcile_disbursements",
         300,

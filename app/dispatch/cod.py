@@ -2,8 +2,9 @@
 records that the cash was handed in.
 
 Collecting completes the order's cash payment (``payments.attempts.confirm_cash_payment``:
-``order_paid`` then posts the money in); the collection row says who holds the cash
-until ``verify`` records its hand-in (``cod_verified``). Functions flush, never commit.
+``order_paid`` then posts Dr the collecting agent's AGENT_CASH_HELD / Cr ORDERS_HELD;
+cash staff take goes to CASH_COLLECTED); ``verify`` records the hand-in (``cod_verified``:
+Dr CASH_COLLECTED / Cr AGENT_CASH_HELD). Functions flush, never commit.
 """
 
 from __future__ import annotations
@@ -11,14 +12,15 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.auth.models import User, UserRole
 from app.db import utcnow
 from app.dispatch.models import CodCollection, CodStatus
 from app.errors import Conflict, NotFound, Unprocessable
 from app.extensions import db
-from app.ledger.operations import sum_to_cents
+from app.ledger.models import AccountCode
+from app.ledger.operations import balance
 from app.money import format_money
 from app.orders.models import Order, OrderStatus, PaymentMethod, PaymentStatus
 from app.orders.state import lock_order
@@ -122,13 +124,8 @@ def collections(params: dict[str, Any], *, agent: User | None = None) -> Page:
 
 
 def cash_held_by(agent_id: int) -> Decimal:
-    """Cash the agent collected and has not handed in yet."""
-    total = db.session.scalar(
-        select(func.sum(CodCollection.amount)).where(
-            CodCollection.agent_id == agent_id, CodCollection.status == CodStatus.COLLECTED
-        )
-    )
-    return sum_to_cents(total)
+    """Cash the agent collected and has not handed in yet (their AGENT_CASH_HELD)."""
+    return balance(AccountCode.AGENT_CASH_HELD, agent_id=agent_id)
 
 
 def awaiting_cash(params: dict[str, Any]) -> Page:

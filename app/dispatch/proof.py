@@ -331,7 +331,7 @@ def resolve_dispute(order_id: int, resolution: Resolution, note: str, *, actor: 
         delivery.failed_code_attempts = 0
         change_status(order, S.SHIPPED, actor_id=actor.id, note=f"Not delivered: {note}")
     delivery_dispute_resolved.send(order, resolution=str(resolution), note=note, actor_id=actor.id)
-    if resolution == Resolution.DELIVERED:
+    if resolution != Resolution.NOT_DELIVERED:  # it was delivered: the agent earned it
         delivery_confirmed.send(order, actor_id=actor.id, how="DISPUTE_RESOLVED")
     notify(
         order.customer,

@@ -28,7 +28,8 @@ from app.dispatch.models import (
     ZoneRequest,
 )
 from app.extensions import db
-from app.ledger.operations import sum_to_cents
+from app.ledger.models import AccountCode, LedgerAccount, LedgerLine
+from app.ledger.operations import agent_balances, sum_to_cents
 from app.orders.models import Order, OrderStatus
 from app.pagination import Page, paginate
 
@@ -58,6 +59,8 @@ def agent_dashboard(agent: User) -> dict[str, Any]:
     )
     offers = len(available_offers(agent))
     profile = agent_ops.profile_of(agent)
+    earnings = agent_balances(agent.id)
+    cash_held = cash_held_by(agent.id)
     return {
         "agent_id": agent.id,
         "is_available": profile.is_available,
@@ -75,7 +78,10 @@ def agent_dashboard(agent: User) -> dict[str, Any]:
         "delivered_total": by_status.get(S.DELIVERED, 0),
         "delivered_today": delivered_today or 0,
         "open_requests": offers,
-        "cash_held": cash_held_by(agent.id),
+        "earnings": earnings,
+        "cash_held": cash_held,
+        # what the next payout carries: earnings available less cash still held
+        "payable": max(earnings.available - cash_held, Decimal("0.00")),
         "zone_ids": agent_ops.zone_ids_of(agent.id),
     }
 
@@ -120,9 +126,13 @@ def _figures(agent_ids: list[int]) -> dict[int, dict[str, Any]]:
         figures[agent_id]["live_deliveries"] = int(live or 0)
         figures[agent_id]["delivered_total"] = int(delivered or 0)
     for agent_id, held in db.session.execute(
-        select(CodCollection.agent_id, func.sum(CodCollection.amount))
-        .where(CodCollection.agent_id.in_(agent_ids), CodCollection.status == CodStatus.COLLECTED)
-        .group_by(CodCollection.agent_id)
+        select(LedgerAccount.agent_id, func.sum(LedgerLine.amount))
+        .join(LedgerLine, LedgerLine.account_id == LedgerAccount.id)
+        .where(
+            LedgerAccount.agent_id.in_(agent_ids),
+            LedgerAccount.code == AccountCode.AGENT_CASH_HELD,
+        )
+        .group_by(LedgerAccount.agent_id)
     ):
         figures[agent_id]["cash_held"] = sum_to_cents(held)
     return figures
@@ -195,7 +205,7 @@ def admin_dashboard() -> dict[str, Any]:
     )
     cash = db.session.execute(
         select(func.count(), func.sum(CodCollection.amount)).where(
-            CodCollection.status == CodStatus.COLLECTED
+            CodCollection.status == CodStatus.COLLECTED, CodCollection.agent_id.is_not(None)
         )
     ).one()
     late = late_orders(now)

@@ -6,12 +6,14 @@ from app.api import Blueprint
 from app.auth.access import auth_required, current_user, customer_required
 from app.auth.models import UserRole
 from app.dispatch import agents, assignment, cod, proof, reports
+from app.dispatch import payouts as agent_pay
 from app.dispatch.models import Confirmation
 from app.dispatch.schemas import (
     AdminDashboardSchema,
     AgentDashboardSchema,
     AgentOrderQuerySchema,
     AgentOrderSchema,
+    AgentPayoutSchema,
     AgentProfileSchema,
     AgentProfileUpdateSchema,
     AgentRowSchema,
@@ -29,6 +31,7 @@ from app.dispatch.schemas import (
     CollectCodSchema,
     CompanySchema,
     CompanyUpdateSchema,
+    CompletePayoutSchema,
     ConfirmationQuerySchema,
     ConfirmDeliverySchema,
     DecisionSchema,
@@ -38,6 +41,10 @@ from app.dispatch.schemas import (
     JobResultSchema,
     OfferQuerySchema,
     OfferSchema,
+    PayNowSchema,
+    PayoutQuerySchema,
+    PayoutRunSchema,
+    PendingPaymentSchema,
     ResolveDisputeSchema,
     ServingZoneSchema,
     UnassignedQuerySchema,
@@ -50,6 +57,7 @@ from app.extensions import db
 from app.orders.schemas import OrderSummarySchema
 from app.orders.visibility import find_order, list_orders, present
 from app.pagination import PaginationSchema
+from app.payouts import operations as payout_ops
 
 blp = Blueprint(
     "delivery",
@@ -68,6 +76,7 @@ R = UserRole
 agent_required = auth_required([R.DELIVERY_AGENT])
 dispatcher_required = auth_required([R.ADMIN, R.SUPPORT_ADMIN])
 cash_admin_required = auth_required([R.ADMIN, R.SUPPORT_ADMIN, R.FINANCE_ADMIN])
+paymaster_required = auth_required([R.ADMIN, R.FINANCE_ADMIN])
 ERRORS = (400, 401, 403, 404, 409, 422)
 
 
@@ -545,6 +554,101 @@ def process_auto_confirmations():
     count = proof.auto_confirm()
     db.session.commit()
     return {"count": count}
+
+
+# Agent pay ---------------------------------------------------------------------------------
+@blp.route("/payouts", methods=["GET"])
+@agent_required
+@blp.arguments(PayoutQuerySchema, location="query")
+@blp.response(200, AgentPayoutSchema, paginated=True)
+def my_payouts(params):
+    """Your payouts, newest first."""
+    return agent_pay.list_payouts(params, agent=current_user())
+
+
+@blp.route("/agent/payouts", methods=["GET"])
+@agent_required
+@blp.arguments(PayoutQuerySchema, location="query")
+@blp.response(200, AgentPayoutSchema, paginated=True)
+def my_payouts_again(params):
+    """Your payouts (the path the web app uses; the same as ``GET /delivery/payouts``)."""
+    return agent_pay.list_payouts(params, agent=current_user())
+
+
+@blp.route("/admin/delivery-payouts", methods=["GET"])
+@paymaster_required
+@blp.arguments(PayoutQuerySchema, location="query")
+@blp.response(200, AgentPayoutSchema, paginated=True)
+def agent_payouts(params):
+    return agent_pay.list_payouts(params)
+
+
+@blp.route("/admin/generate-delivery-payouts", methods=["POST"])
+@paymaster_required
+@blp.response(200, PayoutRunSchema, message="Agent payouts run")
+def generate_agent_payouts():
+    """Run ``run_agent_payouts`` for the current AGENT_PAYOUT_SCHEDULE period now: one
+    payout per agent and period (of available earnings less cash held), sent by B2C."""
+    return agent_pay.run_agent_payouts()
+
+
+@blp.route("/admin/delivery-payouts/<int:payout_id>/mpesa", methods=["POST"])
+@paymaster_required
+@blp.response(200, AgentPayoutSchema, message="Payout sent")
+@_errors(404, 409, 502)
+def send_agent_payout(payout_id):
+    """Send a PENDING payout again, or retry a FAILED one (a new B2C attempt)."""
+    agent_pay.find_agent_payout(payout_id)
+    payout = payout_ops.prepare_resend(payout_id, actor_id=current_user().id)
+    return payout_ops.dispatch(payout)
+
+
+@blp.route("/admin/delivery-payouts/<int:payout_id>/complete", methods=["POST"])
+@paymaster_required
+@blp.arguments(CompletePayoutSchema)
+@blp.response(200, AgentPayoutSchema, message="Payout recorded as paid")
+@_errors(400, 404, 409, 422)
+def complete_agent_payout(data, payout_id):
+    """Record a PENDING or FAILED payout as paid outside M-Pesa B2C, with a reference."""
+    agent_pay.find_agent_payout(payout_id)
+    payout = payout_ops.process_manually(
+        payout_id, data["method"], data["reference"], actor_id=current_user().id
+    )
+    db.session.commit()
+    return payout
+
+
+@blp.route("/admin/delivery-payouts/<int:payout_id>/cancel", methods=["POST"])
+@paymaster_required
+@blp.response(200, AgentPayoutSchema, message="Payout cancelled")
+@_errors(404, 409)
+def cancel_agent_payout(payout_id):
+    agent_pay.find_agent_payout(payout_id)
+    payout = payout_ops.cancel_payout(payout_id, actor_id=current_user().id)
+    db.session.commit()
+    return payout
+
+
+@blp.route("/admin/agents/pending-payments", methods=["GET"])
+@paymaster_required
+@blp.arguments(PaginationSchema, location="query")
+@blp.response(200, PendingPaymentSchema, paginated=True)
+def pending_payments(params):
+    """Agents with earnings or cash: on hold, available, cash held, payable."""
+    return agent_pay.pending_payments(params)
+
+
+@blp.route("/admin/agents/<int:agent_id>/pay-now", methods=["POST"])
+@paymaster_required
+@blp.arguments(PayNowSchema)
+@blp.response(201, AgentPayoutSchema, message="Payout sent")
+@_errors(400, 404, 409, 422, 502)
+def pay_agent_now(data, agent_id):
+    """Pay an agent now by B2C: ``amount`` (default everything payable: available less
+    cash held); 422 ``INSUFFICIENT_BALANCE`` / ``PAYOUT_NUMBER_MISSING``; 409
+    ``PAYOUT_IN_PROGRESS``."""
+    payout = agent_pay.pay_now(agent_id, data.get("amount"), actor_id=current_user().id)
+    return payout_ops.dispatch(payout)
 
 
 # Admins: cash on delivery ---------------------------------------------------------------

@@ -21,6 +21,7 @@ from app.fields import Id, Money, Phone, Timestamp, rate
 from app.orders.models import OrderStatus
 from app.orders.schemas import OrderSchema, OrderSummarySchema
 from app.pagination import PaginationSchema
+from app.payouts.models import PayoutMethod, PayoutStatus
 
 
 def _text(maximum: int, **kwargs) -> ma.fields.String:
@@ -306,7 +307,14 @@ class AgentDashboardSchema(ma.Schema):
     delivered_total = ma.fields.Integer()
     delivered_today = ma.fields.Integer()
     open_requests = ma.fields.Integer()
+    earnings = ma.fields.Nested(EarningsSchema)
     cash_held = Money(metadata={"description": "Cash collected and not yet handed in."})
+    payable = Money(
+        metadata={
+            "description": "What the next payout carries: available earnings less cash held "
+            "(nothing while the cash held covers the earnings)."
+        }
+    )
     zone_ids = ma.fields.List(ma.fields.Integer())
 
 
@@ -336,3 +344,62 @@ class ZoneOverviewSchema(ma.Schema):
 
 class JobResultSchema(ma.Schema):
     count = ma.fields.Integer()
+
+
+# Agent pay ------------------------------------------------------------------------------------
+class AgentPayoutSchema(ma.Schema):
+    id = ma.fields.Integer()
+    agent_id = ma.fields.Integer()
+    period = ma.fields.String(allow_none=True, metadata={"description": "null: paid on demand"})
+    amount = Money()
+    phone = ma.fields.String(allow_none=True)
+    status = ma.fields.Enum(PayoutStatus)
+    method = ma.fields.Enum(PayoutMethod)
+    attempts = ma.fields.Integer()
+    unknown = ma.fields.Boolean(
+        metadata={"description": "In flight with no answer yet (a status query will tell)."}
+    )
+    receipt = ma.fields.String(allow_none=True)
+    reference = ma.fields.String(allow_none=True)
+    failure_reason = ma.fields.String(allow_none=True)
+    created_at = Timestamp()
+    sent_at = Timestamp(allow_none=True)
+    completed_at = Timestamp(allow_none=True)
+    cancelled_at = Timestamp(allow_none=True)
+
+
+class PayoutQuerySchema(PaginationSchema):
+    status = ma.fields.Enum(PayoutStatus)
+
+
+class PayNowSchema(ma.Schema):
+    amount = Money(
+        metadata={"description": "Whole shillings; default: everything payable."},
+    )
+
+
+class CompletePayoutSchema(ma.Schema):
+    method = ma.fields.Enum(
+        PayoutMethod,
+        load_default=PayoutMethod.MPESA_MANUAL,
+        metadata={"description": "MPESA_MANUAL, BANK_TRANSFER or CASH"},
+    )
+    reference = _text(100, required=True)
+
+
+class PayoutRunSchema(ma.Schema):
+    period = ma.fields.String()
+    payouts = ma.fields.Integer()
+    accepted = ma.fields.Integer()
+    unknown = ma.fields.Integer()
+    refused = ma.fields.Integer()
+    resumed = ma.fields.Integer()
+    skipped = ma.fields.Boolean()
+
+
+class PendingPaymentSchema(ma.Schema):
+    agent = ma.fields.Nested(AgentUserSchema)
+    available = Money()
+    on_hold = Money()
+    cash_held = Money()
+    payable = Money(metadata={"description": "Available less cash held (what pay-now sends)."})

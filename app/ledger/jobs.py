@@ -23,8 +23,9 @@ def release_earnings(now: datetime | None = None, batch_size: int = RELEASE_BATC
     Batched: a few statements per ``batch_size`` items. An item released before (by this
     run, an earlier one or a concurrent worker) has its event key taken and is skipped,
     so the job can run again at any time. An order on hold (``OrderHold``: a disputed
-    delivery) waits. What is released is what the item still has on hold (a return may have taken part of it
-    back); nothing left posts an entry without lines, closing the hold.
+    delivery) waits. What is released is what the item still has on hold (a return may
+    have taken part of it back); nothing left posts an entry without lines, closing the
+    hold.
     """
     now = now or utcnow()
     released = 0

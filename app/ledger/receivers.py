@@ -8,27 +8,41 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from flask import current_app
 from sqlalchemy import delete, func, select
 
+from app.auth.models import DeliveryAgentProfile, User, UserRole
 from app.db import utcnow
 from app.extensions import db
 from app.ledger.models import AccountCode as A
-from app.ledger.models import EntryKind, LedgerEntry, OrderHold
+from app.ledger.models import (
+    EntryKind,
+    LedgerAccount,
+    LedgerEntry,
+    LedgerLine,
+    OrderHold,
+    Party,
+    PartyRole,
+)
 from app.ledger.operations import (
     Line,
     Posting,
     held_for_order,
     insert_once,
+    party_line,
     post,
     post_many,
     reverse,
 )
+from app.money import CENTS
 from app.orders.models import Order, OrderStatus, PaymentMethod, PaymentStatus
 from app.payments.models import Payment, PaymentProvider, Refund, RefundCause
+from app.settings import setting
 from app.signals import (
+    cod_verified,
+    delivery_confirmed,
     delivery_dispute_resolved,
     delivery_disputed,
     order_cancelled,
@@ -61,6 +75,16 @@ def _clearing(payment: Payment | None, order: Order) -> A:
     return CLEARING_OF_METHOD[order.payment_method]
 
 
+def _money_in_line(payment: Payment | None, order: Order, amount: Decimal) -> Line:
+    """Where received money is: at its provider, or cash in the hands of the delivery
+    agent who collected it (their AGENT_CASH_HELD until it is handed in)."""
+    if payment is not None and payment.provider == PaymentProvider.CASH and payment.recorded_by_id:
+        collector = db.session.get(User, payment.recorded_by_id)
+        if collector is not None and collector.role == UserRole.DELIVERY_AGENT:
+            return Line(A.AGENT_CASH_HELD, amount, agent_id=collector.id)
+    return Line(_clearing(payment, order), amount)
+
+
 @order_paid.connect
 def post_order_paid(order: Order, **_: object) -> None:
     """Dr the provider's clearing / Cr ORDERS_HELD: what was received (M-Pesa's
@@ -81,7 +105,7 @@ def post_order_paid(order: Order, **_: object) -> None:
     post(
         f"order-paid:{order.id}",
         EntryKind.ORDER_PAID,
-        [Line(_clearing(payment, order), received), Line(A.ORDERS_HELD, -received)],
+        [_money_in_line(payment, order, received), Line(A.ORDERS_HELD, -received)],
         occurred_at=order.paid_at,
         order_id=order.id,
     )
@@ -179,8 +203,10 @@ def post_order_delivered(order: Order, **_: object) -> None:
     """Per item: Dr ORDERS_HELD line total / Cr the supplier's ON_HOLD (line total less
     the snapshotted commission, released EARNINGS_HOLD_DAYS after delivery) and
     COMMISSION_REVENUE. Per order: the delivery fee to DELIVERY_REVENUE, and what the
-    customer paid above the total (M-Pesa's round-up) to ROUNDING_REVENUE. A delivery
-    after one undone (``order_undelivered``) posts under keys of its own (``:r2``...)."""
+    customer paid above the total (M-Pesa's round-up) to ROUNDING_REVENUE; the agent who
+    delivered it gets their share of the fee on hold (``agent_fee``), released when the
+    customer confirms (``delivery_confirmed``). A delivery after one undone
+    (``order_undelivered``) posts under keys of its own (``:r2``...)."""
     item_keys = delivery_keys(order, _delivery_round(order))
     order_key = item_keys.pop()
     delivered_at = order.delivered_at or utcnow()
@@ -207,20 +233,87 @@ def post_order_delivered(order: Order, **_: object) -> None:
         )
         for item, item_key in zip(order.items, item_keys, strict=True)
     ]
+    agent_share = agent_fee(order)
+    fee_lines = [
+        Line(A.ORDERS_HELD, order.delivery_fee + round_up),
+        Line(A.DELIVERY_REVENUE, -(order.delivery_fee - agent_share)),
+        Line(A.ROUNDING_REVENUE, -round_up),
+    ]
+    if agent_share:
+        fee_lines.append(
+            party_line(Party.AGENT, order.delivery_agent_id, PartyRole.ON_HOLD, -agent_share)
+        )
     postings.append(
         Posting(
             order_key,
             EntryKind.ORDER_DELIVERED,
-            [
-                Line(A.ORDERS_HELD, order.delivery_fee + round_up),
-                Line(A.DELIVERY_REVENUE, -order.delivery_fee),
-                Line(A.ROUNDING_REVENUE, -round_up),
-            ],
+            fee_lines,
             delivered_at,
             order.id,
+            agent_id=order.delivery_agent_id if agent_share else None,
         )
     )
     post_many(postings)
+
+
+def agent_fee(order: Order) -> Decimal:
+    """The delivering agent's share of the order's delivery fee: their own
+    ``delivery_fee_percentage``, else the ``agent_fee_rate`` setting (nothing for an order
+    without an agent, e.g. one a delivery company carried)."""
+    if order.delivery_agent_id is None or not order.delivery_fee:
+        return Decimal("0.00")
+    profile = db.session.scalar(
+        select(DeliveryAgentProfile).where(DeliveryAgentProfile.user_id == order.delivery_agent_id)
+    )
+    rate = profile.delivery_fee_percentage if profile is not None else None
+    if rate is None:
+        rate = setting("agent_fee_rate")
+    return (order.delivery_fee * Decimal(str(rate))).quantize(CENTS, rounding=ROUND_HALF_UP)
+
+
+@delivery_confirmed.connect
+def release_agent_earning(order: Order, **_: object) -> None:
+    """The customer confirmed (or the window closed, or a dispute was resolved for the
+    agent): the agent's share of this delivery moves from ON_HOLD to AVAILABLE."""
+    order_key = delivery_keys(order, _delivery_round(order))[-1]
+    rows = db.session.execute(
+        select(LedgerAccount.agent_id, LedgerLine.amount)
+        .join(LedgerLine, LedgerLine.account_id == LedgerAccount.id)
+        .join(LedgerEntry, LedgerEntry.id == LedgerLine.entry_id)
+        .where(LedgerEntry.event_key == order_key, LedgerAccount.code == A.AGENT_ON_HOLD)
+    ).all()
+    post_many(
+        [
+            Posting(
+                f"{EntryKind.AGENT_EARNING_RELEASED}:{order_key}",
+                EntryKind.AGENT_EARNING_RELEASED,
+                [
+                    party_line(Party.AGENT, agent_id, PartyRole.ON_HOLD, -amount),
+                    party_line(Party.AGENT, agent_id, PartyRole.AVAILABLE, amount),
+                ],
+                order_id=order.id,
+                agent_id=agent_id,
+            )
+            for agent_id, amount in rows
+        ]
+    )
+
+
+@cod_verified.connect
+def post_cash_handed_in(
+    order: Order, *, agent_id: int | None, amount: Decimal, reference: str, **_: object
+) -> None:
+    """Dr CASH_COLLECTED / Cr the agent's AGENT_CASH_HELD: the cash an agent collected
+    reached the platform (cash staff took was CASH_COLLECTED from the start)."""
+    if agent_id is None:
+        return
+    post(
+        f"{EntryKind.COD_VERIFIED}:{order.id}",
+        EntryKind.COD_VERIFIED,
+        [Line(A.CASH_COLLECTED, amount), Line(A.AGENT_CASH_HELD, -amount, agent_id=agent_id)],
+        order_id=order.id,
+        memo=f"Handed in: {reference}",
+    )
 
 
 @order_undelivered.connect

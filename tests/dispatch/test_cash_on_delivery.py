@@ -46,6 +46,8 @@ def test_collecting_the_exact_total_pays_the_order_once(
     assert order.payment_status == PaymentStatus.COMPLETED
     dashboard = client.get("/api/delivery/dashboard", headers=headers).json["data"]
     assert dashboard["cash_held"] == total
+    assert balance(A.AGENT_CASH_HELD, agent_id=agent.id) == order.total  # in the agent's hands
+    assert balance(A.CASH_COLLECTED) == 0
     assert balance(A.ORDERS_HELD) == 0  # collected after delivery: paid and delivered
     assert_books_balance()
 

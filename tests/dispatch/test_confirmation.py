@@ -14,7 +14,7 @@ from app.extensions import db
 from app.ledger.jobs import release_earnings
 from app.ledger.models import AccountCode as A
 from app.ledger.models import LedgerEntry
-from app.ledger.operations import balance, supplier_balances
+from app.ledger.operations import agent_balances, balance, supplier_balances
 from app.orders.models import OrderStatus
 from app.scheduler import find_job
 from app.signals import delivery_dispute_resolved
@@ -70,7 +70,7 @@ def test_the_customer_confirms_once(client, admin_headers, auth_headers, role_us
 def test_a_dispute_within_the_window_holds_the_orders_earnings(
     client, admin_headers, auth_headers, assert_books_balance
 ):
-    order, _ = delivered_order(client, admin_headers, auth_headers)
+    order, agent = delivered_order(client, admin_headers, auth_headers)
     headers = auth_headers(order.customer)
     assert dispute(client, order, headers, reason="").status_code == 400
 
@@ -85,6 +85,9 @@ def test_a_dispute_within_the_window_holds_the_orders_earnings(
     db.session.commit()
     supplier_id = order.items[0].supplier_id
     assert supplier_balances(supplier_id).on_hold == Decimal("900.00")
+    assert agent_balances(agent.id).on_hold == Decimal("175.00")
+    assert client.post("/api/delivery/admin/process-auto-confirmations", headers=admin_headers)
+    assert agent_balances(agent.id).available == 0  # the job leaves a dispute alone
 
     resolved = resolve(client, order, admin_headers, "DELIVERED")
 
@@ -93,6 +96,7 @@ def test_a_dispute_within_the_window_holds_the_orders_earnings(
     assert release_earnings(now=later) == 1
     db.session.commit()
     assert supplier_balances(supplier_id).available == Decimal("900.00")
+    assert agent_balances(agent.id).available == Decimal("175.00")
     assert resolve(client, order, admin_headers, "DELIVERED").status_code == 409
     assert_books_balance()
 
@@ -121,6 +125,8 @@ def test_the_job_confirms_what_the_customer_left(client, admin_headers, auth_hea
     db.session.commit()
 
     assert delivery(old).confirmation == Confirmation.AUTO_CONFIRMED
+    assert agent_balances(old.delivery_agent_id).available == Decimal("175.00")
+    assert agent_balances(recent.delivery_agent_id).on_hold == Decimal("175.00")
     assert delivery(recent).confirmation == Confirmation.PENDING
     assert delivery(disputed).confirmation == Confirmation.DISPUTED
     ran = client.post("/api/delivery/admin/process-auto-confirmations", headers=admin_headers)
@@ -132,7 +138,8 @@ def test_not_delivered_reverses_the_delivery_and_sends_the_order_back(
 ):
     order, agent = delivered_order(client, admin_headers, auth_headers)
     dispute(client, order, auth_headers(order.customer))
-    assert balance(A.DELIVERY_REVENUE) == -Decimal("250.00")
+    assert balance(A.DELIVERY_REVENUE) == -Decimal("75.00")  # the agent's 0.70 is on hold
+    assert agent_balances(agent.id).on_hold == Decimal("175.00")
 
     response = resolve(client, order, admin_headers, "NOT_DELIVERED")
 
@@ -141,6 +148,7 @@ def test_not_delivered_reverses_the_delivery_and_sends_the_order_back(
     assert order.status == S.SHIPPED and order.delivery_agent_id is None
     assert order.delivered_at is None
     assert balance(A.DELIVERY_REVENUE) == 0 and balance(A.COMMISSION_REVENUE) == 0
+    assert agent_balances(agent.id) == agent_balances(-1)  # nothing earned
     assert supplier_balances(order.items[0].supplier_id).on_hold == 0
     assert_books_balance()
     unassigned = client.get("/api/delivery/admin/orders/unassigned", headers=admin_headers).json
@@ -156,11 +164,13 @@ def test_not_delivered_reverses_the_delivery_and_sends_the_order_back(
     move(client, agent_headers, order, "OUT_FOR_DELIVERY")
     code = code_of(client, order, auth_headers(order.customer))
     assert deliver(client, order, agent_headers, code).status_code == 200
-    assert balance(A.DELIVERY_REVENUE) == -Decimal("250.00")
+    assert balance(A.DELIVERY_REVENUE) == -Decimal("75.00")
     assert db.session.scalar(
         select(LedgerEntry.id).where(LedgerEntry.event_key == f"order-delivered:{order.id}:r2")
     )
     assert confirm(client, order, auth_headers(order.customer)).status_code == 200
+    assert agent_balances(agent.id).available == Decimal("175.00")
+    assert agent_balances(agent.id).on_hold == 0
     assert_books_balance()
 
 

@@ -11,7 +11,7 @@ from app.db import utcnow
 from app.dispatch.models import AssignmentStatus, Delivery, DeliveryAssignment
 from app.extensions import db
 from app.ledger.models import AccountCode as A
-from app.ledger.operations import balance
+from app.ledger.operations import agent_balances, balance
 from app.notifications.models import Notification, OutboxEmail
 from app.orders.models import OrderStatus
 from tests.dispatch.helpers import assigned_order, code_of, deliver, delivered_order, move
@@ -71,7 +71,8 @@ def test_delivering_with_the_code_moves_the_order_and_posts_the_delivery(
         select(DeliveryAssignment).where(DeliveryAssignment.order_id == order.id)
     )
     assert assignment.status == AssignmentStatus.DELIVERED
-    assert balance(A.DELIVERY_REVENUE) == -Decimal("250.00")
+    assert balance(A.DELIVERY_REVENUE) == -Decimal("75.00")
+    assert agent_balances(agent.id).on_hold == Decimal("175.00")  # 0.70 of the fee
     assert balance(A.ORDERS_HELD) == 0
     assert_books_balance()
 
