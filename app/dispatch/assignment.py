@@ -47,6 +47,7 @@ from app.money import CENTS
 from app.notifications.operations import notify_many
 from app.orders.models import Order, OrderStatus, OrderStatusHistory, PaymentMethod
 from app.orders.state import lock_order, record_history
+from app.orders.visibility import LIST_LOADS
 from app.pagination import Page, paginate
 from app.settings import setting
 
@@ -352,45 +353,54 @@ class AutoAssignResult:
 
 
 def waiting_orders() -> Select:
-    return select(Order).where(ready_to_go(), ~has_live_assignment())
+    return select(Order).where(ready_to_go(), ~has_live_assignment()).options(*LIST_LOADS)
 
 
 def auto_assign_all(*, actor: User | None, batch_size: int = AUTO_ASSIGN_BATCH) -> AutoAssignResult:
     """Assign every waiting order to the least busy eligible agent of its zone (ties:
-    the longest idle), oldest order first.
+    the longest idle), oldest payment first.
 
     A constant number of statements per batch of orders, whatever the number of agents:
-    the orders (locked, skipping those another transaction holds), every eligible agent of
-    their zones with their workload (one query), then the assignments, the orders' agents
-    and their history written in bulk. The choice is made in memory with one heap per
-    zone, updated as each order is given out.
+    the waiting orders (one query), then per batch: lock them (skipping those another
+    transaction holds, and any assigned meanwhile), every eligible agent of their zones
+    with their workload (one query), and the assignments, the orders' agents and their
+    history written in bulk. The choice is made in memory with one heap per zone,
+    updated as each order is given out.
     """
     result = AutoAssignResult()
     now = utcnow()
-    skipped: set[int] = set()
-    while True:
-        statement = (
-            select(Order.id, Order.delivery_zone_id, Order.delivery_agent_id)
-            .where(ready_to_go(), ~has_live_assignment())
-            .order_by(Order.paid_at.is_(None), Order.paid_at, Order.id)
-            .limit(batch_size)
-            .with_for_update(skip_locked=True, of=Order)
+    waiting = db.session.execute(
+        select(Order.id, Order.delivery_zone_id, Order.delivery_agent_id)
+        .where(ready_to_go(), ~has_live_assignment())
+        .order_by(Order.paid_at.is_(None), Order.paid_at, Order.id)
+    ).all()
+    for start in range(0, len(waiting), batch_size):
+        batch = waiting[start : start + batch_size]
+        ids = [order_id for order_id, _, _ in batch]
+        locked = set(
+            db.session.scalars(
+                select(Order.id)
+                .where(Order.id.in_(ids), ready_to_go())
+                .with_for_update(skip_locked=True, of=Order)
+            )
         )
-        if skipped:
-            statement = statement.where(Order.id.not_in(skipped))
-        orders = db.session.execute(statement).all()
-        if not orders:
-            return result
+        locked -= set(  # assigned by hand since the list was read
+            db.session.scalars(
+                select(DeliveryAssignment.order_id).where(
+                    DeliveryAssignment.order_id.in_(locked),
+                    DeliveryAssignment.status == AssignmentStatus.ACTIVE,
+                )
+            )
+        )
+        orders = [row for row in batch if row[0] in locked]
         picks = _choose(orders)
-        skipped.update(order_id for order_id, _, _ in orders if order_id not in picks)
-        result.left_unassigned = len(skipped)
+        result.left_unassigned += len(orders) - len(picks)
         if picks:
             _write_assignments(orders, picks, actor_id=actor.id if actor else None, now=now)
             result.assigned += len(picks)
             for agent_id in picks.values():
                 result.by_agent[agent_id] = result.by_agent.get(agent_id, 0) + 1
-        if len(orders) < batch_size:
-            return result
+    return result
 
 
 def _choose(orders) -> dict[int, int]:

@@ -125,7 +125,7 @@ class CustomersView(Redacted):
         return answers[0] if answers else None
 
 
-_LIST_LOADS = (
+LIST_LOADS = (
     selectinload(Order.items),
     joinedload(Order.customer),
     joinedload(Order.delivery_zone),
@@ -136,7 +136,7 @@ def find_order(user: User, order_id: int) -> Order:
     """Load-or-404 an order ``user`` may see, with everything its detail view shows."""
     order = db.session.scalar(
         scoped(select(Order).where(Order.id == order_id), user).options(
-            *_LIST_LOADS, selectinload(Order.history).joinedload(OrderStatusHistory.changed_by)
+            *LIST_LOADS, selectinload(Order.history).joinedload(OrderStatusHistory.changed_by)
         )
     )
     if order is None:
@@ -146,7 +146,7 @@ def find_order(user: User, order_id: int) -> Order:
 
 def list_orders(user: User, params: dict[str, Any]) -> Page:
     """A page of the orders ``user`` may see, newest first, filtered by ``params``."""
-    statement = scoped(select(Order), user).options(*_LIST_LOADS)
+    statement = scoped(select(Order), user).options(*LIST_LOADS)
     for name in ("status", "payment_status", "payment_method"):
         if params.get(name) is not None:
             statement = statement.where(getattr(Order, name) == params[name])

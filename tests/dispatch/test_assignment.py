@@ -333,3 +333,28 @@ def test_agents_see_only_their_orders(client, admin_headers, auth_headers):
     detail = client.get(f"/api/delivery/orders/{order.id}", headers=auth_headers(mine)).json["data"]
     assert detail["recipient_phone"] and detail["recipient_name"] and detail["delivery_street"]
     assert "commission_amount" not in detail["items"][0]
+
+
+def test_auto_assign_all_statements_do_not_grow_with_agents(app):
+    from sqlalchemy import event
+
+    from app.dispatch.assignment import auto_assign_all
+
+    def statements(agents: int) -> int:
+        zone = DeliveryZoneFactory()
+        for _ in range(agents):
+            agent_serving(zone)
+        for _ in range(6):
+            ready_order(zone)
+        seen = []
+        listener = lambda *args, **kwargs: seen.append(1)  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            result = auto_assign_all(actor=None)
+            db.session.commit()
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+        assert result.assigned == 6
+        return len(seen)
+
+    assert statements(2) == statements(12)
