@@ -139,6 +139,7 @@ class Order(TimestampMixin, Base):
     cancellation_reason: Mapped[str | None] = mapped_column(String(500))
 
     customer: Mapped[User] = relationship(foreign_keys=[customer_id])
+    delivery_agent: Mapped[User | None] = relationship(foreign_keys=[delivery_agent_id])
     delivery_zone: Mapped[DeliveryZone] = relationship()
     items: Mapped[list[OrderItem]] = relationship(
         back_populates="order", cascade="all, delete-orphan", order_by="OrderItem.id"

@@ -139,8 +139,21 @@ class OrderSummarySchema(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(OrderItemSchema))
 
 
+class DeliveryAgentSchema(ma.Schema):
+    id = ma.fields.Integer()
+    first_name = ma.fields.String()
+    last_name = ma.fields.String()
+    phone = ma.fields.String(allow_none=True)
+
+
 class OrderSchema(OrderSummarySchema):
     """One order with its history of status and payment-status changes."""
+
+    delivery_agent = ma.fields.Nested(
+        DeliveryAgentSchema,
+        allow_none=True,
+        metadata={"description": "Who delivers it (once assigned)."},
+    )
 
     history = ma.fields.List(ma.fields.Nested(OrderHistorySchema))
     delivery_code = ma.fields.String(

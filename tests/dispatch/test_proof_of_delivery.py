@@ -30,6 +30,8 @@ def test_going_out_sends_the_customer_a_code_only_they_see(client, admin_headers
     assert response.json["data"]["status"] == "OUT_FOR_DELIVERY"
     code = code_of(client, order, customer_headers)
     assert code is not None and len(code) == 6 and code.isdigit()
+    seen = client.get(f"/api/orders/{order.id}", headers=customer_headers).json["data"]
+    assert seen["delivery_agent"]["id"] == agent.id and seen["delivery_agent"]["phone"]
     email = db.session.scalar(select(OutboxEmail).where(OutboxEmail.template == "delivery_code"))
     assert email.to_address == order.customer.email and code in email.body_text
     note = db.session.scalar(select(Notification).where(Notification.event == "delivery-code"))
