@@ -257,6 +257,18 @@ class Blueprint(flask_smorest.Blueprint):
 
         return decorator
 
+    def fails(self, **cases: str):
+        """Document error answers in the envelope: ``@blp.fails(_404="NOT_FOUND", ...)``."""
+
+        def decorator(view):
+            for status, codes in cases.items():
+                view = self.alt_response(
+                    int(status.lstrip("_")), schema=ErrorEnvelopeSchema, description=codes
+                )(view)
+            return view
+
+        return decorator
+
 
 # The Swagger UI page runs scripts from this server only (its init is static/
 # swagger-ui-init.js); Swagger UI sets inline style attributes and data: images.

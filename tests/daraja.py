@@ -11,6 +11,7 @@ import responses
 
 BASE = "https://sandbox.safaricom.co.ke"
 TOKEN_URL = f"{BASE}/oauth/v1/generate"
+STK_URL = f"{BASE}/mpesa/stkpush/v1/processrequest"
 B2C_URL = f"{BASE}/mpesa/b2c/v3/paymentrequest"
 STATUS_URL = f"{BASE}/mpesa/transactionstatus/v1/query"
 QUEUE_URL = "https://internalsandbox.safaricom.co.ke/mpesa/b2cresults/v1/submit"

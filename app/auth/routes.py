@@ -12,7 +12,7 @@ from flask import current_app, redirect, request
 from flask_jwt_extended import get_jwt
 from werkzeug.http import dump_cookie
 
-from app.api import Blueprint, ErrorEnvelopeSchema
+from app.api import Blueprint
 from app.auth import accounts, google, limits, signin, tokens, two_factor, verification
 from app.auth.access import auth_required, current_user, login_required
 from app.auth.schemas import (
@@ -53,17 +53,7 @@ blp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Accounts 
 SAME_ANSWER = "If an account exists for this email, we have sent it a message"
 
 
-def fails(**cases: str):
-    """Document error answers: ``fails(_401="INVALID_CREDENTIALS, ...")``."""
-
-    def decorator(view):
-        for status, codes in cases.items():
-            view = blp.alt_response(
-                int(status.lstrip("_")), schema=ErrorEnvelopeSchema, description=codes
-            )(view)
-        return view
-
-    return decorator
+fails = blp.fails  # ``fails(_401="INVALID_CREDENTIALS, ...")``
 
 
 def _client() -> dict[str, str | None]:

@@ -14,10 +14,11 @@ import logging
 import secrets
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import bindparam, insert, or_, select, update
+from sqlalchemy import case, insert, or_, select, update
 
 from app.db import utcnow
 from app.disbursements.models import (
@@ -58,8 +59,8 @@ def _row(
     remarks: str,
     occasion: str | None,
 ) -> dict:
-    if amount != amount.to_integral_value() or amount < 10:
-        raise ValueError(f"a B2C transfer is whole shillings, at least 10: {amount}")
+    if amount != amount.to_integral_value() or not 10 <= amount <= 250_000:
+        raise ValueError(f"a B2C transfer is whole shillings, 10 to 250,000: {amount}")
     now = utcnow()
     return {
         "purpose": DisbursementPurpose(purpose),
@@ -171,8 +172,13 @@ def send(ids: Iterable[int], *, resend_in_flight: bool = False) -> dict[int, Sen
     db.session.commit()
     outcomes = {i: SendOutcome(i, "SKIPPED") for i in ids}
     gateway = mpesa_gateway()
-    for row in sorted(claimed):
-        outcomes[row.id] = _request(gateway, row)
+    rows = sorted(claimed)
+    if gateway.concurrency > 1 and len(rows) > 1:  # requests in parallel, no app context
+        with ThreadPoolExecutor(max_workers=min(gateway.concurrency, len(rows))) as pool:
+            answers = list(pool.map(lambda row: _request(gateway, row), rows))
+    else:
+        answers = [_request(gateway, row) for row in rows]
+    outcomes |= {answer.disbursement_id: answer for answer in answers}
     _record(outcomes)
     db.session.commit()
     return outcomes
@@ -197,32 +203,62 @@ def _request(gateway, row) -> SendOutcome:
 
 
 def _record(outcomes: dict[int, SendOutcome]) -> None:
-    """A few statements for the whole batch: refusals back to PENDING, the rest SENT."""
+    """A constant number of single statements for the whole batch (no per-row UPDATE):
+    refusals back to PENDING, the others' ConversationIDs, unknown flags, and SENT for
+    those no racing callback settled first (locked, so each is announced once)."""
+    table = Disbursement.__table__
+    now = utcnow()
     refused = [o for o in outcomes.values() if o.refused]
     if refused:
-        table = Disbursement.__table__
         db.session.execute(
             update(table)
-            .where(table.c.id == bindparam("d_id"), table.c.status == S.SENDING)
-            .values(status=S.PENDING, last_error=bindparam("error"), updated_at=utcnow()),
-            [{"d_id": o.disbursement_id, "error": o.error.message[:500]} for o in refused],
+            .where(
+                table.c.id.in_([o.disbursement_id for o in refused]), table.c.status == S.SENDING
+            )
+            .values(
+                status=S.PENDING,
+                last_error=case(
+                    {o.disbursement_id: o.error.message[:500] for o in refused}, value=table.c.id
+                ),
+                updated_at=now,
+            )
         )
     out = {o.disbursement_id: o for o in outcomes.values() if o.status in ("ACCEPTED", "UNKNOWN")}
     if not out:
         return
-    newly_sent = []
-    for disbursement in _locked(out):
-        outcome = out[disbursement.id]
-        if outcome.conversation_id and disbursement.conversation_id is None:
-            disbursement.conversation_id = outcome.conversation_id
-        if outcome.unknown and disbursement.status in (S.SENDING, S.SENT):
-            disbursement.unknown = True
-            disbursement.last_error = outcome.error.message[:500]
-        if disbursement.status == S.SENDING:  # not settled by a racing callback
-            disbursement.status = S.SENT
-            newly_sent.append(disbursement)
-    db.session.flush()
-    announce_sent(newly_sent)
+    statuses = dict(
+        db.session.execute(
+            select(table.c.id, table.c.status)
+            .where(table.c.id.in_(list(out)))
+            .order_by(table.c.id)
+            .with_for_update()
+        ).all()
+    )
+    conversations = {i: o.conversation_id for i, o in out.items() if o.conversation_id}
+    if conversations:
+        db.session.execute(
+            update(table)
+            .where(table.c.id.in_(list(conversations)), table.c.conversation_id.is_(None))
+            .values(conversation_id=case(conversations, value=table.c.id), updated_at=now)
+        )
+    unknown = [i for i, o in out.items() if o.unknown and statuses[i] in (S.SENDING, S.SENT)]
+    if unknown:
+        db.session.execute(
+            update(table)
+            .where(table.c.id.in_(unknown))
+            .values(
+                unknown=True,
+                last_error=case({i: out[i].error.message[:500] for i in unknown}, value=table.c.id),
+                updated_at=now,
+            )
+        )
+    sending = [i for i, status in statuses.items() if status == S.SENDING]
+    if not sending:
+        return
+    db.session.execute(
+        update(table).where(table.c.id.in_(sending)).values(status=S.SENT, updated_at=now)
+    )
+    announce_sent(_locked(sending))
 
 
 def _locked(ids: Iterable[int]) -> list[Disbursement]:

@@ -125,8 +125,10 @@ def account_ids(accounts: Iterable[Line]) -> dict[str, int]:
             }
             for key in missing
         ]
-        db.session.execute(
-            _insert(LedgerAccount).values(rows).on_conflict_do_nothing(index_elements=["key"])
+        table = LedgerAccount.__table__
+        db.session.execute(  # RETURNING: the driver batches the rows into few INSERTs
+            _insert(table).on_conflict_do_nothing(index_elements=["key"]).returning(table.c.id),
+            rows,
         )
         found = dict(db.session.execute(found_query).all())
     return found
@@ -162,12 +164,15 @@ def post_many(postings: Sequence[Posting]) -> set[str]:
         for posting, _ in checked
     ]
     db.session.flush()  # the rows a receiver's lines refer to are written first
+    # executemany form: one cached statement, batched into multi-row INSERTs by the
+    # driver layer (compiling a fresh VALUES list of hundreds of rows costs more).
+    table = LedgerEntry.__table__
     written = dict(
         db.session.execute(
-            _insert(LedgerEntry)
-            .values(entry_rows)
+            _insert(table)
             .on_conflict_do_nothing(index_elements=["event_key"])
-            .returning(LedgerEntry.event_key, LedgerEntry.id)
+            .returning(table.c.event_key, table.c.id),
+            entry_rows,
         ).all()
     )
     line_rows = [
@@ -183,7 +188,7 @@ def post_many(postings: Sequence[Posting]) -> set[str]:
         for line in lines
     ]
     if line_rows:
-        db.session.execute(_insert(LedgerLine).values(line_rows))
+        db.session.execute(_insert(LedgerLine.__table__), line_rows)
     return set(written)
 
 

@@ -13,11 +13,15 @@ from app.scheduler import cron_slot, cron_trigger
 from app.settings import setting
 
 
+def payout_trigger():
+    """The supplier payout calendar: ``payout_schedule`` in PAYOUT_TIMEZONE."""
+    return cron_trigger(setting("payout_schedule"), current_app.config["PAYOUT_TIMEZONE"])
+
+
 def current_period(now=None) -> str:
     """The supplier payout period: the latest PAYOUT_SCHEDULE time (``2026-12-07T07:00``,
     in PAYOUT_TIMEZONE); a run at any time before the next one belongs to it."""
-    trigger = cron_trigger(setting("payout_schedule"), current_app.config["PAYOUT_TIMEZONE"])
-    return cron_slot(trigger, now or utcnow())
+    return cron_slot(payout_trigger(), now or utcnow())
 
 
 def run_supplier_payouts(period: str | None = None) -> RunSummary:

@@ -26,6 +26,7 @@ from app.payouts.models import Payout, PayoutMethod, PayoutStatus
 from app.supplier.terms import accepted_current_terms
 
 MINIMUM = Decimal("10")  # Daraja's smallest B2C amount
+MAXIMUM = Decimal("250000")  # and its largest: a larger balance is paid over several runs
 MANUAL_CLEARING = {
     PayoutMethod.MPESA_MANUAL: AccountCode.MPESA_CLEARING,
     PayoutMethod.BANK_TRANSFER: AccountCode.BANK_CLEARING,
@@ -34,8 +35,9 @@ MANUAL_CLEARING = {
 
 
 def whole_shillings_down(amount: Decimal) -> Decimal:
-    """What a payout can carry of a balance: whole shillings; the cents wait."""
-    return amount.to_integral_value(rounding=ROUND_FLOOR)
+    """What a payout can carry of a balance: whole shillings, at most KES 250,000; the
+    cents (and anything above) wait for the next payout."""
+    return min(amount.to_integral_value(rounding=ROUND_FLOOR), MAXIMUM)
 
 
 # -- postings ---------------------------------------------------------------------------
@@ -128,16 +130,18 @@ def payout_notice(payout: Payout, what: str) -> None:
         "The money is back in your available balance.",
     }
     user = payee(payout)
+    path = "/supplier/payouts" if payout.party == Party.SUPPLIER else "/delivery/payouts"
     notify(
         user,
         f"payout-{what}",
         title=titles[what],
         body=bodies[what],
-        path="/supplier/payouts" if payout.party == Party.SUPPLIER else "/delivery/payouts",
+        path=path,
         email=(titles[what], f"payout_{what}"),
         user=user,
         payout=payout,
         amount=amount,
+        payouts_path=path,
     )
 
 
@@ -145,12 +149,12 @@ def payout_notice(payout: Payout, what: str) -> None:
 
 
 def check_amount(amount: Decimal) -> None:
-    """Whole shillings, at least 10 (a 400: the request itself is wrong)."""
-    if amount != amount.to_integral_value() or amount < MINIMUM:
+    """Whole shillings, 10 to 250,000 (a 400: the request itself is wrong)."""
+    if amount != amount.to_integral_value() or not MINIMUM <= amount <= MAXIMUM:
         raise BadRequest(
-            "A payout is whole shillings, at least KES 10",
+            "A payout is whole shillings, from KES 10 to KES 250,000",
             code="VALIDATION_ERROR",
-            details={"amount": ["Must be whole shillings, at least 10."]},
+            details={"amount": ["Must be whole shillings, from 10 to 250000."]},
         )
 
 

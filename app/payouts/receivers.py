@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.db import utcnow
 from app.disbursements.models import Disbursement, DisbursementPurpose, DisbursementStatus
@@ -36,15 +36,17 @@ def payouts_sent(purpose, *, disbursements: list[Disbursement], **_: object) -> 
     payouts = db.session.scalars(
         select(Payout).where(Payout.id.in_(list(by_subject))).order_by(Payout.id)
     ).all()
-    now = utcnow()
-    postings = []
-    for payout in payouts:
-        disbursement = by_subject[payout.id]
-        payout.status = PayoutStatus.PROCESSING
-        payout.sent_at = now
-        postings.append(sent_posting(payout, f"{EntryKind.PAYOUT_SENT}:{disbursement.id}"))
-    post_many(postings)
-    db.session.flush()
+    post_many(
+        [
+            sent_posting(payout, f"{EntryKind.PAYOUT_SENT}:{by_subject[payout.id].id}")
+            for payout in payouts
+        ]
+    )
+    db.session.execute(
+        update(Payout)
+        .where(Payout.id.in_([payout.id for payout in payouts]))
+        .values(status=PayoutStatus.PROCESSING, sent_at=utcnow())
+    )
     if len(payouts) == 1:
         payout_notice(payouts[0], "sent")
 

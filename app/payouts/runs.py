@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import Select, and_, bindparam, exists, func, select, text, update
+from sqlalchemy import Select, and_, case, exists, func, select, text, update
 
 from app.auth.models import SupplierProfile, User
 from app.db import CONFLICT_INSERTS, utcnow
@@ -58,26 +58,32 @@ def _owner(party: Party):
     return Payout.supplier_id if party == Party.SUPPLIER else Payout.agent_id
 
 
+def join_available(statement: Select, party: Party, owner) -> Select:
+    """``statement`` joined to the lines of the AVAILABLE account of the party whose id is
+    the column ``owner`` (``SupplierProfile.id``, ``User.id``): group by the owner and
+    ``-func.sum(LedgerLine.amount)`` is what the platform owes it now."""
+    account_owner = LedgerAccount.supplier_id if party == Party.SUPPLIER else LedgerAccount.agent_id
+    return statement.join(
+        LedgerAccount,
+        and_(
+            account_owner == owner,
+            LedgerAccount.code == party_account(party, PartyRole.AVAILABLE),
+        ),
+    ).join(LedgerLine, LedgerLine.account_id == LedgerAccount.id)
+
+
 def supplier_eligibility(minimum: Decimal) -> Select:
     """Approved suppliers of active accounts, with a payout number and the current terms
     accepted, whose AVAILABLE balance is at least ``minimum``: ``(party_id, phone,
     available)``."""
     available = -func.sum(LedgerLine.amount)
+    payees = select(
+        SupplierProfile.id.label("party_id"),
+        SupplierProfile.mpesa_payout_number.label("phone"),
+        available.label("available"),
+    ).join(User, User.id == SupplierProfile.user_id)
     return (
-        select(
-            SupplierProfile.id.label("party_id"),
-            SupplierProfile.mpesa_payout_number.label("phone"),
-            available.label("available"),
-        )
-        .join(User, User.id == SupplierProfile.user_id)
-        .join(
-            LedgerAccount,
-            and_(
-                LedgerAccount.supplier_id == SupplierProfile.id,
-                LedgerAccount.code == party_account(Party.SUPPLIER, PartyRole.AVAILABLE),
-            ),
-        )
-        .join(LedgerLine, LedgerLine.account_id == LedgerAccount.id)
+        join_available(payees, Party.SUPPLIER, SupplierProfile.id)
         .where(
             SupplierProfile.is_approved,
             User.is_active,
@@ -185,11 +191,12 @@ def _create(party: Party, period: str, picked: list, remarks: str) -> dict[int, 
                 "updated_at": now,
             }
         )
-    insert = CONFLICT_INSERTS[db.engine.dialect.name](Payout)
+    table = Payout.__table__
     created = db.session.execute(
-        insert.values(rows)
+        CONFLICT_INSERTS[db.engine.dialect.name](table)
         .on_conflict_do_nothing()
-        .returning(Payout.id, Payout.phone, Payout.amount)
+        .returning(table.c.id, table.c.phone, table.c.amount),
+        rows,
     ).all()
     if not created:
         return {}
@@ -200,12 +207,10 @@ def _create(party: Party, period: str, picked: list, remarks: str) -> dict[int, 
             for payout_id, phone, amount in created
         ],
     )
-    table = Payout.__table__
     db.session.execute(
         update(table)
-        .where(table.c.id == bindparam("p_id"))
-        .values(disbursement_id=bindparam("d_id")),
-        [{"p_id": p, "d_id": d} for p, d in by_payout.items()],
+        .where(table.c.id.in_(list(by_payout)))
+        .values(disbursement_id=case(by_payout, value=table.c.id))
     )
     return {d: p for p, d in by_payout.items()}
 

@@ -363,6 +363,9 @@ class MpesaGateway:
     """What the real client and the simulator share: settings and the request body."""
 
     simulated = False
+    # B2C requests a batch may have in flight at once (Daraja answers in about a second);
+    # the simulator works inside the caller's transaction, so one at a time.
+    concurrency = 8
 
     def __init__(
         self,
@@ -743,6 +746,7 @@ class MpesaSimulator(MpesaGateway):
     """
 
     simulated = True
+    concurrency = 1
 
     def __init__(self, *, delay_seconds: int = 3, **kwargs):
         kwargs["passkey"] = kwargs.get("passkey") or SANDBOX_PASSKEY

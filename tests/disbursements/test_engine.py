@@ -268,9 +268,11 @@ def test_only_a_pending_transfer_can_be_cancelled(daraja):
 @pytest.mark.postgres
 def test_result_timeout_and_status_together_settle_once(app, client, daraja):
     fake.accept_b2c(daraja)
+    daraja.post(fake.STATUS_URL, json=fake.status_ack())
     d_id = new_transfer()
     transfers.send([d_id])
     d = load(d_id)
+    later = utcnow() + timedelta(minutes=11)
     result = fake.b2c_success(d.originator_conversation_id, d.conversation_id, 1500)
     timeout = fake.timeout_result_shape(d.originator_conversation_id, d.conversation_id)
     status = fake.status_completed(d.originator_conversation_id, "1500")
@@ -282,9 +284,10 @@ def test_result_timeout_and_status_together_settle_once(app, client, daraja):
                 lambda c: post(c, "timeout", timeout).status_code,
                 lambda c: post(c, "status/result", status).status_code,
                 lambda c: post(c, "result", result).status_code,
+                lambda c: reconcile_disbursements(later)["errors"],
             ],
         )
-    assert answers == [200, 200, 200, 200]
+    assert answers == [200, 200, 200, 200, 0]
     d = load(d_id)
     assert d.status == S.COMPLETED
     assert [e for e in events if e[0] == "settled"] == [("settled", d_id, "COMPLETED")]

@@ -60,3 +60,23 @@ def test_what_cannot_be_paid(admin, change, amount, code):
     assert refused.value.code == code
     db.session.rollback()
     assert db.session.query(Payout).count() == 0
+
+
+def test_the_supplier_hears_of_each_step(admin):
+    from sqlalchemy import select
+
+    from app.notifications.models import Notification, OutboxEmail
+
+    supplier = paying_supplier()
+    earn(supplier.id, "500.00")
+    payout = payouts.dispatch(payouts.pay_supplier(supplier.id, None, actor_id=admin.id))
+    events = db.session.scalars(
+        select(Notification.event)
+        .where(Notification.user_id == supplier.user_id)
+        .order_by(Notification.id)
+    ).all()
+    assert events == ["payout-sent", "payout-completed"]
+    email = db.session.scalar(
+        select(OutboxEmail).where(OutboxEmail.subject == "Payout of KES 500.00 completed")
+    )
+    assert payout.receipt in email.body_text and "/supplier/payouts" in email.body_text

@@ -16,7 +16,7 @@ from app.ledger.operations import supplier_balances
 from app.payouts.jobs import current_period, run_supplier_payouts
 from app.payouts.models import Payout, PayoutStatus
 from app.payouts.runs import run_payouts, supplier_eligibility
-from app.scheduler import execute, find_job
+from app.scheduler import execute, find_job, slot_for
 from tests import daraja as fake
 from tests.concurrency import run_together
 from tests.factories.auth import SupplierProfileFactory
@@ -33,7 +33,9 @@ def test_the_period_is_the_last_scheduled_time(app):
     assert current_period(monday) == "2026-12-07T07:00"
     assert current_period(datetime(2026, 12, 9, 12, 0, tzinfo=UTC)) == "2026-12-07T07:00"
     assert current_period(datetime(2026, 12, 7, 3, 59, tzinfo=UTC)) == "2026-11-30T07:00"
-    assert find_job("run_supplier_payouts").cron == "payout_schedule"
+    job = find_job("run_supplier_payouts")
+    assert job.cron == "payout_schedule"
+    assert slot_for(job, monday) == current_period(monday)  # the slot is the period
 
 
 def test_a_run_pays_the_eligible_once(assert_books_balance):
