@@ -13,7 +13,7 @@ from app.dispatch.schemas import (
     AgentDashboardSchema,
     AgentOrderQuerySchema,
     AgentOrderSchema,
-    AgentPayoutSchema,
+    AgentPayNowSchema,
     AgentProfileSchema,
     AgentProfileUpdateSchema,
     AgentRowSchema,
@@ -31,7 +31,6 @@ from app.dispatch.schemas import (
     CollectCodSchema,
     CompanySchema,
     CompanyUpdateSchema,
-    CompletePayoutSchema,
     ConfirmationQuerySchema,
     ConfirmDeliverySchema,
     DecisionSchema,
@@ -41,7 +40,6 @@ from app.dispatch.schemas import (
     JobResultSchema,
     OfferQuerySchema,
     OfferSchema,
-    PayNowSchema,
     PayoutQuerySchema,
     PayoutRunSchema,
     PendingPaymentSchema,
@@ -58,6 +56,8 @@ from app.orders.schemas import OrderSummarySchema
 from app.orders.visibility import find_order, list_orders, present
 from app.pagination import PaginationSchema
 from app.payouts import operations as payout_ops
+from app.payouts.models import PayoutMethod
+from app.payouts.schemas import ManualPayoutSchema, PayoutSchema
 
 blp = Blueprint(
     "delivery",
@@ -560,7 +560,7 @@ def process_auto_confirmations():
 @blp.route("/payouts", methods=["GET"])
 @agent_required
 @blp.arguments(PayoutQuerySchema, location="query")
-@blp.response(200, AgentPayoutSchema, paginated=True)
+@blp.response(200, PayoutSchema, paginated=True)
 def my_payouts(params):
     """Your payouts, newest first."""
     return agent_pay.list_payouts(params, agent=current_user())
@@ -569,7 +569,7 @@ def my_payouts(params):
 @blp.route("/agent/payouts", methods=["GET"])
 @agent_required
 @blp.arguments(PayoutQuerySchema, location="query")
-@blp.response(200, AgentPayoutSchema, paginated=True)
+@blp.response(200, PayoutSchema, paginated=True)
 def my_payouts_again(params):
     """Your payouts (the path the web app uses; the same as ``GET /delivery/payouts``)."""
     return agent_pay.list_payouts(params, agent=current_user())
@@ -578,7 +578,7 @@ def my_payouts_again(params):
 @blp.route("/admin/delivery-payouts", methods=["GET"])
 @paymaster_required
 @blp.arguments(PayoutQuerySchema, location="query")
-@blp.response(200, AgentPayoutSchema, paginated=True)
+@blp.response(200, PayoutSchema, paginated=True)
 def agent_payouts(params):
     return agent_pay.list_payouts(params)
 
@@ -594,7 +594,7 @@ def generate_agent_payouts():
 
 @blp.route("/admin/delivery-payouts/<int:payout_id>/mpesa", methods=["POST"])
 @paymaster_required
-@blp.response(200, AgentPayoutSchema, message="Payout sent")
+@blp.response(200, PayoutSchema, message="Payout sent")
 @_errors(404, 409, 502)
 def send_agent_payout(payout_id):
     """Send a PENDING payout again, or retry a FAILED one (a new B2C attempt)."""
@@ -605,14 +605,14 @@ def send_agent_payout(payout_id):
 
 @blp.route("/admin/delivery-payouts/<int:payout_id>/complete", methods=["POST"])
 @paymaster_required
-@blp.arguments(CompletePayoutSchema)
-@blp.response(200, AgentPayoutSchema, message="Payout recorded as paid")
+@blp.arguments(ManualPayoutSchema)
+@blp.response(200, PayoutSchema, message="Payout recorded as paid")
 @_errors(400, 404, 409, 422)
 def complete_agent_payout(data, payout_id):
     """Record a PENDING or FAILED payout as paid outside M-Pesa B2C, with a reference."""
     agent_pay.find_agent_payout(payout_id)
     payout = payout_ops.process_manually(
-        payout_id, data["method"], data["reference"], actor_id=current_user().id
+        payout_id, PayoutMethod(data["method"]), data["reference"], actor_id=current_user().id
     )
     db.session.commit()
     return payout
@@ -620,7 +620,7 @@ def complete_agent_payout(data, payout_id):
 
 @blp.route("/admin/delivery-payouts/<int:payout_id>/cancel", methods=["POST"])
 @paymaster_required
-@blp.response(200, AgentPayoutSchema, message="Payout cancelled")
+@blp.response(200, PayoutSchema, message="Payout cancelled")
 @_errors(404, 409)
 def cancel_agent_payout(payout_id):
     agent_pay.find_agent_payout(payout_id)
@@ -640,8 +640,8 @@ def pending_payments(params):
 
 @blp.route("/admin/agents/<int:agent_id>/pay-now", methods=["POST"])
 @paymaster_required
-@blp.arguments(PayNowSchema)
-@blp.response(201, AgentPayoutSchema, message="Payout sent")
+@blp.arguments(AgentPayNowSchema)
+@blp.response(201, PayoutSchema, message="Payout sent")
 @_errors(400, 404, 409, 422, 502)
 def pay_agent_now(data, agent_id):
     """Pay an agent now by B2C: ``amount`` (default everything payable: available less

@@ -21,7 +21,7 @@ from app.fields import Id, Money, Phone, Timestamp, rate
 from app.orders.models import OrderStatus
 from app.orders.schemas import OrderSchema, OrderSummarySchema
 from app.pagination import PaginationSchema
-from app.payouts.models import PayoutMethod, PayoutStatus
+from app.payouts.models import PayoutStatus
 
 
 def _text(maximum: int, **kwargs) -> ma.fields.String:
@@ -347,44 +347,14 @@ class JobResultSchema(ma.Schema):
 
 
 # Agent pay ------------------------------------------------------------------------------------
-class AgentPayoutSchema(ma.Schema):
-    id = ma.fields.Integer()
-    agent_id = ma.fields.Integer()
-    period = ma.fields.String(allow_none=True, metadata={"description": "null: paid on demand"})
-    amount = Money()
-    phone = ma.fields.String(allow_none=True)
-    status = ma.fields.Enum(PayoutStatus)
-    method = ma.fields.Enum(PayoutMethod)
-    attempts = ma.fields.Integer()
-    unknown = ma.fields.Boolean(
-        metadata={"description": "In flight with no answer yet (a status query will tell)."}
-    )
-    receipt = ma.fields.String(allow_none=True)
-    reference = ma.fields.String(allow_none=True)
-    failure_reason = ma.fields.String(allow_none=True)
-    created_at = Timestamp()
-    sent_at = Timestamp(allow_none=True)
-    completed_at = Timestamp(allow_none=True)
-    cancelled_at = Timestamp(allow_none=True)
-
-
 class PayoutQuerySchema(PaginationSchema):
     status = ma.fields.Enum(PayoutStatus)
 
 
-class PayNowSchema(ma.Schema):
+class AgentPayNowSchema(ma.Schema):
     amount = Money(
         metadata={"description": "Whole shillings; default: everything payable."},
     )
-
-
-class CompletePayoutSchema(ma.Schema):
-    method = ma.fields.Enum(
-        PayoutMethod,
-        load_default=PayoutMethod.MPESA_MANUAL,
-        metadata={"description": "MPESA_MANUAL, BANK_TRANSFER or CASH"},
-    )
-    reference = _text(100, required=True)
 
 
 class PayoutRunSchema(ma.Schema):

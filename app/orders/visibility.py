@@ -40,6 +40,7 @@ HIDDEN_FROM_SUPPLIERS = frozenset(
         "recipient_phone",
         "delivery_street",
         "delivery_landmark",
+        "delivery_agent",
         "notes",
     }
 )
