@@ -6,7 +6,13 @@ from app import create_app
 from app.extensions import db
 
 # Each module exposes seed() -> str (a one-line summary), run in this order.
-SEEDERS = ("app.auth.seed", "app.catalog.seed", "app.payouts.seed", "app.returns.seed")
+SEEDERS = (
+    "app.auth.seed",
+    "app.catalog.seed",
+    "app.payouts.seed",
+    "app.returns.seed",
+    "app.dispatch.seed",
+)
 
 
 def main() -> None:

@@ -38,6 +38,7 @@ BLUEPRINT_MODULES = (
     "app.returns.routes",
     "app.returns.supplier_routes",
     "app.returns.admin_routes",
+    "app.dispatch.routes",
 )
 
 # Modules whose models must be imported for the metadata (and Alembic) to see them.
@@ -55,6 +56,7 @@ MODEL_MODULES = (
     "app.payouts.models",
     "app.contact.models",
     "app.returns.models",
+    "app.dispatch.models",
 )
 
 # Modules whose signal receivers (``app/signals.py``) must be connected.
@@ -69,6 +71,7 @@ RECEIVER_MODULES: tuple[str, ...] = (
     "app.notifications.account_emails",
     "app.returns.receivers",
     "app.returns.notifications",
+    "app.dispatch.receivers",
 )
 
 # Modules that add ``flask`` commands through a ``register_cli(app)`` function.
@@ -146,7 +149,9 @@ def register_blueprints(app: Flask) -> None:
         BEARER_SCHEME, {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
     )
     for module in BLUEPRINT_MODULES:
-        api.register_blueprint(import_module(module).blp)
+        imported = import_module(module)
+        for blueprint in getattr(imported, "BLUEPRINTS", (imported.blp,)):
+            api.register_blueprint(blueprint)
     if app.config["PAYMENTS_SIMULATOR"]:  # the offline card checkout page
         api.register_blueprint(import_module("app.payments.simulator").blp)
 

@@ -231,6 +231,10 @@ class Config:
         # Delivery agents: their share of an order's delivery fee, paid daily.
         self.AGENT_FEE_RATE = env.decimal("AGENT_FEE_RATE", "0.70")
         self.AGENT_PAYOUT_SCHEDULE = env.str("AGENT_PAYOUT_SCHEDULE", "0 18 * * *")
+        # An order offered to agents is theirs to accept for this long; a delivered order
+        # is the customer's to confirm or dispute for DELIVERY_CONFIRM_HOURS, then confirmed.
+        self.DELIVERY_OFFER_MINUTES = env.int("DELIVERY_OFFER_MINUTES", 15)
+        self.DELIVERY_CONFIRM_HOURS = env.int("DELIVERY_CONFIRM_HOURS", 24)
         # Shown on every client's pages while set (e.g. planned maintenance).
         self.MAINTENANCE_BANNER = env.str("MAINTENANCE_BANNER", "")
 

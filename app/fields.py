@@ -67,3 +67,17 @@ class Timestamp(ma.fields.DateTime):
     def _deserialize(self, value, attr, data, **kwargs) -> datetime:
         parsed = super()._deserialize(value, attr, data, **kwargs)
         return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def rate(**kwargs) -> ma.fields.Decimal:
+    """A rate from 0 to under 1, dumped as a string (``"0.1000"``); documented as one, with
+    numeric bounds (apispec would write them as the strings ``"0.0000"``/``"1.0000"``)."""
+    metadata = kwargs.setdefault("metadata", {})
+    metadata.setdefault("example", "0.1000")
+    metadata.update(type="string", format="decimal", minimum=0, maximum=1)
+    return ma.fields.Decimal(
+        places=4,
+        as_string=True,
+        validate=validate.Range(min=0, max=1, max_inclusive=False),
+        **kwargs,
+    )

@@ -119,11 +119,31 @@ JOBS: tuple[Job, ...] = (
         "Move supplier earnings past their hold (EARNINGS_HOLD_DAYS) to available",
     ),
     Job(
+        "expire_delivery_offers",
+        "app.dispatch.jobs:expire_delivery_offers",
+        60,
+        "Close orders offered to agents once DELIVERY_OFFER_MINUTES have passed",
+    ),
+    Job(
+        "auto_confirm_deliveries",
+        "app.dispatch.jobs:auto_confirm_deliveries",
+        900,
+        "Confirm deliveries the customer neither confirmed nor disputed in DELIVERY_CONFIRM_HOURS",
+    ),
+    Job(
         "run_supplier_payouts",
         "app.payouts.jobs:run_supplier_payouts",
         0,
         "Pay every supplier's available balance >= payout_min_amount by M-Pesa B2C",
         cron="payout_schedule",
+        timezone="PAYOUT_TIMEZONE",
+    ),
+    Job(
+        "run_agent_payouts",
+        "app.dispatch.payouts:run_agent_payouts",
+        0,
+        "Pay every agent's available earnings less cash held by M-Pesa B2C",
+        cron="AGENT_PAYOUT_SCHEDULE",
         timezone="PAYOUT_TIMEZONE",
     ),
     Job(

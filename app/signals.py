@@ -36,6 +36,28 @@ order_paid = _events.signal("order-paid")
 order_cancelled = _events.signal("order-cancelled")
 #: The order reached DELIVERED. ``actor_id``.
 order_delivered = _events.signal("order-delivered")
+#: A delivered order was found not delivered (a dispute's resolution) and went back to
+#: SHIPPED: what its delivery posted is undone. ``actor_id``, ``note``.
+order_undelivered = _events.signal("order-undelivered")
+
+# ---- delivery (sender: the Order) ---------------------------------------------------
+#: The customer disputed the delivery: the order's earnings (suppliers', agent's) stay
+#: on hold until it is resolved. ``actor_id``, ``reason``.
+delivery_disputed = _events.signal("delivery-disputed")
+#: The delivery was accepted: by the customer, by the auto-confirmation job, or by an
+#: admin resolving a dispute with DELIVERED. ``actor_id`` (None: the job), ``how``
+#: ("CUSTOMER", "AUTO", "DISPUTE_RESOLVED").
+delivery_confirmed = _events.signal("delivery-confirmed")
+#: An admin resolved a dispute. ``resolution`` ("DELIVERED", "NOT_DELIVERED", "RETURN":
+#: a return/refund is to be opened for the order), ``note``, ``actor_id``.
+delivery_dispute_resolved = _events.signal("delivery-dispute-resolved")
+#: An admin recorded that the cash collected for the order was handed in. ``agent_id``
+#: (the agent who held it; None when staff collected it), ``amount``, ``reference``,
+#: ``actor_id``.
+cod_verified = _events.signal("cod-verified")
+#: A question (sender: the Order): the delivery code its customer shows the agent.
+#: Receivers answer the code, or None when there is none to show.
+delivery_code_asked = _events.signal("delivery-code-asked")
 
 # ---- payments and refunds (sender: the Payment or the Refund) ----------------------
 #: A payment attempt was settled: it completed or failed. ``outcome`` (``Outcome``:

@@ -169,6 +169,8 @@ class DeliveryCompany(TimestampMixin, Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     contact_email: Mapped[str | None] = mapped_column(String(255))
     contact_phone: Mapped[str | None] = mapped_column(String(12))
+    # The company's share of a delivered order's fee (None: AGENT_FEE_RATE).
+    fee_share_rate: Mapped[Decimal | None] = mapped_column(Numeric(5, 4))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
@@ -186,6 +188,8 @@ class DeliveryAgentProfile(TimestampMixin, Base):
     vehicle_registration: Mapped[str | None] = mapped_column(String(20))
     mpesa_payout_number: Mapped[str | None] = mapped_column(String(12))
     is_available: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # The agent's share of a delivery fee, when it is not AGENT_FEE_RATE.
+    delivery_fee_percentage: Mapped[Decimal | None] = mapped_column(Numeric(5, 4))
 
     user: Mapped[User] = relationship(back_populates="delivery_agent_profile")
     delivery_company: Mapped[DeliveryCompany | None] = relationship()

@@ -14,8 +14,9 @@ per supplier profile / delivery agent user; ``Party`` and ``party_account`` name
 |---|---|---|---|
 | ``MPESA_CLEARING`` | money in | debit | money at M-Pesa (captures less refunds, payouts) |
 | ``PAYSTACK_CLEARING`` | money in | debit | money at Paystack (card captures less refunds) |
-| ``CASH_COLLECTED`` | money in | debit | cash on delivery collected by agents |
+| ``CASH_COLLECTED`` | money in | debit | cash on delivery handed in (or taken by staff) |
 | ``BANK_CLEARING`` | money in | debit | the platform's bank: payouts made by bank transfer |
+| ``AGENT_CASH_HELD`` (per agent) | money in | debit | cash an agent collected, not handed in |
 | ``ORDERS_HELD`` | held | credit | customers' money for orders not yet delivered |
 | ``SUPPLIER_ON_HOLD`` (per supplier) | owed | credit | delivered items' net, within the hold |
 | ``SUPPLIER_AVAILABLE`` (per supplier) | owed | credit | earnings released, payable |
@@ -59,6 +60,15 @@ Payouts (``app/payouts``, one key per B2C attempt ``<kind>:<disbursement id>``, 
 ``payout-sent`` Dr *_AVAILABLE / Cr *_IN_FLIGHT; ``payout-confirmed`` Dr *_IN_FLIGHT /
 Cr MPESA_CLEARING (or the manual method's clearing: BANK_CLEARING, CASH_COLLECTED);
 ``payout-failed`` Dr *_IN_FLIGHT / Cr *_AVAILABLE.
+Delivery (``app/dispatch``): ``order-delivered`` also credits the delivering agent's
+AGENT_ON_HOLD with their share of the fee (``agent_fee``: AGENT_FEE_RATE or the agent's
+``delivery_fee_percentage``; the rest is DELIVERY_REVENUE);
+``agent-earning-released:<order-delivered key>`` Dr AGENT_ON_HOLD / Cr AGENT_AVAILABLE once
+the customer confirms (or the confirmation window closes, or a dispute is resolved as
+delivered); cash collected by an agent is ``order-paid`` Dr that agent's AGENT_CASH_HELD;
+``cod-verified:<order>`` Dr CASH_COLLECTED / Cr AGENT_CASH_HELD when it is handed in. A
+disputed order's supplier holds wait (``OrderHold``); a delivery found not made is reversed
+(``reversal:<key>``) and a later delivery posts under ``<key>:r2``, ``:r3``...
 
 The books balance when ``money in = held + revenue + owed + paid out``: the money-in
 accounts' debits (every shilling received) equal what is held, earned and owed, plus

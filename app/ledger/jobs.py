@@ -10,7 +10,7 @@ from sqlalchemy.orm import aliased
 from app.db import utcnow
 from app.extensions import db
 from app.ledger.models import AccountCode as A
-from app.ledger.models import EntryKind, LedgerAccount, LedgerEntry, LedgerLine
+from app.ledger.models import EntryKind, LedgerAccount, LedgerEntry, LedgerLine, OrderHold
 from app.ledger.operations import Line, Posting, post_many, sum_to_cents
 
 RELEASE_BATCH = 500
@@ -22,12 +22,13 @@ def release_earnings(now: datetime | None = None, batch_size: int = RELEASE_BATC
 
     Batched: a few statements per ``batch_size`` items. An item released before (by this
     run, an earlier one or a concurrent worker) has its event key taken and is skipped,
-    so the job can run again at any time. What is released is what the item still has on
-    hold (a return may have taken part of it back); nothing left posts an entry without
-    lines, closing the hold. The candidates' on-hold lines are row-locked first, as a
-    return's debit locks them (``app.returns.accounting``): the sum read next already
-    counts a return committed meanwhile, and a return waiting on the lock then finds the
-    hold released and debits AVAILABLE instead.
+    so the job can run again at any time. An order on hold (``OrderHold``: a disputed
+    delivery) waits. What is released is what the item still has on hold (a return may
+    have taken part of it back); nothing left posts an entry without lines, closing the
+    hold. The candidates' on-hold lines are row-locked first, as a return's debit locks
+    them (``app.returns.accounting``): the sum read next already counts a return committed
+    meanwhile, and a return waiting on the lock then finds the hold released and debits
+    AVAILABLE instead.
     """
     now = now or utcnow()
     released = 0
@@ -41,6 +42,7 @@ def release_earnings(now: datetime | None = None, batch_size: int = RELEASE_BATC
                 LedgerLine.release_at <= now,
                 LedgerLine.order_item_id.is_not(None),
                 LedgerAccount.code == A.SUPPLIER_ON_HOLD,
+                ~exists().where(OrderHold.order_id == LedgerEntry.order_id),
                 ~exists().where(
                     done.event_key
                     == literal(f"{EntryKind.HOLD_RELEASED}:")

@@ -17,6 +17,7 @@ class AccountCode(enum.StrEnum):
     PAYSTACK_CLEARING = "PAYSTACK_CLEARING"
     CASH_COLLECTED = "CASH_COLLECTED"
     BANK_CLEARING = "BANK_CLEARING"
+    AGENT_CASH_HELD = "AGENT_CASH_HELD"
     ORDERS_HELD = "ORDERS_HELD"
     SUPPLIER_ON_HOLD = "SUPPLIER_ON_HOLD"
     SUPPLIER_AVAILABLE = "SUPPLIER_AVAILABLE"
@@ -45,6 +46,7 @@ GROUPS: dict[AccountCode, AccountGroup] = {
     A.PAYSTACK_CLEARING: AccountGroup.MONEY_IN,
     A.CASH_COLLECTED: AccountGroup.MONEY_IN,
     A.BANK_CLEARING: AccountGroup.MONEY_IN,
+    A.AGENT_CASH_HELD: AccountGroup.MONEY_IN,
     A.ORDERS_HELD: AccountGroup.HELD,
     A.SUPPLIER_ON_HOLD: AccountGroup.OWED,
     A.SUPPLIER_AVAILABLE: AccountGroup.OWED,
@@ -61,6 +63,8 @@ GROUPS: dict[AccountCode, AccountGroup] = {
 }
 SUPPLIER_ACCOUNTS = frozenset({A.SUPPLIER_ON_HOLD, A.SUPPLIER_AVAILABLE, A.SUPPLIER_IN_FLIGHT})
 AGENT_ACCOUNTS = frozenset({A.AGENT_ON_HOLD, A.AGENT_AVAILABLE, A.AGENT_IN_FLIGHT})
+# Every account kept once per agent: what the platform owes them, and the cash they hold.
+PER_AGENT_ACCOUNTS = AGENT_ACCOUNTS | {A.AGENT_CASH_HELD}
 
 
 class Party(enum.StrEnum):
@@ -114,6 +118,10 @@ class EntryKind(enum.StrEnum):
     PAYOUT_SENT = "payout-sent"
     PAYOUT_CONFIRMED = "payout-confirmed"
     PAYOUT_FAILED = "payout-failed"
+    # Posted by delivery events: an agent's earning leaves its hold once the customer
+    # confirms (or the confirmation window closes); cash an agent held is handed in.
+    AGENT_EARNING_RELEASED = "agent-earning-released"
+    COD_VERIFIED = "cod-verified"
 
 
 def account_key(
@@ -123,8 +131,8 @@ def account_key(
     ``AGENT_AVAILABLE:a7`` (an agent's accounts by user id)."""
     if (code in SUPPLIER_ACCOUNTS) != (supplier_id is not None):
         raise ValueError(f"{code} is {'' if code in SUPPLIER_ACCOUNTS else 'not '}per supplier")
-    if (code in AGENT_ACCOUNTS) != (agent_id is not None):
-        raise ValueError(f"{code} is {'' if code in AGENT_ACCOUNTS else 'not '}per agent")
+    if (code in PER_AGENT_ACCOUNTS) != (agent_id is not None):
+        raise ValueError(f"{code} is {'' if code in PER_AGENT_ACCOUNTS else 'not '}per agent")
     if supplier_id is not None:
         return f"{code}:{supplier_id}"
     if agent_id is not None:
@@ -209,6 +217,19 @@ class LedgerLine(Base):
 
     entry: Mapped[LedgerEntry] = relationship(back_populates="lines", viewonly=True)
     account: Mapped[LedgerAccount] = relationship(viewonly=True)
+
+
+class OrderHold(Base):
+    """An order whose earnings stay on hold whatever their ``release_at`` (a disputed
+    delivery), until the hold is lifted."""
+
+    __tablename__ = "ledger_order_holds"
+
+    order_id: Mapped[int] = mapped_column(
+        ForeignKey("orders.id", ondelete="CASCADE"), primary_key=True
+    )
+    reason: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 @event.listens_for(LedgerEntry, "before_update")

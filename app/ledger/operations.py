@@ -134,6 +134,11 @@ def account_ids(accounts: Iterable[Line]) -> dict[str, int]:
     return found
 
 
+def insert_once(model, row: dict) -> None:
+    """Insert a row unless its key is taken (a hold placed twice is placed once)."""
+    db.session.execute(_insert(model).values(row).on_conflict_do_nothing())
+
+
 def post_many(postings: Sequence[Posting]) -> set[str]:
     """Post entries; returns the event keys written (those already posted are skipped).
 

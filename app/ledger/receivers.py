@@ -8,19 +8,50 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 
+from app.auth.models import DeliveryAgentProfile, User, UserRole
 from app.db import utcnow
 from app.extensions import db
 from app.ledger.models import AccountCode as A
-from app.ledger.models import EntryKind
-from app.ledger.operations import Line, Posting, held_for_order, post, post_many
+from app.ledger.models import (
+    EntryKind,
+    LedgerAccount,
+    LedgerEntry,
+    LedgerLine,
+    OrderHold,
+    Party,
+    PartyRole,
+)
+from app.ledger.operations import (
+    Line,
+    Posting,
+    held_for_order,
+    insert_once,
+    party_line,
+    post,
+    post_many,
+    reverse,
+)
+from app.money import CENTS
 from app.orders.models import Order, OrderStatus, PaymentMethod, PaymentStatus
 from app.payments.models import Payment, PaymentProvider, Refund, RefundCause, RefundMethod
-from app.signals import order_cancelled, order_delivered, order_paid, refund_due, refund_settled
+from app.settings import setting
+from app.signals import (
+    cod_verified,
+    delivery_confirmed,
+    delivery_dispute_resolved,
+    delivery_disputed,
+    order_cancelled,
+    order_delivered,
+    order_paid,
+    order_undelivered,
+    refund_due,
+    refund_settled,
+)
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +75,16 @@ def _clearing(payment: Payment | None, order: Order) -> A:
     return CLEARING_OF_METHOD[order.payment_method]
 
 
+def _money_in_line(payment: Payment | None, order: Order, amount: Decimal) -> Line:
+    """Where received money is: at its provider, or cash in the hands of the delivery
+    agent who collected it (their AGENT_CASH_HELD until it is handed in)."""
+    if payment is not None and payment.provider == PaymentProvider.CASH and payment.recorded_by_id:
+        collector = db.session.get(User, payment.recorded_by_id)
+        if collector is not None and collector.role == UserRole.DELIVERY_AGENT:
+            return Line(A.AGENT_CASH_HELD, amount, agent_id=collector.id)
+    return Line(_clearing(payment, order), amount)
+
+
 @order_paid.connect
 def post_order_paid(order: Order, **_: object) -> None:
     """Dr the provider's clearing / Cr ORDERS_HELD: what was received (M-Pesa's
@@ -64,7 +105,7 @@ def post_order_paid(order: Order, **_: object) -> None:
     post(
         f"order-paid:{order.id}",
         EntryKind.ORDER_PAID,
-        [Line(_clearing(payment, order), received), Line(A.ORDERS_HELD, -received)],
+        [_money_in_line(payment, order, received), Line(A.ORDERS_HELD, -received)],
         occurred_at=order.paid_at,
         order_id=order.id,
     )
@@ -129,18 +170,57 @@ def post_refund_settled(refund: Refund, **_: object) -> None:
     )
 
 
+def _delivery_round(order: Order) -> int:
+    """Which delivery of the order this is: 1, or one more for each delivery undone."""
+    order_keys = _order_delivered_keys(order.id)
+    undone = db.session.scalar(
+        select(func.count())
+        .select_from(LedgerEntry)
+        .where(
+            LedgerEntry.reverses_id.in_(
+                select(LedgerEntry.id).where(LedgerEntry.event_key.in_(order_keys))
+            )
+        )
+    )
+    return 1 + (undone or 0)
+
+
+def _order_delivered_keys(order_id: int) -> list[str]:
+    return list(
+        db.session.scalars(
+            select(LedgerEntry.event_key).where(
+                LedgerEntry.order_id == order_id,
+                LedgerEntry.kind == EntryKind.ORDER_DELIVERED,
+            )
+        )
+    )
+
+
+def delivery_keys(order: Order, round_: int) -> list[str]:
+    """The event keys one delivery of the order posts (the first without a suffix)."""
+    suffix = "" if round_ == 1 else f":r{round_}"
+    return [f"item-delivered:{item.id}{suffix}" for item in order.items] + [
+        f"order-delivered:{order.id}{suffix}"
+    ]
+
+
 @order_delivered.connect
 def post_order_delivered(order: Order, **_: object) -> None:
     """Per item: Dr ORDERS_HELD line total / Cr the supplier's ON_HOLD (line total less
     the snapshotted commission, released EARNINGS_HOLD_DAYS after delivery) and
     COMMISSION_REVENUE. Per order: the delivery fee to DELIVERY_REVENUE, and what the
-    customer paid above the total (M-Pesa's round-up) to ROUNDING_REVENUE."""
+    customer paid above the total (M-Pesa's round-up) to ROUNDING_REVENUE; the agent who
+    delivered it gets their share of the fee on hold (``agent_fee``), released when the
+    customer confirms (``delivery_confirmed``). A delivery after one undone
+    (``order_undelivered``) posts under keys of its own (``:r2``...)."""
+    item_keys = delivery_keys(order, _delivery_round(order))
+    order_key = item_keys.pop()
     delivered_at = order.delivered_at or utcnow()
     release_at = delivered_at + timedelta(days=current_app.config["EARNINGS_HOLD_DAYS"])
     round_up = max(held_for_order(order.id) - order.total, Decimal("0.00"))
     postings = [
         Posting(
-            f"item-delivered:{item.id}",
+            item_key,
             EntryKind.ITEM_DELIVERED,
             [
                 Line(A.ORDERS_HELD, item.line_total, order_item_id=item.id),
@@ -157,19 +237,108 @@ def post_order_delivered(order: Order, **_: object) -> None:
             order.id,
             item.supplier_id,
         )
-        for item in order.items
+        for item, item_key in zip(order.items, item_keys, strict=True)
     ]
+    agent_share = agent_fee(order)
+    fee_lines = [
+        Line(A.ORDERS_HELD, order.delivery_fee + round_up),
+        Line(A.DELIVERY_REVENUE, -(order.delivery_fee - agent_share)),
+        Line(A.ROUNDING_REVENUE, -round_up),
+    ]
+    if agent_share:
+        fee_lines.append(
+            party_line(Party.AGENT, order.delivery_agent_id, PartyRole.ON_HOLD, -agent_share)
+        )
     postings.append(
         Posting(
-            f"order-delivered:{order.id}",
+            order_key,
             EntryKind.ORDER_DELIVERED,
-            [
-                Line(A.ORDERS_HELD, order.delivery_fee + round_up),
-                Line(A.DELIVERY_REVENUE, -order.delivery_fee),
-                Line(A.ROUNDING_REVENUE, -round_up),
-            ],
+            fee_lines,
             delivered_at,
             order.id,
+            agent_id=order.delivery_agent_id if agent_share else None,
         )
     )
     post_many(postings)
+
+
+def agent_fee(order: Order) -> Decimal:
+    """The delivering agent's share of the order's delivery fee: their own
+    ``delivery_fee_percentage``, else the ``agent_fee_rate`` setting (nothing for an order
+    without an agent, e.g. one a delivery company carried)."""
+    if order.delivery_agent_id is None or not order.delivery_fee:
+        return Decimal("0.00")
+    profile = db.session.scalar(
+        select(DeliveryAgentProfile).where(DeliveryAgentProfile.user_id == order.delivery_agent_id)
+    )
+    rate = profile.delivery_fee_percentage if profile is not None else None
+    if rate is None:
+        rate = setting("agent_fee_rate")
+    return (order.delivery_fee * Decimal(str(rate))).quantize(CENTS, rounding=ROUND_HALF_UP)
+
+
+@delivery_confirmed.connect
+def release_agent_earning(order: Order, **_: object) -> None:
+    """The customer confirmed (or the window closed, or a dispute was resolved for the
+    agent): the agent's share of this delivery moves from ON_HOLD to AVAILABLE."""
+    order_key = delivery_keys(order, _delivery_round(order))[-1]
+    rows = db.session.execute(
+        select(LedgerAccount.agent_id, LedgerLine.amount)
+        .join(LedgerLine, LedgerLine.account_id == LedgerAccount.id)
+        .join(LedgerEntry, LedgerEntry.id == LedgerLine.entry_id)
+        .where(LedgerEntry.event_key == order_key, LedgerAccount.code == A.AGENT_ON_HOLD)
+    ).all()
+    post_many(
+        [
+            Posting(
+                f"{EntryKind.AGENT_EARNING_RELEASED}:{order_key}",
+                EntryKind.AGENT_EARNING_RELEASED,
+                [
+                    party_line(Party.AGENT, agent_id, PartyRole.ON_HOLD, -amount),
+                    party_line(Party.AGENT, agent_id, PartyRole.AVAILABLE, amount),
+                ],
+                order_id=order.id,
+                agent_id=agent_id,
+            )
+            for agent_id, amount in rows
+        ]
+    )
+
+
+@cod_verified.connect
+def post_cash_handed_in(
+    order: Order, *, agent_id: int | None, amount: Decimal, reference: str, **_: object
+) -> None:
+    """Dr CASH_COLLECTED / Cr the agent's AGENT_CASH_HELD: the cash an agent collected
+    reached the platform (cash staff took was CASH_COLLECTED from the start)."""
+    if agent_id is None:
+        return
+    post(
+        f"{EntryKind.COD_VERIFIED}:{order.id}",
+        EntryKind.COD_VERIFIED,
+        [Line(A.CASH_COLLECTED, amount), Line(A.AGENT_CASH_HELD, -amount, agent_id=agent_id)],
+        order_id=order.id,
+        memo=f"Handed in: {reference}",
+    )
+
+
+@order_undelivered.connect
+def reverse_delivery(order: Order, *, note: str | None = None, **_: object) -> None:
+    """A delivery found not made: its entries are reversed, the money is held for the
+    order again (the next delivery posts afresh)."""
+    round_ = _delivery_round(order)
+    for key in delivery_keys(order, round_):
+        reverse(key, memo=(note or "Delivery undone")[:255])
+
+
+@delivery_disputed.connect
+def hold_disputed_order(order: Order, **_: object) -> None:
+    """A disputed delivery's earnings stay on hold until the dispute is resolved."""
+    insert_once(
+        OrderHold, {"order_id": order.id, "reason": "DELIVERY_DISPUTED", "created_at": utcnow()}
+    )
+
+
+@delivery_dispute_resolved.connect
+def lift_dispute_hold(order: Order, **_: object) -> None:
+    db.session.execute(delete(OrderHold).where(OrderHold.order_id == order.id))

@@ -59,6 +59,37 @@ def notify(
         send_email_after_commit(user.email, subject, template, **context)
 
 
+def notify_many(
+    user_ids: list[int],
+    event: str,
+    /,
+    *,
+    title: str,
+    body: str,
+    path: str | None = None,
+    order_id: int | None = None,
+) -> None:
+    """The same in-app notification (no email) to many users in one statement."""
+    if not user_ids:
+        return
+    now = utcnow()
+    db.session.execute(
+        insert(Notification.__table__),
+        [
+            {
+                "user_id": user_id,
+                "event": event,
+                "title": title,
+                "body": body,
+                "link": path,
+                "order_id": order_id,
+                "created_at": now,
+            }
+            for user_id in user_ids
+        ],
+    )
+
+
 def _mine(user: User, unread_only: bool = False):
     condition = Notification.user_id == user.id
     return condition & Notification.read_at.is_(None) if unread_only else condition

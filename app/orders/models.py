@@ -129,6 +129,10 @@ class Order(TimestampMixin, Base):
     delivery_agent_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
+    # A delivery company's order (its agents see it); set with delivery_agent_id or alone.
+    delivery_company_id: Mapped[int | None] = mapped_column(
+        ForeignKey("delivery_companies.id", ondelete="SET NULL"), index=True
+    )
 
     payment_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -137,6 +141,7 @@ class Order(TimestampMixin, Base):
     cancellation_reason: Mapped[str | None] = mapped_column(String(500))
 
     customer: Mapped[User] = relationship(foreign_keys=[customer_id])
+    delivery_agent: Mapped[User | None] = relationship(foreign_keys=[delivery_agent_id])
     delivery_zone: Mapped[DeliveryZone] = relationship()
     items: Mapped[list[OrderItem]] = relationship(
         back_populates="order", cascade="all, delete-orphan", order_by="OrderItem.id"

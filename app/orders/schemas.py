@@ -129,6 +129,7 @@ class OrderSummarySchema(ma.Schema):
     delivery_landmark = ma.fields.String(allow_none=True)
     estimated_delivery_days = ma.fields.Integer()
     delivery_agent_id = ma.fields.Integer(allow_none=True)
+    delivery_company_id = ma.fields.Integer(allow_none=True)
     payment_due_at = Timestamp(
         allow_none=True,
         metadata={"description": "Unpaid M-Pesa/card orders are cancelled after this."},
@@ -142,10 +143,30 @@ class OrderSummarySchema(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(OrderItemSchema))
 
 
+class DeliveryAgentSchema(ma.Schema):
+    id = ma.fields.Integer()
+    first_name = ma.fields.String()
+    last_name = ma.fields.String()
+    phone = ma.fields.String(allow_none=True)
+
+
 class OrderSchema(OrderSummarySchema):
     """One order with its history of status and payment-status changes."""
 
+    delivery_agent = ma.fields.Nested(
+        DeliveryAgentSchema,
+        allow_none=True,
+        metadata={"description": "Who delivers it (once assigned)."},
+    )
+
     history = ma.fields.List(ma.fields.Nested(OrderHistorySchema))
+    delivery_code = ma.fields.String(
+        allow_none=True,
+        metadata={
+            "description": "The customer only, while the order is OUT_FOR_DELIVERY or "
+            "ARRIVED: the six-digit code to give the delivery agent."
+        },
+    )
 
 
 class OrderQuerySchema(OrderedRange, PaginationSchema):

@@ -2,7 +2,8 @@
 every change recorded.
 
 Each change is announced here, inside its transaction (``app/signals.py``):
-``order_status_changed`` (and ``order_delivered``) by ``change_status``,
+``order_status_changed`` (and ``order_delivered``, ``order_undelivered``) by
+``change_status``,
 ``order_payment_status_changed`` (and ``order_paid``) by ``change_payment_status``.
 """
 
@@ -18,6 +19,7 @@ from app.signals import (
     order_paid,
     order_payment_status_changed,
     order_status_changed,
+    order_undelivered,
 )
 
 S = OrderStatus
@@ -25,11 +27,14 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.PENDING: frozenset({S.PAID, S.PROCESSING, S.CANCELLED}),
     S.PAID: frozenset({S.PROCESSING, S.CANCELLED}),
     S.PROCESSING: frozenset({S.QUALITY_APPROVED, S.CANCELLED}),
-    S.QUALITY_APPROVED: frozenset({S.SHIPPED}),
+    # An agent may take a quality-approved order straight out (picking it up ships it).
+    S.QUALITY_APPROVED: frozenset({S.SHIPPED, S.OUT_FOR_DELIVERY}),
     S.SHIPPED: frozenset({S.OUT_FOR_DELIVERY}),
-    S.OUT_FOR_DELIVERY: frozenset({S.ARRIVED}),
-    S.ARRIVED: frozenset({S.DELIVERED}),
-    S.DELIVERED: frozenset({S.RETURNED}),
+    # Back to SHIPPED: a failed delivery attempt (the agent still has it).
+    S.OUT_FOR_DELIVERY: frozenset({S.ARRIVED, S.DELIVERED, S.SHIPPED}),
+    S.ARRIVED: frozenset({S.DELIVERED, S.SHIPPED}),
+    # Back to SHIPPED: a disputed delivery found not delivered (``order_undelivered``).
+    S.DELIVERED: frozenset({S.RETURNED, S.SHIPPED}),
     S.CANCELLED: frozenset(),
     S.RETURNED: frozenset(),
 }
@@ -47,8 +52,11 @@ R = UserRole
 # - SUPPLIER: prepares orders made entirely of their own items (PROCESSING, then
 #   QUALITY_APPROVED); an order mixing suppliers is moved by an admin.
 # - CUSTOMER: cancels their own order.
-# Delivery agents (the delivery legs) and returns (RETURNED) get their rows later; a role
-# without a row moves nothing. The order must also be one the user sees (else 404).
+# - DELIVERY_AGENT: the delivery legs of orders assigned to them: out for delivery,
+#   arrived, and back to SHIPPED after a failed attempt. DELIVERED is not in the row: it
+#   is reached only with the customer's code (``POST /delivery/orders/<id>/confirm-delivery``).
+# Returns (RETURNED) get their row later; a role without a row moves nothing. The order
+# must also be one the user sees (else 404).
 ROLE_TARGETS: dict[UserRole, frozenset[OrderStatus]] = {
     R.ADMIN: frozenset(S) - {S.PENDING},
     R.FINANCE_ADMIN: frozenset({S.PAID}),
@@ -56,6 +64,7 @@ ROLE_TARGETS: dict[UserRole, frozenset[OrderStatus]] = {
     R.PRODUCT_MANAGER: frozenset(),
     R.SUPPLIER: frozenset({S.PROCESSING, S.QUALITY_APPROVED}),
     R.CUSTOMER: frozenset({S.CANCELLED}),
+    R.DELIVERY_AGENT: frozenset({S.OUT_FOR_DELIVERY, S.ARRIVED, S.SHIPPED}),
 }
 
 
@@ -153,6 +162,9 @@ def change_status(
     old, was_paid = order.status, is_paid(order)
     record_history(order, "status", old, new_status, actor_id=actor_id, note=note)
     order.status = new_status
+    undelivered = old == S.DELIVERED and new_status != S.RETURNED
+    if undelivered:
+        order.delivered_at = None  # the next delivery stamps its own time
     stamp = _STAMPED_ON.get(new_status)
     if stamp and getattr(order, stamp) is None:
         setattr(order, stamp, utcnow())
@@ -161,6 +173,8 @@ def change_status(
     order_status_changed.send(order, old=old, new=new_status, actor_id=actor_id, note=note)
     if new_status == S.DELIVERED:
         order_delivered.send(order, actor_id=actor_id)
+    if undelivered:
+        order_undelivered.send(order, actor_id=actor_id, note=note)
     if now_paid:
         order_paid.send(order, actor_id=actor_id, via=via or str(order.payment_method))
     return order

@@ -3,7 +3,10 @@
 - customers: their own orders, without the platform's commission figures;
 - suppliers: orders holding at least one of their items, showing only those items, their
   subtotal (no delivery fee, order total, customer contact or address);
-- delivery agents: the orders assigned to them, without commission figures;
+- delivery agents: the orders assigned to them or to their delivery company, without
+  commission figures; the recipient's phone no longer once DELIVERED for
+  ``AGENT_PHONE_HOURS`` hours;
+- the customer also sees the delivery code while the order is out for delivery;
 - admins (every admin role): everything.
 
 Someone else's order is simply not found (404).
@@ -11,6 +14,7 @@ Someone else's order is simply not found (404).
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -18,10 +22,12 @@ from sqlalchemy import Select, exists, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from app.auth.models import ADMIN_ROLES, User, UserRole
+from app.db import utcnow
 from app.errors import NotFound
 from app.extensions import db
-from app.orders.models import Order, OrderItem, OrderStatusHistory
+from app.orders.models import Order, OrderItem, OrderStatus, OrderStatusHistory
 from app.pagination import Page, paginate
+from app.signals import delivery_code_asked
 
 COMMISSION_FIELDS = frozenset({"commission_rate", "commission_amount", "supplier_earning"})
 HIDDEN_FROM_SUPPLIERS = frozenset(
@@ -34,6 +40,7 @@ HIDDEN_FROM_SUPPLIERS = frozenset(
         "recipient_phone",
         "delivery_street",
         "delivery_landmark",
+        "delivery_agent",
         "notes",
     }
 )
@@ -66,8 +73,25 @@ def scoped(statement: Select, user: User) -> Select:
         )
         return statement.where(mine)
     if user.role == UserRole.DELIVERY_AGENT:
-        return statement.where(Order.delivery_agent_id == user.id)
+        profile = user.delivery_agent_profile
+        company_id = profile.delivery_company_id if profile else None
+        if company_id is None:
+            return statement.where(Order.delivery_agent_id == user.id)
+        return statement.where(
+            or_(Order.delivery_agent_id == user.id, Order.delivery_company_id == company_id)
+        )
     return statement.where(Order.customer_id == user.id)
+
+
+# An agent keeps the recipient's phone this long after delivering (then it is gone).
+AGENT_PHONE_HOURS = 24
+
+
+def agent_keeps_phone(order: Order, now: datetime | None = None) -> bool:
+    delivered_at = order.delivered_at
+    return delivered_at is None or (now or utcnow()) - delivered_at < timedelta(
+        hours=AGENT_PHONE_HOURS
+    )
 
 
 def present(order: Order, user: User) -> Order | Redacted:
@@ -83,10 +107,26 @@ def present(order: Order, user: User) -> Order | Redacted:
             subtotal=sum((item.line_total for item in mine), Decimal("0.00")),
         )
     items = [Redacted(item, COMMISSION_FIELDS) for item in order.items]
+    if user.role == UserRole.DELIVERY_AGENT:
+        hidden = frozenset() if agent_keeps_phone(order) else frozenset({"recipient_phone"})
+        return Redacted(order, hidden, items=items)
+    if order.customer_id == user.id:
+        return CustomersView(order, items=items)
     return Redacted(order, items=items)
 
 
-_LIST_LOADS = (
+class CustomersView(Redacted):
+    @property
+    def delivery_code(self) -> str | None:
+        """The code the customer gives the agent, while the order is on its way (asked
+        only when shown: an order's detail, not a list)."""
+        if self._obj.status not in (OrderStatus.OUT_FOR_DELIVERY, OrderStatus.ARRIVED):
+            return None
+        answers = [code for _, code in delivery_code_asked.send(self._obj) if code]
+        return answers[0] if answers else None
+
+
+LIST_LOADS = (
     selectinload(Order.items),
     joinedload(Order.customer),
     joinedload(Order.delivery_zone),
@@ -97,7 +137,7 @@ def find_order(user: User, order_id: int) -> Order:
     """Load-or-404 an order ``user`` may see, with everything its detail view shows."""
     order = db.session.scalar(
         scoped(select(Order).where(Order.id == order_id), user).options(
-            *_LIST_LOADS, selectinload(Order.history).joinedload(OrderStatusHistory.changed_by)
+            *LIST_LOADS, selectinload(Order.history).joinedload(OrderStatusHistory.changed_by)
         )
     )
     if order is None:
@@ -107,7 +147,7 @@ def find_order(user: User, order_id: int) -> Order:
 
 def list_orders(user: User, params: dict[str, Any]) -> Page:
     """A page of the orders ``user`` may see, newest first, filtered by ``params``."""
-    statement = scoped(select(Order), user).options(*_LIST_LOADS)
+    statement = scoped(select(Order), user).options(*LIST_LOADS)
     for name in ("status", "payment_status", "payment_method"):
         if params.get(name) is not None:
             statement = statement.where(getattr(Order, name) == params[name])

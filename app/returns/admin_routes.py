@@ -13,10 +13,10 @@ from app.payments.schemas import ProcessRefundSchema
 from app.returns import operations, stats
 from app.returns.routes import LIST_LOADS, return_decider_required
 from app.returns.schemas import (
-    DecisionSchema,
     PeriodSchema,
     ReplacementUpdateSchema,
     ReturnAnalyticsSchema,
+    ReturnDecisionSchema,
     ReturnDetailSchema,
     ReturnQuerySchema,
     ReturnSchema,
@@ -61,7 +61,7 @@ def _decide(decision: str, return_id: int, args) -> object:
 
 @blp.route("/<int:return_id>/approve", methods=["PUT", "POST"])
 @return_decider_required
-@blp.arguments(DecisionSchema)
+@blp.arguments(ReturnDecisionSchema)
 @blp.response(200, ReturnDetailSchema, message="Return approved")
 @blp.errors(
     (404, "NOT_FOUND"),
@@ -75,7 +75,7 @@ def approve_return(args, return_id: int):
 
 @blp.route("/<int:return_id>/reject", methods=["PUT", "POST"])
 @return_decider_required
-@blp.arguments(DecisionSchema)
+@blp.arguments(ReturnDecisionSchema)
 @blp.response(200, ReturnDetailSchema, message="Return rejected")
 @blp.errors((404, "NOT_FOUND"), (409, "INVALID_TRANSITION"), (422, "REASON_REQUIRED"))
 def reject_return(args, return_id: int):

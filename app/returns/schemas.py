@@ -105,7 +105,7 @@ class ReturnReviewSchema(ma.Schema):
     reason = _note(metadata={"description": "Required to reject, and to approve over a dispute."})
 
 
-class DecisionSchema(ma.Schema):
+class ReturnDecisionSchema(ma.Schema):
     """``/admin/returns/<id>/approve`` and ``/reject``: the decision is in the path."""
 
     reason = _note(metadata={"description": "Required to reject, and to approve over a dispute."})

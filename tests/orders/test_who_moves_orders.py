@@ -21,7 +21,7 @@ MAY_MOVE_TO = {
     R.PRODUCT_MANAGER: set(),
     R.SUPPLIER: {S.PROCESSING, S.QUALITY_APPROVED},
     R.CUSTOMER: {S.CANCELLED},
-    R.DELIVERY_AGENT: set(),
+    R.DELIVERY_AGENT: {S.OUT_FOR_DELIVERY, S.ARRIVED, S.SHIPPED},
 }
 
 # A status each target is reached from.
