@@ -30,6 +30,7 @@ BLUEPRINT_MODULES = (
     "app.orders.routes",
     "app.payments.routes",
     "app.supplier.routes",
+    "app.payout_numbers.routes",
     "app.notifications.routes",
     "app.contact.routes",
 )
@@ -45,6 +46,7 @@ MODEL_MODULES = (
     "app.orders.models",
     "app.payments.models",
     "app.ledger.models",
+    "app.payout_numbers.models",
     "app.contact.models",
 )
 

@@ -73,3 +73,10 @@ password_reset_requested = _events.signal("password-reset-requested")
 otp_issued = _events.signal("otp-issued")
 #: The password was reset, changed or set (other sessions are signed out).
 password_changed = _events.signal("password-changed")
+
+# ---- supplier portal (sender: the supplier profile's id) ----------------------------
+#: A question: how many returns did the supplier's customers ask between ``start`` and
+#: ``end`` (UTC datetimes, ``end`` excluded)? Receivers (the returns domain) answer a dict
+#: ``{"count": int, "items_returned": int}``; the answers are added up, and with no
+#: receiver there were none (no returns exist).
+supplier_returns_asked = _events.signal("supplier-returns-asked")
