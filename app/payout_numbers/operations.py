@@ -50,31 +50,32 @@ class NumberState:
     outcome: str | None = None  # SET, REQUESTED, UNCHANGED, CANCELLED, APPROVED, REJECTED
 
 
-def supplier_payee(supplier_id: int, *, lock: bool = False) -> Payee:
-    """The supplier (by profile id); locked for a change when ``lock``."""
-    query = select(SupplierProfile).where(SupplierProfile.id == supplier_id)
-    if lock:
-        query = query.with_for_update().execution_options(populate_existing=True)
-    profile = db.session.scalar(query)
-    if profile is None:
-        raise NotFound("Supplier not found")
-    return Payee(Party.SUPPLIER, profile.id, profile, profile.user)
-
-
-def agent_payee(user_id: int, *, lock: bool = False) -> Payee:
-    """The delivery agent (by user id); locked for a change when ``lock``."""
-    query = select(DeliveryAgentProfile).where(DeliveryAgentProfile.user_id == user_id)
-    if lock:
-        query = query.with_for_update().execution_options(populate_existing=True)
-    profile = db.session.scalar(query)
-    if profile is None:
-        raise NotFound("Delivery agent not found")
-    return Payee(Party.AGENT, profile.user_id, profile, profile.user)
+# Each party's profile, the column its id is, and what a missing one is called.
+PROFILES = {
+    Party.SUPPLIER: (SupplierProfile, SupplierProfile.id, "Supplier not found"),
+    Party.AGENT: (DeliveryAgentProfile, DeliveryAgentProfile.user_id, "Delivery agent not found"),
+}
 
 
 def payee(party: Party, party_id: int, *, lock: bool = False) -> Payee:
-    finder = supplier_payee if party == Party.SUPPLIER else agent_payee
-    return finder(party_id, lock=lock)
+    """The supplier (by profile id) or agent (by user id); locked for a change when
+    ``lock``; unknown: 404."""
+    model, key, missing = PROFILES[party]
+    query = select(model).where(key == party_id)
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    profile = db.session.scalar(query)
+    if profile is None:
+        raise NotFound(missing)
+    return Payee(party, party_id, profile, profile.user)
+
+
+def supplier_payee(supplier_id: int, *, lock: bool = False) -> Payee:
+    return payee(Party.SUPPLIER, supplier_id, lock=lock)
+
+
+def agent_payee(user_id: int, *, lock: bool = False) -> Payee:
+    return payee(Party.AGENT, user_id, lock=lock)
 
 
 def pending_request(payee: Payee) -> PayoutNumberRequest | None:

@@ -169,6 +169,10 @@ def get_own_product(product_id):
 @blp.arguments(ProductUpdateSchema)
 def update_own_product(data, product_id):
     """Update one of your products (the same rules as ``PUT /products/<id>``)."""
+    return _update_own(product_id, data)
+
+
+def _update_own(product_id: int, data: dict):
     user = current_user()
     product = catalog.update_product(catalog.get_managed_product(product_id, user), data, user)
     db.session.commit()
@@ -193,10 +197,7 @@ def delete_own_product(product_id):
 @blp.arguments(ProductStatusSchema)
 def set_own_product_status(data, product_id):
     """Activate or deactivate one of your products (``is_active``)."""
-    user = current_user()
-    product = catalog.update_product(catalog.get_managed_product(product_id, user), data, user)
-    db.session.commit()
-    return product
+    return _update_own(product_id, data)
 
 
 # ---- profile and terms ------------------------------------------------------------------

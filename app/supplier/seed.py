@@ -20,7 +20,9 @@ CHANGE_REQUEST = ("supplier2", "254733999002")
 
 def _supplier(mailbox: str) -> SupplierProfile:
     return db.session.scalar(
-        select(SupplierProfile).join(User).where(User.email == f"{mailbox}@{DOMAIN}")
+        select(SupplierProfile)
+        .join(User, User.id == SupplierProfile.user_id)
+        .where(User.email == f"{mailbox}@{DOMAIN}")
     )
 
 

@@ -104,7 +104,9 @@ def test_status_activates_and_deactivates(client, supplier, supplier_headers):
     assert client.get(f"/api/products/{product.id}").status_code == 200
 
     assert client.patch(path, json={}, headers=supplier_headers).status_code == 400
-    assert client.patch(path, json={"is_active": "maybe"}, headers=supplier_headers).status_code == 400
+    assert (
+        client.patch(path, json={"is_active": "maybe"}, headers=supplier_headers).status_code == 400
+    )
 
 
 def test_delete_removes_or_deactivates_an_ordered_product(client, supplier, supplier_headers):

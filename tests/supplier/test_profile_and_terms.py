@@ -13,9 +13,7 @@ from app.supplier.terms import accepted_current_terms
 from tests.factories.auth import SupplierProfileFactory
 
 
-def test_the_profile_shows_business_payout_terms_and_commission(
-    client, supplier, supplier_headers
-):
+def test_the_profile_shows_business_payout_terms_and_commission(client, supplier, supplier_headers):
     profile = supplier.supplier_profile
     profile.kra_pin, profile.commission_rate = "A123456789B", Decimal("0.0750")
     db.session.commit()
@@ -110,7 +108,10 @@ def test_an_old_or_unknown_version_is_refused(client, app, supplier, supplier_he
         assert response.status_code == 409
         assert response.json["error"]["code"] == "TERMS_VERSION_OUTDATED"
         assert response.json["error"]["details"] == {"current_version": "2026-11"}
-    assert client.post("/api/supplier/terms/accept", json={}, headers=supplier_headers).status_code == 400
+    assert (
+        client.post("/api/supplier/terms/accept", json={}, headers=supplier_headers).status_code
+        == 400
+    )
     db.session.expire_all()
     assert supplier.supplier_profile.terms_version is None
 

@@ -49,12 +49,20 @@ def shop(client, supplier, customer, admin_headers, assert_books_balance):
     profile = supplier.supplier_profile
     phones, accessories = CategoryFactory(name="Phones"), CategoryFactory(name="Accessories")
     phone = ProductFactory(
-        supplier=profile, name="Phone", category=phones, price=D("1000.00"),
-        commission_rate=D("0.1000"), stock=20,
+        supplier=profile,
+        name="Phone",
+        category=phones,
+        price=D("1000.00"),
+        commission_rate=D("0.1000"),
+        stock=20,
     )
     case = ProductFactory(
-        supplier=profile, name="Case", category=accessories, price=D("250.40"),
-        commission_rate=D("0.0500"), stock=3,
+        supplier=profile,
+        name="Case",
+        category=accessories,
+        price=D("250.40"),
+        commission_rate=D("0.0500"),
+        stock=3,
     )
     retired = ProductFactory(supplier=profile, name="Retired", stock=0, is_active=False)
     tablet = ProductFactory(name="Tablet", price=D("4000.00"), commission_rate=D("0.0500"))
@@ -66,8 +74,13 @@ def shop(client, supplier, customer, admin_headers, assert_books_balance):
     move(client, admin_headers, third, "PROCESSING")
     assert_books_balance()
     return {
-        "phone": phone, "case": case, "retired": retired, "tablet": tablet,
-        "orders": (first, second, third), "phones": phones, "accessories": accessories,
+        "phone": phone,
+        "case": case,
+        "retired": retired,
+        "tablet": tablet,
+        "orders": (first, second, third),
+        "phones": phones,
+        "accessories": accessories,
     }
 
 
@@ -102,14 +115,29 @@ def test_the_dashboard_counts_the_last_30_days_to_the_cent(client, supplier_head
     assert (board["items_sold"], board["gross_sales"]) == (5, "2751.20")
     assert (board["commission"], board["net_earnings"]) == ("237.56", "2513.64")
     assert board["balances"] == {
-        "on_hold": "2513.64", "available": "0.00", "in_flight": "0.00", "paid_out_total": "0.00"
+        "on_hold": "2513.64",
+        "available": "0.00",
+        "in_flight": "0.00",
+        "paid_out_total": "0.00",
     }
     assert board["returns"] == {"count": 0, "items_returned": 0, "rate": "0.0000"}
     assert board["top_products"] == [
-        {"id": case.id, "name": "Case", "items": 3, "sales": "751.20", "commission": "37.56",
-         "net": "713.64"},
-        {"id": phone.id, "name": "Phone", "items": 2, "sales": "2000.00",
-         "commission": "200.00", "net": "1800.00"},
+        {
+            "id": case.id,
+            "name": "Case",
+            "items": 3,
+            "sales": "751.20",
+            "commission": "37.56",
+            "net": "713.64",
+        },
+        {
+            "id": phone.id,
+            "name": "Phone",
+            "items": 2,
+            "sales": "2000.00",
+            "commission": "200.00",
+            "net": "1800.00",
+        },
     ]
     # at or below LOW_STOCK_THRESHOLD (5), active only
     assert board["low_stock"] == [{"id": case.id, "name": "Case", "sku": case.sku, "stock": 3}]
@@ -121,10 +149,14 @@ def test_dashboard_days_are_nairobi_days(client, supplier_headers, shop):
     backdate(shop)
 
     nairobi_day = data(
-        client.get("/api/supplier/dashboard?from=2026-03-03&to=2026-03-03", headers=supplier_headers)
+        client.get(
+            "/api/supplier/dashboard?from=2026-03-03&to=2026-03-03", headers=supplier_headers
+        )
     )
     utc_day = data(
-        client.get("/api/supplier/dashboard?from=2026-03-02&to=2026-03-02", headers=supplier_headers)
+        client.get(
+            "/api/supplier/dashboard?from=2026-03-02&to=2026-03-02", headers=supplier_headers
+        )
     )
 
     assert (nairobi_day["items_sold"], nairobi_day["gross_sales"]) == (2, "2000.00")
@@ -144,8 +176,9 @@ def test_the_returns_domain_answers_the_returns_question(client, supplier, suppl
 
     with supplier_returns_asked.connected_to(answer):
         board = data(
-            client.get("/api/supplier/dashboard?from=2026-01-01&to=2099-12-31",
-                       headers=supplier_headers)
+            client.get(
+                "/api/supplier/dashboard?from=2026-01-01&to=2099-12-31", headers=supplier_headers
+            )
         )
 
     assert board["returns"] == {"count": 1, "items_returned": 2, "rate": "0.4000"}  # 2 of 5
@@ -193,7 +226,9 @@ def test_analytics_by_day_with_every_day_and_the_breakdowns(client, supplier_hea
     backdate(shop)
 
     result = data(
-        client.get("/api/supplier/analytics?from=2026-03-01&to=2026-03-10", headers=supplier_headers)
+        client.get(
+            "/api/supplier/analytics?from=2026-03-01&to=2026-03-10", headers=supplier_headers
+        )
     )
 
     series = {row["period"]: (row["items"], row["sales"]) for row in result["series"]}
@@ -201,7 +236,9 @@ def test_analytics_by_day_with_every_day_and_the_breakdowns(client, supplier_hea
     assert series["2026-03-02"] == (0, "0.00")
     assert series["2026-03-03"] == (2, "2000.00")  # 01:30 in Nairobi
     assert series["2026-03-09"] == (3, "751.20")
-    assert [(row["name"], row["items"], row["sales"], row["net"]) for row in result["by_product"]] == [
+    assert [
+        (row["name"], row["items"], row["sales"], row["net"]) for row in result["by_product"]
+    ] == [
         ("Phone", 2, "2000.00", "1800.00"),
         ("Case", 3, "751.20", "713.64"),
     ]
@@ -229,8 +266,16 @@ def test_analytics_refuses_bad_queries(client, supplier_headers, query):
 
 def lines(response):
     return [
-        (row["order_number"], row["status"], row["product_name"], row["quantity"],
-         row["unit_price"], row["line_total"], row["commission"], row["net"])
+        (
+            row["order_number"],
+            row["status"],
+            row["product_name"],
+            row["quantity"],
+            row["unit_price"],
+            row["line_total"],
+            row["commission"],
+            row["net"],
+        )
         for row in data(response)
     ]
 
@@ -291,7 +336,9 @@ def test_another_suppliers_figures_are_theirs_alone(client, auth_headers, shop):
     mine = data(client.get("/api/supplier/orders", headers=other))
 
     assert (board["items_sold"], board["gross_sales"], board["net_earnings"]) == (
-        1, "4000.00", "3800.00",
+        1,
+        "4000.00",
+        "3800.00",
     )
     assert [row["product_name"] for row in mine] == ["Tablet"]
 
