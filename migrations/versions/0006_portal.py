@@ -1,4 +1,4 @@
-"""supplier portal: payout number requests, terms acceptance IP
+"""supplier portal: payout number requests, terms acceptance IP, orders by delivery time
 
 Revision ID: 0006_portal
 Revises: 0005_notifications
@@ -16,6 +16,7 @@ branch_labels = None
 depends_on = None
 
 PENDING = sa.text("status = 'PENDING'")
+DELIVERED = sa.text("delivered_at IS NOT NULL")
 
 
 def upgrade():
@@ -41,6 +42,9 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_payout_number_requests_user_id'), ['user_id'], unique=False)
         batch_op.create_index('uq_payout_number_requests_one_pending', ['party', 'party_id'], unique=True, postgresql_where=PENDING, sqlite_where=PENDING)
 
+    with op.batch_alter_table('orders', schema=None) as batch_op:
+        batch_op.create_index('ix_orders_delivered_at', ['delivered_at'], unique=False, postgresql_where=DELIVERED, sqlite_where=DELIVERED)
+
     with op.batch_alter_table('supplier_profiles', schema=None) as batch_op:
         batch_op.add_column(sa.Column('terms_accepted_ip', sa.String(length=64), nullable=True))
 
@@ -48,6 +52,9 @@ def upgrade():
 def downgrade():
     with op.batch_alter_table('supplier_profiles', schema=None) as batch_op:
         batch_op.drop_column('terms_accepted_ip')
+
+    with op.batch_alter_table('orders', schema=None) as batch_op:
+        batch_op.drop_index('ix_orders_delivered_at', postgresql_where=DELIVERED, sqlite_where=DELIVERED)
 
     with op.batch_alter_table('payout_number_requests', schema=None) as batch_op:
         batch_op.drop_index('uq_payout_number_requests_one_pending', postgresql_where=PENDING, sqlite_where=PENDING)
