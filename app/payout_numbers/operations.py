@@ -34,12 +34,6 @@ class Payee:
     profile: SupplierProfile | DeliveryAgentProfile
     user: User
 
-    @property
-    def name(self) -> str:
-        if self.party == Party.SUPPLIER:
-            return self.profile.business_name
-        return self.user.full_name
-
 
 @dataclass(frozen=True)
 class NumberState:
@@ -47,7 +41,7 @@ class NumberState:
 
     mpesa_payout_number: str | None
     pending_change: PayoutNumberRequest | None
-    outcome: str | None = None  # SET, REQUESTED, UNCHANGED, CANCELLED, APPROVED, REJECTED
+    outcome: str | None = None  # SET, REQUESTED, UNCHANGED, CANCELLED
 
 
 # Each party's profile, the column its id is, and what a missing one is called.
