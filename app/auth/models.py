@@ -147,6 +147,7 @@ class SupplierProfile(TimestampMixin, Base):
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     terms_accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     terms_version: Mapped[str | None] = mapped_column(String(20))
+    terms_accepted_ip: Mapped[str | None] = mapped_column(String(64))
 
     user: Mapped[User] = relationship(back_populates="supplier_profile", foreign_keys=[user_id])
 

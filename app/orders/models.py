@@ -93,7 +93,13 @@ class Order(TimestampMixin, Base):
         Index("ix_orders_customer_created", "customer_id", "created_at"),
         Index("ix_orders_status_created", "status", "created_at"),
         Index("ix_orders_payment_expiry", "status", "payment_due_at"),
-        Index("ix_orders_delivered_at", "delivered_at"),
+        # Sales by delivery day (the supplier portal's reports): delivered orders only.
+        Index(
+            "ix_orders_delivered_at",
+            "delivered_at",
+            postgresql_where=text("delivered_at IS NOT NULL"),
+            sqlite_where=text("delivered_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

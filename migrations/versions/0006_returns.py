@@ -120,9 +120,6 @@ def upgrade():
         batch_op.add_column(sa.Column('warranty_months', sa.Integer(), server_default='0', nullable=False))
         batch_op.add_column(sa.Column('warranty_expires_at', sa.DateTime(timezone=True), nullable=True))
 
-    with op.batch_alter_table('orders', schema=None) as batch_op:
-        batch_op.create_index('ix_orders_delivered_at', ['delivered_at'], unique=False)
-
     with op.batch_alter_table('refunds', schema=None) as batch_op:
         batch_op.add_column(sa.Column('method', sa.Enum('PAYSTACK', 'MPESA_B2C', 'MANUAL', name='refundmethod', native_enum=False, length=32), nullable=True))
         batch_op.add_column(sa.Column('provider_refund_id', sa.String(length=100), nullable=True))
@@ -155,9 +152,6 @@ def downgrade():
         batch_op.drop_column('manual_reference')
         batch_op.drop_column('provider_refund_id')
         batch_op.drop_column('method')
-
-    with op.batch_alter_table('orders', schema=None) as batch_op:
-        batch_op.drop_index('ix_orders_delivered_at')
 
     with op.batch_alter_table('order_items', schema=None) as batch_op:
         batch_op.drop_column('warranty_expires_at')
