@@ -31,7 +31,10 @@ BLUEPRINT_MODULES = (
     "app.payments.routes",
     "app.supplier.routes",
     "app.notifications.routes",
+    "app.notifications.admin_routes",
     "app.contact.routes",
+    "app.uploads.routes",
+    "app.uploads.media",
 )
 
 # Modules whose models must be imported for the metadata (and Alembic) to see them.
@@ -46,6 +49,7 @@ MODEL_MODULES = (
     "app.payments.models",
     "app.ledger.models",
     "app.contact.models",
+    "app.uploads.models",
 )
 
 # Modules whose signal receivers (``app/signals.py``) must be connected.
@@ -57,6 +61,7 @@ RECEIVER_MODULES: tuple[str, ...] = (
     "app.notifications.order_emails",
     "app.notifications.payment_emails",
     "app.notifications.account_emails",
+    "app.uploads.receivers",
 )
 
 # Modules that add ``flask`` commands through a ``register_cli(app)`` function.

@@ -72,6 +72,18 @@ JOBS: tuple[Job, ...] = (
         3600,
         "Move supplier earnings past their hold (EARNINGS_HOLD_DAYS) to available",
     ),
+    Job(
+        "send_outbox_emails",
+        "app.notifications.email:send_outbox_emails",
+        60,
+        "Send queued emails; retry failed ones with back-off up to MAIL_MAX_ATTEMPTS, then DEAD",
+    ),
+    Job(
+        "purge_orphan_uploads",
+        "app.uploads.jobs:purge_orphan_uploads",
+        86400,
+        "Delete uploaded images not attached to anything 24 hours after upload",
+    ),
 )
 
 

@@ -53,6 +53,9 @@ refund_settled = _events.signal("refund-settled")
 #: that point to it, or keep it by raising ``Conflict``: it is then deactivated instead
 #: and the receivers' deletions are rolled back.
 product_deleting = _events.signal("product-deleting")
+#: A product was created with, or updated to, these images (a list of URLs, the cover
+#: first). ``images``. Uploads mark their images attached to it (and release the others).
+product_images_set = _events.signal("product-images-set")
 #: A question (sender: the product's id): was it delivered to ``user_id``? Receivers
 #: answer True or False; with no receiver answering True, it was not.
 product_received_asked = _events.signal("product-received-asked")
@@ -73,3 +76,8 @@ password_reset_requested = _events.signal("password-reset-requested")
 otp_issued = _events.signal("otp-issued")
 #: The password was reset, changed or set (other sessions are signed out).
 password_changed = _events.signal("password-changed")
+
+# ---- uploads (sender: the Upload) ----------------------------------------------------
+#: An uploaded image is being deleted (``DELETE /api/uploads/delete``): receivers drop its
+#: URL wherever their domain holds it. ``url``, ``attached_to`` ("<kind>:<id>" or None).
+upload_removing = _events.signal("upload-removing")

@@ -15,6 +15,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
+# Uploaded images of the suite go to a throw-away folder, never the repository's instance/.
+os.environ["UPLOAD_DIR"] = tempfile.mkdtemp(prefix="qg-uploads-")
 if not os.environ.get("TEST_DATABASE_URL"):
     _tmp = tempfile.mkdtemp(prefix="qg-test-")
     os.environ["TEST_DATABASE_URL"] = f"sqlite:///{_tmp}/test.db"
