@@ -9,7 +9,9 @@ under test may commit, open new connections and run threads as it does in produc
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -100,6 +102,14 @@ def db(app):
         _db.session.remove()
         _empty_tables()
         _db.session.remove()
+
+
+@pytest.fixture(autouse=True)
+def upload_dir(app):
+    """UPLOAD_DIR, emptied after each test (like the tables)."""
+    yield Path(app.config["UPLOAD_DIR"])
+    for entry in Path(app.config["UPLOAD_DIR"]).iterdir():
+        shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
 
 
 @pytest.fixture

@@ -267,7 +267,7 @@ def _delete(upload: Upload) -> None:
     """Delete the row now and the file once that commits."""
     storage, public_id, fmt = image_storage(), upload.public_id, upload.format
     db.session.delete(upload)
-    after_commit(db.session, lambda: _remove_file(storage, public_id, fmt))
+    after_commit(db.session(), lambda: _remove_file(storage, public_id, fmt))
 
 
 def _remove_file(storage, public_id: str, fmt: str) -> None:
