@@ -77,6 +77,27 @@ SVG = (
 HTML = b"<!doctype html><html><body><script>alert(1)</script></body></html>"
 
 
+def multipart(
+    data: bytes | None, name: str = "photo.jpg", content_type: str = "image/jpeg", **fields
+) -> tuple[bytes, str]:
+    """A multipart/form-data body with ``fields`` and the file (when given) as ``file``,
+    built in memory (the test client would spool a large one to an unclosed temp file)."""
+    boundary = "qg-test-boundary-7f3a"
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n{value}\r\n'.encode()
+        for key, value in fields.items()
+    ]
+    if data is not None:
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
+            f"Content-Type: {content_type}\r\n\r\n".encode()
+            + data
+            + b"\r\n"
+        )
+    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+    return body, f"multipart/form-data; boundary={boundary}"
+
+
 class UploadFactory(Factory):
     """A row as if uploaded (no file behind it unless the test writes one)."""
 

@@ -3,7 +3,6 @@ stored (no row, no file)."""
 
 from __future__ import annotations
 
-import io
 import os
 import random
 from pathlib import Path
@@ -13,7 +12,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.uploads.models import Upload
-from tests.factories.uploads import HTML, SVG, ZIP, image_bytes, png_bomb
+from tests.factories.uploads import HTML, SVG, ZIP, image_bytes, multipart, png_bomb
 
 JPEG = image_bytes("JPEG", (320, 240))
 PNG = image_bytes("PNG", (64, 64))
@@ -24,9 +23,9 @@ def files_stored(app) -> list[Path]:
 
 
 def post(client, headers, data: bytes | None, name="photo.png", content_type="image/png"):
-    body = {} if data is None else {"file": (io.BytesIO(data), name, content_type)}
+    body, multipart_type = multipart(data, name, content_type)
     return client.post(
-        "/api/uploads/return", data=body, headers=headers, content_type="multipart/form-data"
+        "/api/uploads/return", data=body, headers=headers, content_type=multipart_type
     )
 
 
