@@ -142,6 +142,8 @@ class Config:
         # Email outbox: a failed SMTP send is retried with exponential back-off, at most
         # MAIL_MAX_ATTEMPTS times, then the email is DEAD (GET /api/admin/emails).
         self.MAIL_MAX_ATTEMPTS = env.int("MAIL_MAX_ATTEMPTS", 8)
+        # smtplib's protocol dump on stdout (Flask-Mail's default follows DEBUG)
+        self.MAIL_DEBUG = env.bool("MAIL_DEBUG", False)
 
         # Images: Cloudinary when all three CLOUDINARY_* are set, else local disk under
         # UPLOAD_DIR served at /media/. Every upload is checked and re-encoded.

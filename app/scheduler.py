@@ -74,7 +74,7 @@ JOBS: tuple[Job, ...] = (
     ),
     Job(
         "send_outbox_emails",
-        "app.notifications.email:send_outbox_emails",
+        "app.notifications.jobs:send_outbox_emails",
         60,
         "Send queued emails; retry failed ones with back-off up to MAIL_MAX_ATTEMPTS, then DEAD",
     ),

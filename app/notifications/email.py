@@ -9,7 +9,7 @@ sends nothing.
 - Offline (no ``MAIL_USERNAME``): the row is ``LOGGED`` and the email written to the log
   once the transaction commits, so every flow works without SMTP.
 - Over SMTP: the row is ``QUEUED``; once the transaction commits one attempt is made at
-  once, and job ``send_outbox_emails`` (every minute) retries failures with exponential
+  once, and job ``send_outbox_emails`` (``jobs.py``, every minute) retries failures with exponential
   back-off (``RETRY_BASE`` doubled per attempt) up to ``MAIL_MAX_ATTEMPTS``, then the
   email is ``DEAD`` (``GET /api/admin/emails?status=DEAD``; an admin may retry it).
 
@@ -21,7 +21,6 @@ is recorded and never fails the request.
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -29,7 +28,7 @@ from enum import Enum
 from typing import Any
 
 from flask import current_app, render_template
-from flask_mail import Message
+from flask_mail import Connection, Message
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session as OrmSession
 
@@ -44,8 +43,6 @@ log = logging.getLogger(__name__)
 
 RETRY_BASE = timedelta(minutes=1)  # then 2, 4, 8, ... minutes
 RETRYABLE = (OutboxStatus.QUEUED, OutboxStatus.FAILED)
-JOB_BATCH = 500  # emails per run of the job at most
-JOB_BUDGET_SECONDS = 50.0  # a run ends before the next minute's slot
 
 
 @dataclass(frozen=True)
@@ -150,7 +147,7 @@ def backoff(attempts: int) -> timedelta:
     return RETRY_BASE * 2 ** max(attempts - 1, 0)
 
 
-def _claim(session: OrmSession, *conditions) -> OutboxEmail | None:
+def claim_sendable(session: OrmSession, *conditions) -> OutboxEmail | None:
     """Lock one sendable row; rows another worker holds are skipped, not waited for."""
     return session.scalars(
         select(OutboxEmail)
@@ -161,12 +158,14 @@ def _claim(session: OrmSession, *conditions) -> OutboxEmail | None:
     ).first()
 
 
-def attempt(email: OutboxEmail) -> bool:
-    """One SMTP attempt for a claimed row; records the outcome on it, never raises."""
+def attempt(email: OutboxEmail, connection: Connection | None = None) -> bool:
+    """One SMTP attempt for a claimed row (over ``connection`` when the caller keeps one
+    open, else a new one); records the outcome on the row, never raises."""
     now = utcnow()
     email.attempts += 1
+    send = connection.send if connection is not None else mail.send
     try:
-        mail.send(
+        send(
             Message(
                 subject=email.subject,
                 recipients=[email.to_address],
@@ -198,34 +197,12 @@ def deliver_now(app, email_id: int) -> None:
     """After the commit: the first attempt, in its own session (never raises)."""
     try:
         with app.app_context(), OrmSession(db.engine, expire_on_commit=False) as session:
-            email = _claim(session, OutboxEmail.id == email_id)
+            email = claim_sendable(session, OutboxEmail.id == email_id)
             if email is not None:
                 attempt(email)
             session.commit()
     except Exception:
         log.exception("email %s: the first attempt could not be recorded", email_id)
-
-
-def send_outbox_emails() -> dict[str, int]:
-    """Job: send the due QUEUED and FAILED emails, one claimed row per transaction (a
-    crash resends at most the email being sent); what happened."""
-    if not smtp_enabled():
-        return {"sent": 0, "failed": 0}
-    sent = failed = 0
-    deadline = time.monotonic() + JOB_BUDGET_SECONDS
-    session = db.session
-    for _ in range(JOB_BATCH):
-        if time.monotonic() > deadline:
-            break
-        email = _claim(session, OutboxEmail.next_attempt_at <= utcnow())
-        if email is None:
-            break
-        if attempt(email):
-            sent += 1
-        else:
-            failed += 1
-        session.commit()
-    return {"sent": sent, "failed": failed}
 
 
 # ---- admins ---------------------------------------------------------------------------

@@ -8,16 +8,14 @@ import threading
 from datetime import timedelta
 
 import pytest
+from flask_mail import Connection
 from sqlalchemy import select, update
 
 from app.auth.models import UserRole
 from app.db import utcnow
 from app.extensions import db, mail
-from app.notifications.email import (
-    RETRY_BASE,
-    send_email_after_commit,
-    send_outbox_emails,
-)
+from app.notifications.email import RETRY_BASE, send_email_after_commit
+from app.notifications.jobs import send_outbox_emails
 from app.notifications.models import OutboxEmail, OutboxStatus
 from app.scheduler import execute, find_job
 
@@ -31,15 +29,15 @@ def smtp(app, monkeypatch):
         down = False
 
     switch = Switch()
-    real_send = mail.send
+    real_send = Connection.send
 
-    def send(message):
+    def send(connection, message, *args, **kwargs):
         if switch.down:
-            raise smtplib.SMTPConnectError(421, "smtp.example.co.ke unavailable")
-        return real_send(message)
+            raise smtplib.SMTPServerDisconnected("smtp.example.co.ke closed the connection")
+        return real_send(connection, message, *args, **kwargs)
 
     monkeypatch.setitem(app.config, "MAIL_USERNAME", "mailer@example.co.ke")
-    monkeypatch.setattr(mail, "send", send)
+    monkeypatch.setattr(Connection, "send", send)
     return switch
 
 
@@ -84,7 +82,7 @@ def test_a_failed_send_is_retried_with_back_off_then_dead(app, smtp):
         queue()
     email = the_email()
     assert (email.status, email.attempts) == (OutboxStatus.FAILED, 1)
-    assert "SMTPConnectError" in email.last_error
+    assert "SMTPServerDisconnected" in email.last_error
     first_wait = email.next_attempt_at - utcnow()
     assert RETRY_BASE - timedelta(seconds=5) < first_wait <= RETRY_BASE
 
@@ -131,7 +129,7 @@ def test_admins_list_dead_emails_and_retry_them(app, client, smtp, role_user, au
     assert listed.status_code == 200
     (row,) = listed.json["data"]
     assert (row["status"], row["attempts"], row["to"]) == ("DEAD", 8, "a@example.co.ke")
-    assert "SMTPConnectError" in row["last_error"]
+    assert "SMTPServerDisconnected" in row["last_error"]
     assert client.get("/api/admin/emails?status=SENT", headers=support).json["data"] == []
     customer = auth_headers(role_user(UserRole.CUSTOMER))
     assert client.get("/api/admin/emails", headers=customer).status_code == 403
