@@ -8,7 +8,7 @@ rows are removed once the deletion commits (``after_commit``).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import IO, Any
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import select, update
@@ -57,13 +57,9 @@ def _file_bytes(file: FileStorage | None) -> bytes:
 
 
 def store(
-    stream: IO[bytes] | FileStorage | None,
-    kind: UploadKind,
-    owner: User,
-    attached_to: str | None = None,
+    file: FileStorage | None, kind: UploadKind, owner: User, attached_to: str | None = None
 ) -> Upload:
     """Check, re-encode and store one image; its ``uploads`` row (flushed)."""
-    file = stream if isinstance(stream, FileStorage) or stream is None else FileStorage(stream)
     image = process_image(_file_bytes(file), max_pixels=current_app.config["UPLOAD_MAX_PIXELS"])
     storage = image_storage()
     stored = storage.save(
@@ -84,24 +80,16 @@ def store(
         attached_at=utcnow() if attached_to else None,
     )
     db.session.add(upload)
-    _flush_or_remove(upload)
+    _undo_on_error(upload, db.session.flush)
     return upload
 
 
-def _flush_or_remove(upload: Upload) -> None:
-    try:
-        db.session.flush()
-    except Exception:
-        image_storage().delete(upload.public_id, upload.format)
-        raise
-
-
 def _undo_on_error(upload: Upload, action) -> Any:
-    """Run ``action``; when it refuses, the file just stored goes too."""
+    """Run ``action``; when it fails, the file just stored goes too."""
     try:
         return action()
     except Exception:
-        image_storage().delete(upload.public_id, upload.format)
+        _remove_file(image_storage(), upload.public_id, upload.format)
         raise
 
 
