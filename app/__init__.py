@@ -35,11 +35,14 @@ BLUEPRINT_MODULES = (
     "app.disbursements.routes",
     "app.payout_numbers.routes",
     "app.notifications.routes",
+    "app.notifications.admin_routes",
     "app.contact.routes",
     "app.returns.routes",
     "app.returns.supplier_routes",
     "app.returns.admin_routes",
     "app.dispatch.routes",
+    "app.uploads.routes",
+    "app.uploads.media",
 )
 
 # Modules whose models must be imported for the metadata (and Alembic) to see them.
@@ -59,6 +62,7 @@ MODEL_MODULES = (
     "app.contact.models",
     "app.returns.models",
     "app.dispatch.models",
+    "app.uploads.models",
 )
 
 # Modules whose signal receivers (``app/signals.py``) must be connected.
@@ -74,6 +78,7 @@ RECEIVER_MODULES: tuple[str, ...] = (
     "app.returns.receivers",
     "app.returns.notifications",
     "app.dispatch.receivers",
+    "app.uploads.receivers",
 )
 
 # Modules that add ``flask`` commands through a ``register_cli(app)`` function.

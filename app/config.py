@@ -139,10 +139,30 @@ class Config:
             "MAIL_DEFAULT_SENDER", self.MAIL_USERNAME or "no-reply@quantumgear.co.ke"
         )
 
+        # Email outbox: a failed SMTP send is retried with exponential back-off, at most
+        # MAIL_MAX_ATTEMPTS times, then the email is DEAD (GET /api/admin/emails).
+        self.MAIL_MAX_ATTEMPTS = env.int("MAIL_MAX_ATTEMPTS", 8)
+        # smtplib's protocol dump on stdout (Flask-Mail's default follows DEBUG)
+        self.MAIL_DEBUG = env.bool("MAIL_DEBUG", False)
+
+        # Images: Cloudinary when all three CLOUDINARY_* are set, else local disk under
+        # UPLOAD_DIR served at /media/. Every upload is checked and re-encoded.
         self.CLOUDINARY_CLOUD_NAME = env.str("CLOUDINARY_CLOUD_NAME")
         self.CLOUDINARY_API_KEY = env.str("CLOUDINARY_API_KEY")
         self.CLOUDINARY_API_SECRET = env.str("CLOUDINARY_API_SECRET")
-        self.MEDIA_ROOT = str(Path(instance_path, "media").resolve())
+        self.CLOUDINARY_UPLOAD_PREFIX = env.str(
+            "CLOUDINARY_UPLOAD_PREFIX", "https://api.cloudinary.com"
+        ).rstrip("/")
+        self.CLOUDINARY_FOLDER = env.str("CLOUDINARY_FOLDER", "quantumgear")
+        self.UPLOAD_DIR = str(
+            Path(env.str("UPLOAD_DIR", str(Path(instance_path, "uploads")))).resolve()
+        )
+        self.UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", 5 * 1024 * 1024)
+        self.UPLOAD_MAX_PIXELS = env.int("UPLOAD_MAX_PIXELS", 40_000_000)
+        # HTTPS hosts whose images products may link to besides our own uploads.
+        self.ALLOWED_IMAGE_HOSTS = env.list(
+            "ALLOWED_IMAGE_HOSTS", ["res.cloudinary.com", "images.quantumgear.co.ke"]
+        )
 
         self.GOOGLE_CLIENT_ID = env.str("GOOGLE_CLIENT_ID")
         self.GOOGLE_CLIENT_SECRET = env.str("GOOGLE_CLIENT_SECRET")

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 import marshmallow as ma
+from flask import current_app
 from marshmallow import validate
 
 from app.money import format_money, parse_money
 from app.phone import normalize_phone
+from app.services import image_storage
 
 # Row ids are INTEGER columns (PostgreSQL int4): a larger number can name no row, and
 # handing one to the database fails (OverflowError on SQLite, DataError on PostgreSQL).
@@ -81,3 +84,46 @@ def rate(**kwargs) -> ma.fields.Decimal:
         validate=validate.Range(min=0, max=1, max_inclusive=False),
         **kwargs,
     )
+
+
+def allowed_image_url(url: str) -> bool:
+    """Our own upload (the storage's URL prefix), or an HTTPS URL on ALLOWED_IMAGE_HOSTS
+    (no credentials, no other port): never ``javascript:``, ``http:`` or an internal host."""
+    if any(url.startswith(prefix) for prefix in image_storage().url_prefixes()):
+        return True
+    if any(ch.isspace() or ord(ch) < 32 for ch in url):
+        return False
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return False
+    hosts = {host.lower() for host in current_app.config["ALLOWED_IMAGE_HOSTS"]}
+    return (
+        parts.scheme == "https"
+        and parts.username is None
+        and parts.password is None
+        and port in (None, 443)
+        and (parts.hostname or "") in hosts
+        and bool(parts.path.strip("/"))
+    )
+
+
+class ImageURL(ma.fields.String):
+    """An image URL a page may show: see ``allowed_image_url``."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("validate", validate.Length(max=500))
+        kwargs.setdefault("metadata", {}).setdefault(
+            "description", "One of our uploads, or an HTTPS URL on ALLOWED_IMAGE_HOSTS."
+        )
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        url = super()._deserialize(value, attr, data, **kwargs)
+        if not allowed_image_url(url):
+            raise ma.ValidationError(
+                "Use an image uploaded here (POST /api/uploads/product) or an HTTPS URL "
+                "on an allowed image host."
+            )
+        return url

@@ -153,6 +153,18 @@ JOBS: tuple[Job, ...] = (
         "Transaction Status for B2C payouts/refunds in flight over "
         "PAYOUT_RECONCILE_AFTER_MINUTES; replay early callbacks",
     ),
+    Job(
+        "send_outbox_emails",
+        "app.notifications.jobs:send_outbox_emails",
+        60,
+        "Send queued emails; retry failed ones with back-off up to MAIL_MAX_ATTEMPTS, then DEAD",
+    ),
+    Job(
+        "purge_orphan_uploads",
+        "app.uploads.jobs:purge_orphan_uploads",
+        86400,
+        "Delete uploaded images not attached to anything 24 hours after upload",
+    ),
 )
 
 

@@ -85,6 +85,9 @@ disbursement_settled = _events.signal("disbursement-settled")
 #: that point to it, or keep it by raising ``Conflict``: it is then deactivated instead
 #: and the receivers' deletions are rolled back.
 product_deleting = _events.signal("product-deleting")
+#: A product was created with, or updated to, these images (a list of URLs, the cover
+#: first). ``images``. Uploads mark their images attached to it (and release the others).
+product_images_set = _events.signal("product-images-set")
 #: A question (sender: the product's id): was it delivered to ``user_id``? Receivers
 #: answer True or False; with no receiver answering True, it was not.
 product_received_asked = _events.signal("product-received-asked")
@@ -117,3 +120,7 @@ supplier_returns_asked = _events.signal("supplier-returns-asked")
 #: Any status change of a return, its creation included (``old`` None). ``old``, ``new``
 #: (ReturnStatus), ``actor_id`` (None: the system), ``note``.
 return_status_changed = _events.signal("return-status-changed")
+# ---- uploads (sender: the Upload) ----------------------------------------------------
+#: An uploaded image is being deleted (``DELETE /api/uploads/delete``): receivers drop its
+#: URL wherever their domain holds it. ``url``, ``attached_to`` ("<kind>:<id>" or None).
+upload_removing = _events.signal("upload-removing")

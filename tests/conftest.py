@@ -9,12 +9,16 @@ under test may commit, open new connections and run threads as it does in produc
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
+# Uploaded images of the suite go to a throw-away folder, never the repository's instance/.
+os.environ["UPLOAD_DIR"] = tempfile.mkdtemp(prefix="qg-uploads-")
 if not os.environ.get("TEST_DATABASE_URL"):
     _tmp = tempfile.mkdtemp(prefix="qg-test-")
     os.environ["TEST_DATABASE_URL"] = f"sqlite:///{_tmp}/test.db"
@@ -98,6 +102,14 @@ def db(app):
         _db.session.remove()
         _empty_tables()
         _db.session.remove()
+
+
+@pytest.fixture(autouse=True)
+def upload_dir(app):
+    """UPLOAD_DIR, emptied after each test (like the tables)."""
+    yield Path(app.config["UPLOAD_DIR"])
+    for entry in Path(app.config["UPLOAD_DIR"]).iterdir():
+        shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
 
 
 @pytest.fixture

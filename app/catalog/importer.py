@@ -62,7 +62,7 @@ EXAMPLE = {
     "brand": "samsung",
     "condition": "NEW",
     "warranty_months": "12",
-    "images": "https://cdn.example.com/a55-front.jpg | https://cdn.example.com/a55-back.jpg",
+    "images": "https://images.quantumgear.co.ke/a55-front.jpg | https://images.quantumgear.co.ke/a55-back.jpg",
     "specs": '{"ram_gb": 8, "storage_gb": 128, "colour": "Awesome Navy"}',
 }
 # Cells read, blank ones and blank rows included: the template's columns of MAX_ROWS

@@ -15,7 +15,7 @@ from app.catalog.slugs import ensure_free, unique_slug
 from app.common.audit import record_audit
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.extensions import db
-from app.signals import product_deleting
+from app.signals import product_deleting, product_images_set
 
 PRODUCT_MANAGERS = (UserRole.ADMIN, UserRole.PRODUCT_MANAGER)
 SPEC_CHECKS = {
@@ -107,6 +107,7 @@ def create_product(supplier: SupplierProfile, data: dict[str, Any], actor: User)
         product,
         details={"price": str(product.price), "stock": product.stock},
     )
+    product_images_set.send(product, images=list(product.images or []))
     return product
 
 
@@ -140,6 +141,8 @@ def update_product(product: Product, data: dict[str, Any], actor: User) -> Produ
         setattr(product, field, value)
     _audit_changes(product, before)
     db.session.flush()
+    if "images" in data:
+        product_images_set.send(product, images=list(product.images or []))
     return product
 
 

@@ -10,7 +10,7 @@ from marshmallow import validate
 
 from app.api import PartialLoad
 from app.catalog.models import ProductCondition
-from app.fields import Id, Money, Timestamp
+from app.fields import Id, ImageURL, Money, Timestamp
 from app.fields import rate as _rate
 from app.money import CENTS, MAX_PRICE
 from app.pagination import PaginationSchema
@@ -150,10 +150,13 @@ class ProductWriteSchema(ma.Schema):
     warranty_months = ma.fields.Integer(load_default=0, validate=validate.Range(min=0, max=120))
     specs = _specs(load_default=dict)
     images = ma.fields.List(
-        ma.fields.String(validate=[HTTP_URL, validate.Length(max=500)]),
+        ImageURL(),
         load_default=list,
         validate=validate.Length(max=MAX_IMAGES),
-        metadata={"description": "Image URLs; the first is the cover."},
+        metadata={
+            "description": "Image URLs, the first is the cover: our uploads "
+            "(POST /api/uploads/product) or HTTPS URLs on ALLOWED_IMAGE_HOSTS."
+        },
     )
     commission_rate = _rate(
         allow_none=True, metadata={"description": "Admins only: per-product commission override."}

@@ -13,6 +13,7 @@ from flask import current_app
 
 from app.auth.models import OTPPurpose, User
 from app.notifications.operations import notify
+from app.settings import setting
 from app.signals import (
     email_verified,
     otp_issued,
@@ -23,7 +24,7 @@ from app.signals import (
 
 # What a code asked for on its own is for: (subject, "use this code to ...").
 OTP_PURPOSES = {
-    OTPPurpose.PASSWORD_RESET: ("Your Quantum Gear password reset code", "reset your password"),
+    OTPPurpose.PASSWORD_RESET: ("Your {store} password reset code", "reset your password"),
 }
 
 CODE_SENT = "A verification code was sent to your email."
@@ -62,7 +63,7 @@ def _send_code_and_link(
 
 @verification_requested.connect
 def send_verification_email(user: User, **secrets) -> None:
-    subject = "Verify your Quantum Gear email address"
+    subject = f"Verify your {setting('store_name')} email address"
     _send_code_and_link(
         user,
         "verification-requested",
@@ -76,7 +77,7 @@ def send_verification_email(user: User, **secrets) -> None:
 
 @email_verified.connect
 def send_welcome_email(user: User, **_) -> None:
-    subject = "Welcome to Quantum Gear"
+    subject = f"Welcome to {setting('store_name')}"
     notify(
         user,
         "welcome",
@@ -89,7 +90,7 @@ def send_welcome_email(user: User, **_) -> None:
 
 @password_reset_requested.connect
 def send_password_reset_email(user: User, **secrets) -> None:
-    subject = "Reset your Quantum Gear password"
+    subject = f"Reset your {setting('store_name')} password"
     _send_code_and_link(
         user,
         "password-reset-requested",
@@ -106,6 +107,7 @@ def send_code_email(
     user: User, *, purpose: OTPPurpose, code: str, valid_for: timedelta, **_
 ) -> None:
     subject, use = OTP_PURPOSES[purpose]
+    subject = subject.format(store=setting("store_name"))
     notify(
         user,
         "otp-issued",
@@ -121,7 +123,7 @@ def send_code_email(
 
 @password_changed.connect
 def send_password_changed_email(user: User, **_) -> None:
-    subject = "Your Quantum Gear password was changed"
+    subject = f"Your {setting('store_name')} password was changed"
     notify(
         user,
         "password-changed",

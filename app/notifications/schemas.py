@@ -5,6 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from app.fields import Timestamp
+from app.notifications.models import OutboxStatus
 from app.pagination import PaginationSchema
 
 
@@ -32,3 +33,24 @@ class UnreadCountSchema(ma.Schema):
 
 class MarkedReadSchema(ma.Schema):
     marked_read = ma.fields.Integer(metadata={"description": "how many were unread"})
+
+
+class OutboxEmailSchema(ma.Schema):
+    id = ma.fields.Integer()
+    to = ma.fields.String(attribute="to_address")
+    subject = ma.fields.String()
+    template = ma.fields.String()
+    status = ma.fields.String(
+        metadata={"enum": [status.value for status in OutboxStatus], "example": "DEAD"}
+    )
+    attempts = ma.fields.Integer()
+    next_attempt_at = Timestamp(allow_none=True)
+    last_error = ma.fields.String(allow_none=True)
+    context = ma.fields.Dict(allow_none=True, metadata={"description": "The event's data."})
+    created_at = Timestamp()
+    sent_at = Timestamp(allow_none=True)
+
+
+class OutboxQuerySchema(PaginationSchema):
+    status = ma.fields.Enum(OutboxStatus)
+    to = ma.fields.Email(metadata={"description": "Only emails to this address."})

@@ -38,7 +38,7 @@ def product_count(db):
 
 GOOD = (
     HEADER + 'T-1,Tecno Spark 20,18999,10,smartphones,Tecno,NEW,"{""ram_gb"": 8}",'
-    "https://cdn.example.com/1.jpg|https://cdn.example.com/2.jpg\n"
+    "https://images.quantumgear.co.ke/1.jpg|https://images.quantumgear.co.ke/2.jpg\n"
     "T-2,Tecno Pop 8,10999.50,5,Smartphones,tecno,refurbished,,\n"
 ).encode()
 BAD = (

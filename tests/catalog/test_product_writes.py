@@ -33,7 +33,7 @@ def body(category, **overrides):
         "condition": "NEW",
         "warranty_months": 12,
         "specs": {"ram_gb": 4, "colour": "Blue", "5g": False},
-        "images": ["https://cdn.example.com/a15.jpg"],
+        "images": ["https://images.quantumgear.co.ke/a15.jpg"],
     } | overrides
 
 

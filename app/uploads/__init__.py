@@ -1,0 +1,1 @@
+"""Image uploads: checked by content, re-encoded, stored locally or on Cloudinary."""
