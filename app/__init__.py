@@ -32,6 +32,8 @@ BLUEPRINT_MODULES = (
     "app.supplier.routes",
     "app.notifications.routes",
     "app.contact.routes",
+    "app.settings.routes",
+    "app.admin.routes",
 )
 
 # Modules whose models must be imported for the metadata (and Alembic) to see them.
@@ -46,6 +48,7 @@ MODEL_MODULES = (
     "app.payments.models",
     "app.ledger.models",
     "app.contact.models",
+    "app.settings.models",
 )
 
 # Modules whose signal receivers (``app/signals.py``) must be connected.
@@ -57,6 +60,7 @@ RECEIVER_MODULES: tuple[str, ...] = (
     "app.notifications.order_emails",
     "app.notifications.payment_emails",
     "app.notifications.account_emails",
+    "app.notifications.admin_feed",
 )
 
 # Modules that add ``flask`` commands through a ``register_cli(app)`` function.

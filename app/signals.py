@@ -73,3 +73,11 @@ password_reset_requested = _events.signal("password-reset-requested")
 otp_issued = _events.signal("otp-issued")
 #: The password was reset, changed or set (other sessions are signed out).
 password_changed = _events.signal("password-changed")
+
+# ---- suppliers (sender: the SupplierProfile) ----------------------------------------
+#: A supplier signed up: their application waits for an admin's decision.
+supplier_applied = _events.signal("supplier-applied")
+#: An admin decided on a supplier (``accounts.set_supplier_status`` through the admin
+#: domain). ``old``, ``new`` (SupplierStatus), ``actor_id``, ``reason``. A supplier that
+#: is not APPROVED has its products hidden (``is_approved``) and its payouts held.
+supplier_status_changed = _events.signal("supplier-status-changed")
