@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import marshmallow as ma
 from marshmallow import validate
@@ -67,3 +68,18 @@ class Timestamp(ma.fields.DateTime):
     def _deserialize(self, value, attr, data, **kwargs) -> datetime:
         parsed = super()._deserialize(value, attr, data, **kwargs)
         return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def rate(maximum: str = "1", *, max_inclusive: bool = True, **kwargs) -> ma.fields.Decimal:
+    """A rate from 0 to ``maximum`` with up to four places, dumped as a string
+    (``"0.1000"``); documented as one, with numeric bounds (apispec would write them as
+    the strings ``"0.0000"``/``"1.0000"``, an invalid OpenAPI document)."""
+    metadata = kwargs.setdefault("metadata", {})
+    metadata.setdefault("example", "0.1000")
+    metadata.update(type="string", format="decimal", minimum=0, maximum=float(maximum))
+    return ma.fields.Decimal(
+        places=4,
+        as_string=True,
+        validate=validate.Range(min=0, max=Decimal(maximum), max_inclusive=max_inclusive),
+        **kwargs,
+    )

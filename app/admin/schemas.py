@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import marshmallow as ma
 from marshmallow import validate
 
@@ -11,7 +9,7 @@ from app.admin.bulk import MAX_IDS
 from app.api import OrderedRange
 from app.auth.models import SupplierStatus, UserRole
 from app.auth.schemas import AdminProfileSchema, SupplierProfileSchema
-from app.fields import Id, Timestamp
+from app.fields import Id, Timestamp, rate
 from app.orders.models import OrderStatus
 from app.orders.schemas import OrderQuerySchema
 from app.pagination import PaginationSchema
@@ -157,16 +155,10 @@ class ReasonSchema(ma.Schema):
 
 
 class CommissionSchema(ma.Schema):
-    commission_rate = ma.fields.Decimal(
+    commission_rate = rate(
+        "0.5",
         required=True,
-        places=4,
-        validate=validate.Range(min=0, max=Decimal("0.5")),
-        metadata={
-            "type": "string",
-            "format": "decimal",
-            "example": "0.0800",
-            "description": "0 to 0.5; applies to orders placed from now on",
-        },
+        metadata={"example": "0.0800", "description": "0 to 0.5; for orders placed from now on"},
     )
 
     @ma.validates("commission_rate")

@@ -10,7 +10,7 @@ from marshmallow import validate
 
 from app.api import PartialLoad
 from app.catalog.models import ProductCondition
-from app.fields import Id, Money, Timestamp
+from app.fields import Id, Money, Timestamp, rate
 from app.money import CENTS, MAX_PRICE
 from app.pagination import PaginationSchema
 
@@ -23,17 +23,8 @@ HTTP_URL = validate.URL(schemes={"http", "https"}, require_tld=False)
 
 
 def _rate(**kwargs) -> ma.fields.Decimal:
-    """A rate from 0 to under 1, dumped as a string (``"0.1000"``); documented as one, with
-    numeric bounds (apispec would write them as the strings ``"0.0000"``/``"1.0000"``)."""
-    metadata = kwargs.setdefault("metadata", {})
-    metadata.setdefault("example", "0.1000")
-    metadata.update(type="string", format="decimal", minimum=0, maximum=1)
-    return ma.fields.Decimal(
-        places=4,
-        as_string=True,
-        validate=validate.Range(min=0, max=1, max_inclusive=False),
-        **kwargs,
-    )
+    """A rate from 0 to under 1 (``app.fields.rate``)."""
+    return rate("1", max_inclusive=False, **kwargs)
 
 
 def _name(**kwargs) -> ma.fields.String:

@@ -17,7 +17,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 import marshmallow as ma
@@ -27,7 +26,7 @@ from marshmallow import validate
 from sqlalchemy import select
 
 from app.extensions import db
-from app.fields import Money, Phone
+from app.fields import Money, Phone, rate
 from app.money import MAX_PRICE, ZERO
 
 SOCIAL_NETWORKS = ("facebook", "instagram", "x", "tiktok")
@@ -39,11 +38,7 @@ def _text(maximum: int, minimum: int = 1) -> Callable[[], ma.fields.Field]:
 
 
 def _rate(maximum: str) -> Callable[[], ma.fields.Field]:
-    return lambda: ma.fields.Decimal(
-        places=4,
-        as_string=True,
-        validate=validate.Range(min=0, max=Decimal(maximum)),
-    )
+    return lambda: rate(maximum)
 
 
 def _count(maximum: int) -> Callable[[], ma.fields.Field]:
