@@ -161,11 +161,6 @@ class CommissionSchema(ma.Schema):
         metadata={"example": "0.0800", "description": "0 to 0.5; for orders placed from now on"},
     )
 
-    @ma.validates("commission_rate")
-    def _no_more_than_four_places(self, value, **kwargs):
-        if value.as_tuple().exponent < -4:
-            raise ma.ValidationError("At most four decimal places.")
-
 
 # ---- catalogue --------------------------------------------------------------------------
 class AdminProductQuerySchema(PaginationSchema):
