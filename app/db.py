@@ -22,6 +22,7 @@ from sqlalchemy import (
     TypeDecorator,
     event,
     func,
+    select,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import (
@@ -59,6 +60,21 @@ def get_or_404(model: type, object_id: int, *, active_only: bool = False):
     instance = current_app.extensions["sqlalchemy"].session.get(model, object_id)
     if instance is None or (active_only and not instance.is_active):
         raise NotFound(f"{model.__name__} not found")
+    return instance
+
+
+def lock_or_404(model: type, object_id: int, *, message: str | None = None):
+    """The row with this key, re-read and holding its row lock until commit (serialises
+    concurrent changes of it), or a 404."""
+    session = current_app.extensions["sqlalchemy"].session
+    instance = session.scalar(
+        select(model)
+        .where(model.id == object_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if instance is None:
+        raise NotFound(message or f"{model.__name__} not found")
     return instance
 
 

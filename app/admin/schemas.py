@@ -8,7 +8,7 @@ from marshmallow import validate
 from app.admin.bulk import MAX_IDS
 from app.api import OrderedRange
 from app.auth.models import SupplierStatus, UserRole
-from app.auth.schemas import AdminProfileSchema, SupplierProfileSchema
+from app.auth.schemas import SupplierProfileSchema, UserSchema
 from app.fields import Id, Timestamp, rate
 from app.orders.models import OrderStatus
 from app.orders.schemas import OrderQuerySchema
@@ -69,26 +69,16 @@ class SupplierSummarySchema(ma.Schema):
     status = ma.fields.String()
 
 
-class AdminUserSchema(ma.Schema):
-    id = ma.fields.Integer()
-    email = ma.fields.String()
-    first_name = ma.fields.String()
-    last_name = ma.fields.String()
-    full_name = ma.fields.String()
-    phone = ma.fields.String(allow_none=True)
-    role = ma.fields.Enum(UserRole)
-    is_active = ma.fields.Boolean()
-    is_verified = ma.fields.Boolean()
-    two_factor_enabled = ma.fields.Boolean(attribute="totp_enabled")
-    last_login_at = Timestamp(allow_none=True)
-    created_at = Timestamp()
+class AdminUserSchema(UserSchema):
+    """A user in the admin list: the other profiles are on the detail."""
+
+    class Meta:
+        exclude = ("customer_profile", "admin_profile", "delivery_agent_profile")
+
     supplier_profile = ma.fields.Nested(SupplierSummarySchema, allow_none=True)
 
 
-class AdminUserDetailSchema(AdminUserSchema):
-    supplier_profile = ma.fields.Nested(SupplierProfileSchema, allow_none=True)
-    admin_profile = ma.fields.Nested(AdminProfileSchema, allow_none=True)
-    email_verified_at = Timestamp(allow_none=True)
+class AdminUserDetailSchema(UserSchema):
     locked_until = Timestamp(allow_none=True)
     open_sessions = ma.fields.Integer(metadata={"description": "sessions not signed out"})
 

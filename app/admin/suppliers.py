@@ -17,7 +17,8 @@ from sqlalchemy.orm import contains_eager
 from app.auth.accounts import set_supplier_status
 from app.auth.models import SupplierProfile, SupplierStatus, User
 from app.common.audit import record_audit
-from app.errors import InvalidTransition, NotFound
+from app.db import lock_or_404
+from app.errors import InvalidTransition
 from app.extensions import db
 from app.pagination import Page, paginate
 from app.signals import supplier_status_changed
@@ -58,15 +59,7 @@ def list_suppliers(params: dict[str, Any]) -> Page:
 
 
 def _lock(profile_id: int) -> SupplierProfile:
-    profile = db.session.scalar(
-        select(SupplierProfile)
-        .where(SupplierProfile.id == profile_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if profile is None:
-        raise NotFound("Supplier not found")
-    return profile
+    return lock_or_404(SupplierProfile, profile_id, message="Supplier not found")
 
 
 def decide(

@@ -14,6 +14,7 @@ from sqlalchemy.orm import joinedload
 
 from app.auth import accounts
 from app.auth.models import ADMIN_ROLES, SEARCHED_COLUMNS, Session, User, UserRole
+from app.db import lock_or_404
 from app.errors import Conflict, Forbidden, NotFound
 from app.extensions import db
 from app.pagination import Page, paginate
@@ -101,15 +102,7 @@ def _check_admins_remain(user: User) -> None:
 
 
 def _lock(user_id: int) -> User:
-    user = db.session.scalar(
-        select(User)
-        .where(User.id == user_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if user is None:
-        raise NotFound("User not found")
-    return user
+    return lock_or_404(User, user_id, message="User not found")
 
 
 def set_active(actor: User, user_id: int, active: bool, reason: str | None) -> str:
