@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from app.auth.models import UserRole
 from app.common.models import AuditLog
 from app.db import utcnow
-from app.extensions import db as _db
 from app.orders.models import Order, OrderStatus, PaymentStatus
+from tests.admin.statements import count_statements
 from tests.factories.auth import DeliveryAgentProfileFactory, UserFactory
 from tests.factories.catalog import ProductFactory
 from tests.factories.orders import DeliveryZoneFactory, OrderFactory
@@ -60,21 +60,6 @@ def test_every_filter(client, db, role_user, auth_headers):
     assert inverted.status_code == 400
     for bad in ("status=LOST", "supplier_id=0", "agent_id=x", "payment_method=BARTER"):
         assert client.get(f"/api/admin/orders?{bad}", headers=headers).status_code == 400, bad
-
-
-def count_statements(run) -> int:
-    statements = []
-
-    def record(*args):
-        statements.append(args[2])
-
-    engine = _db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        run()
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-    return len(statements)
 
 
 def test_a_page_costs_the_same_statements_for_2_or_12_orders(client, admin_headers):

@@ -124,3 +124,22 @@ def test_every_admin_endpoint_needs_a_token(app, client):
         body = None if method == "GET" else {}
         response = client.open(concrete(path), method=method, json=body)
         assert response.status_code == 401, f"{method} {path}: {response.status_code}"
+
+
+def test_the_readme_shows_the_role_table():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    order = [
+        UserRole.ADMIN,
+        UserRole.FINANCE_ADMIN,
+        UserRole.SUPPORT_ADMIN,
+        UserRole.PRODUCT_MANAGER,
+    ]
+    rows = {}
+    for line in readme.splitlines():
+        match = re.match(r"^\| `([a-z_.]+)` \|(.*)\|$", line)
+        if match:
+            cells = [cell.strip() for cell in match.group(2).split("|")][:4]
+            rows[match.group(1)] = {role for role, cell in zip(order, cells, strict=True) if cell}
+    assert rows == {name: set(roles) for name, roles in PERMISSIONS.items()}

@@ -9,6 +9,7 @@ from app.admin import users as admin_users
 from app.auth.models import Session, User, UserRole
 from app.common.models import AuditLog
 from app.errors import Conflict
+from tests.admin.statements import count_statements
 from tests.concurrency import run_together
 from tests.factories.auth import AdminProfileFactory, SupplierProfileFactory, UserFactory
 
@@ -242,3 +243,14 @@ def test_two_admins_taking_each_other_away_at_once_leave_one(app, db, auth_heade
                 Session.__table__.update().where(Session.user_id == user_id).values(revoked_at=None)
             )
         db.session.commit()
+
+
+def test_a_page_of_users_costs_the_same_statements_for_2_or_12_users(client, admin_headers):
+    def page():
+        assert client.get("/api/admin/users?per_page=50", headers=admin_headers).status_code == 200
+
+    SupplierProfileFactory()
+    few = count_statements(page)
+    SupplierProfileFactory.create_batch(5)
+    UserFactory.create_batch(5)
+    assert count_statements(page) == few
