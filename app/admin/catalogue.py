@@ -16,7 +16,6 @@ from app.auth.models import SupplierProfile, User
 from app.catalog import operations as ops
 from app.catalog.models import Brand, Category, Product
 from app.catalog.products import REFERENCES
-from app.common.audit import record_audit
 from app.errors import NotFound
 from app.extensions import db
 from app.pagination import Page, paginate
@@ -92,13 +91,7 @@ def _set_category(product_id: int, category_id: int, actor: User) -> str:
     product = _product(product_id)
     if product.category_id == category_id:
         return "unchanged"
-    before = product.category_id
     ops.update_product(product, {"category_id": category_id}, actor)
-    record_audit(
-        "product.category_changed",
-        product,
-        details={"before": {"category_id": before}, "after": {"category_id": category_id}},
-    )
     return "updated"
 
 

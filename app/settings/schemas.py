@@ -20,15 +20,11 @@ class SettingSchema(ma.Schema):
     updated_by_id = ma.fields.Integer(allow_none=True)
 
 
-class SettingsUpdateSchema(PartialLoad, ma.Schema):
-    """Only the keys sent change; each is validated by its own rule, unknown keys are
-    refused."""
-
-
-# One field per setting, from the one table of settings.
+# Only the keys sent change; each is validated by its own rule (one field per setting,
+# from the one table of settings), unknown keys are refused.
 SettingsUpdateSchema = type(
     "SettingsUpdateSchema",
-    (SettingsUpdateSchema,),
+    (PartialLoad, ma.Schema),
     {key: entry.field() for key, entry in SETTINGS.items()},
 )
 

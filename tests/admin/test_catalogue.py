@@ -93,6 +93,8 @@ def test_toggle_status(client, db, pm_headers):
     response = client.put(f"/api/admin/products/{product.id}/toggle-status", headers=pm_headers)
     assert response.status_code == 200 and response.json["data"]["is_active"] is False
     assert client.get(f"/api/products/{product.id}").status_code == 404
+    entry = db.session.scalar(select(AuditLog).where(AuditLog.action == "product.updated"))
+    assert entry.details == {"before": {"is_active": True}, "after": {"is_active": False}}
     response = client.put(f"/api/admin/products/{product.id}/toggle-status", headers=pm_headers)
     assert response.json["data"]["is_active"] is True
     missing = client.put("/api/admin/products/999999/toggle-status", headers=pm_headers)
