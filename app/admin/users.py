@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import joinedload
 
 from app.auth import accounts
-from app.auth.models import ADMIN_ROLES, SEARCHED_COLUMNS, Session, User, UserRole
+from app.auth.models import ADMIN_ROLES, Session, User, UserRole
 from app.db import lock_or_404
 from app.errors import Conflict, Forbidden, NotFound
 from app.extensions import db
@@ -23,20 +23,10 @@ MAX_SEARCH_WORDS = 5
 
 
 def _search(q: str):
-    """Each word of ``q`` is part of the email, a name or the phone (on PostgreSQL each
-    test is a trigram index lookup)."""
-    words = q.split()[:MAX_SEARCH_WORDS]
-    return and_(
-        *(
-            or_(
-                *(
-                    getattr(User, column).ilike(f"%{_escape(word)}%", escape="\\")
-                    for column in SEARCHED_COLUMNS
-                )
-            )
-            for word in words
-        )
-    )
+    """Each word of ``q`` is part of the email, a name or the phone (``search_text``; on
+    PostgreSQL a trigram index lookup)."""
+    words = q.lower().split()[:MAX_SEARCH_WORDS]
+    return and_(*(User.search_text.like(f"%{_escape(word)}%", escape="\\") for word in words))
 
 
 def _escape(word: str) -> str:

@@ -9,6 +9,9 @@ from alembic import op
 import sqlalchemy as sa
 
 
+# As app.auth.models.SEARCH_TEXT when this migration was written.
+SEARCH_TEXT = "lower(email || ' ' || first_name || ' ' || last_name || ' ' || coalesce(phone, ''))"
+
 # revision identifiers, used by Alembic.
 revision = '0006_admin'
 down_revision = '0005_notifications'
@@ -59,21 +62,22 @@ def upgrade():
         batch_op.drop_index(batch_op.f('ix_users_role'))
         batch_op.create_index('ix_users_active_created', ['is_active', 'created_at'], unique=False)
         batch_op.create_index('ix_users_created', ['created_at', 'id'], unique=False)
-        batch_op.create_index('ix_users_email_trgm', ['email'], unique=False, postgresql_using='gin', postgresql_ops={'email': 'gin_trgm_ops'})
-        batch_op.create_index('ix_users_first_name_trgm', ['first_name'], unique=False, postgresql_using='gin', postgresql_ops={'first_name': 'gin_trgm_ops'})
-        batch_op.create_index('ix_users_last_name_trgm', ['last_name'], unique=False, postgresql_using='gin', postgresql_ops={'last_name': 'gin_trgm_ops'})
-        batch_op.create_index('ix_users_phone_trgm', ['phone'], unique=False, postgresql_using='gin', postgresql_ops={'phone': 'gin_trgm_ops'})
         batch_op.create_index('ix_users_role_created', ['role', 'created_at'], unique=False)
+
+    # The admin search's column. SQLite cannot add a STORED generated column to a table
+    # (ALTER TABLE ADD COLUMN): there it is VIRTUAL, computed alike when read.
+    postgresql = op.get_bind().dialect.name == "postgresql"
+    with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('search_text', sa.Text(), sa.Computed(SEARCH_TEXT, persisted=postgresql), nullable=True))
+        batch_op.create_index('ix_users_search_text_trgm', ['search_text'], unique=False, postgresql_using='gin', postgresql_ops={'search_text': 'gin_trgm_ops'})
 
 
 
 def downgrade():
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_index('ix_users_role_created')
-        batch_op.drop_index('ix_users_phone_trgm', postgresql_using='gin', postgresql_ops={'phone': 'gin_trgm_ops'})
-        batch_op.drop_index('ix_users_last_name_trgm', postgresql_using='gin', postgresql_ops={'last_name': 'gin_trgm_ops'})
-        batch_op.drop_index('ix_users_first_name_trgm', postgresql_using='gin', postgresql_ops={'first_name': 'gin_trgm_ops'})
-        batch_op.drop_index('ix_users_email_trgm', postgresql_using='gin', postgresql_ops={'email': 'gin_trgm_ops'})
+        batch_op.drop_index('ix_users_search_text_trgm', postgresql_using='gin', postgresql_ops={'search_text': 'gin_trgm_ops'})
+        batch_op.drop_column('search_text')
         batch_op.drop_index('ix_users_created')
         batch_op.drop_index('ix_users_active_created')
         batch_op.create_index(batch_op.f('ix_users_role'), ['role'], unique=False)
