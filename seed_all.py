@@ -9,6 +9,7 @@ from app.extensions import db
 SEEDERS = (
     "app.auth.seed",
     "app.catalog.seed",
+    "app.admin.seed",
     "app.supplier.seed",
     "app.payouts.seed",
     "app.returns.seed",

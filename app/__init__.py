@@ -43,6 +43,8 @@ BLUEPRINT_MODULES = (
     "app.dispatch.routes",
     "app.uploads.routes",
     "app.uploads.media",
+    "app.settings.routes",
+    "app.admin.routes",
 )
 
 # Modules whose models must be imported for the metadata (and Alembic) to see them.
@@ -63,6 +65,7 @@ MODEL_MODULES = (
     "app.returns.models",
     "app.dispatch.models",
     "app.uploads.models",
+    "app.settings.models",
 )
 
 # Modules whose signal receivers (``app/signals.py``) must be connected.
@@ -79,6 +82,7 @@ RECEIVER_MODULES: tuple[str, ...] = (
     "app.returns.notifications",
     "app.dispatch.receivers",
     "app.uploads.receivers",
+    "app.notifications.admin_feed",
 )
 
 # Modules that add ``flask`` commands through a ``register_cli(app)`` function.

@@ -257,6 +257,8 @@ class Config:
         self.DELIVERY_CONFIRM_HOURS = env.int("DELIVERY_CONFIRM_HOURS", 24)
         # Shown on every client's pages while set (e.g. planned maintenance).
         self.MAINTENANCE_BANNER = env.str("MAINTENANCE_BANNER", "")
+        # How long a worker keeps the runtime settings before checking for a change.
+        self.SETTINGS_CACHE_SECONDS = env.int("SETTINGS_CACHE_SECONDS", 5)
 
         self.SCHEDULER_ENABLED = env.bool("SCHEDULER_ENABLED", self.default_scheduler_enabled())
         self.IDEMPOTENCY_KEY_TTL_HOURS = 24
@@ -321,6 +323,7 @@ class TestingConfig(Config):
         self.BCRYPT_ROUNDS = 4
         self.MAIL_USERNAME = None
         self.CORS_ORIGINS = [self.FRONTEND_URL]
+        self.SETTINGS_CACHE_SECONDS = 0  # tests empty tables under the cache
 
     def database_url(self, env: _Env) -> str | None:
         return env.str("TEST_DATABASE_URL")

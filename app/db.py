@@ -75,6 +75,14 @@ def lock_row(model: type, object_id: int):
     )
 
 
+def lock_or_404(model: type, object_id: int, *, message: str | None = None):
+    """``lock_row``, or a 404 when there is no such row."""
+    instance = lock_row(model, object_id)
+    if instance is None:
+        raise NotFound(message or f"{model.__name__} not found")
+    return instance
+
+
 _AFTER_COMMIT_KEY = "qg_after_commit"  # session.info: {SessionTransaction: [actions]}
 
 

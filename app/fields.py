@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from urllib.parse import urlsplit
 
 import marshmallow as ma
@@ -72,16 +73,17 @@ class Timestamp(ma.fields.DateTime):
         return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
-def rate(**kwargs) -> ma.fields.Decimal:
-    """A rate from 0 to under 1, dumped as a string (``"0.1000"``); documented as one, with
-    numeric bounds (apispec would write them as the strings ``"0.0000"``/``"1.0000"``)."""
+def rate(maximum: str = "1", *, max_inclusive: bool = True, **kwargs) -> ma.fields.Decimal:
+    """A rate from 0 to ``maximum`` with up to four places, dumped as a string
+    (``"0.1000"``); documented as one, with numeric bounds (apispec would write them as
+    the strings ``"0.0000"``/``"1.0000"``, an invalid OpenAPI document)."""
     metadata = kwargs.setdefault("metadata", {})
     metadata.setdefault("example", "0.1000")
-    metadata.update(type="string", format="decimal", minimum=0, maximum=1)
+    metadata.update(type="string", format="decimal", minimum=0, maximum=float(maximum))
     return ma.fields.Decimal(
         places=4,
         as_string=True,
-        validate=validate.Range(min=0, max=1, max_inclusive=False),
+        validate=validate.Range(min=0, max=Decimal(maximum), max_inclusive=max_inclusive),
         **kwargs,
     )
 

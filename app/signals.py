@@ -124,3 +124,10 @@ return_status_changed = _events.signal("return-status-changed")
 #: An uploaded image is being deleted (``DELETE /api/uploads/delete``): receivers drop its
 #: URL wherever their domain holds it. ``url``, ``attached_to`` ("<kind>:<id>" or None).
 upload_removing = _events.signal("upload-removing")
+# ---- suppliers (sender: the SupplierProfile) ----------------------------------------
+#: A supplier signed up: their application waits for an admin's decision.
+supplier_applied = _events.signal("supplier-applied")
+#: An admin decided on a supplier (``accounts.set_supplier_status`` through the admin
+#: domain). ``old``, ``new`` (SupplierStatus), ``actor_id``, ``reason``. A supplier that
+#: is not APPROVED has its products hidden (``is_approved``) and its payouts held.
+supplier_status_changed = _events.signal("supplier-status-changed")

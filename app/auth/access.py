@@ -14,6 +14,7 @@ from flask import Flask, g
 from flask_jwt_extended import get_jwt, verify_jwt_in_request
 
 from app.auth.models import ADMIN_ROLES, User, UserRole
+from app.auth.permissions import roles_for
 from app.errors import Forbidden, Unauthorized
 from app.extensions import db, jwt
 
@@ -96,6 +97,21 @@ def auth_required(
         manual = dict(apidoc.get("manual_doc", {}))
         manual["security"] = [{BEARER_SCHEME: []}]
         wrapper._apidoc = apidoc | {"manual_doc": manual}
+        # Read by the role-matrix test: who this guard lets in (None: any signed-in user).
+        wrapper._roles = frozenset(roles) if roles is not None else None
+        return wrapper
+
+    return decorator
+
+
+def requires(capability: str, **kwargs) -> Callable:
+    """Guard an admin endpoint by a row of the role table (``app/auth/permissions.py``):
+    403 ``FORBIDDEN`` for any role without ``capability``."""
+    guard = auth_required(roles_for(capability), **kwargs)
+
+    def decorator(view):
+        wrapper = guard(view)
+        wrapper._capability = capability
         return wrapper
 
     return decorator

@@ -18,6 +18,7 @@ from app.auth.models import (
     CustomerProfile,
     DeliveryAgentProfile,
     SupplierProfile,
+    SupplierStatus,
     User,
     UserRole,
 )
@@ -85,15 +86,37 @@ def attach_profile(user: User, *, business_name: str | None, approved: bool) -> 
     elif user.role == UserRole.SUPPLIER and user.supplier_profile is None:
         if not business_name:
             raise ValidationFailed(details={"business_name": ["Suppliers need a business name."]})
-        user.supplier_profile = SupplierProfile(
-            business_name=business_name,
-            is_approved=approved,
-            approved_at=utcnow() if approved else None,
+        user.supplier_profile = SupplierProfile(business_name=business_name)
+        set_supplier_status(
+            user.supplier_profile,
+            SupplierStatus.APPROVED if approved else SupplierStatus.PENDING,
         )
     elif user.role == UserRole.DELIVERY_AGENT and user.delivery_agent_profile is None:
         user.delivery_agent_profile = DeliveryAgentProfile()
     elif user.role in ADMIN_ROLES and user.admin_profile is None:
         user.admin_profile = AdminProfile()
+
+
+def set_supplier_status(
+    profile: SupplierProfile,
+    status: SupplierStatus,
+    *,
+    actor_id: int | None = None,
+    reason: str | None = None,
+) -> SupplierStatus:
+    """The one writer of a supplier's ``status`` and of ``is_approved``, the flag the
+    rest of the code reads (true exactly when APPROVED: a database check holds them
+    together). Returns the previous status. Which moves are allowed is the admin
+    domain's table; this only records one."""
+    previous = profile.status
+    profile.status = status
+    profile.is_approved = status == SupplierStatus.APPROVED
+    profile.status_reason = reason
+    profile.status_changed_at = utcnow()
+    if status == SupplierStatus.APPROVED:
+        profile.approved_at = profile.approved_at if previous == status else utcnow()
+        profile.approved_by_id = actor_id if previous != status else profile.approved_by_id
+    return previous
 
 
 # --- operator actions ----------------------------------------------------------------
@@ -102,21 +125,39 @@ def set_role(user: User, role: UserRole, *, business_name: str | None = None) ->
     previous = user.role
     user.role = role
     attach_profile(user, business_name=business_name, approved=True)
-    record_audit("auth.role_changed", user, details={"from": str(previous), "to": str(role)})
+    record_audit(
+        "auth.role_changed",
+        user,
+        details={"before": {"role": str(previous)}, "after": {"role": str(role)}},
+    )
     return user
 
 
-def disable_user(user: User) -> User:
+def disable_user(user: User, *, reason: str | None = None) -> User:
+    """Disable the account and revoke every session it has, at once (flushes)."""
     user.is_active = False
-    tokens.revoke_sessions(user.id, reason="ACCOUNT_DISABLED")
-    record_audit("auth.account_disabled", user)
+    revoked = tokens.revoke_sessions(user.id, reason="ACCOUNT_DISABLED")
+    record_audit(
+        "auth.account_disabled",
+        user,
+        details={
+            "before": {"is_active": True},
+            "after": {"is_active": False},
+            "reason": reason,
+            "sessions_revoked": len(revoked),
+        },
+    )
     return user
 
 
-def enable_user(user: User) -> User:
+def enable_user(user: User, *, reason: str | None = None) -> User:
     user.is_active = True
     user.locked_until = None
-    record_audit("auth.account_enabled", user)
+    record_audit(
+        "auth.account_enabled",
+        user,
+        details={"before": {"is_active": False}, "after": {"is_active": True}, "reason": reason},
+    )
     return user
 
 

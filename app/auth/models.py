@@ -7,13 +7,16 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
+    DDL,
     Boolean,
     CheckConstraint,
+    Computed,
     ForeignKey,
     Index,
     Numeric,
     String,
     Text,
+    event,
     false,
     func,
     true,
@@ -43,9 +46,23 @@ ADMIN_ROLES = frozenset(
 )
 
 
+class SupplierStatus(enum.StrEnum):
+    """A merchant application's state; ``SupplierProfile.is_approved`` mirrors APPROVED."""
+
+    PENDING = "PENDING"
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
+    SUSPENDED = "SUSPENDED"
+
+
 class AuthProvider(enum.StrEnum):
     LOCAL = "LOCAL"
     GOOGLE = "GOOGLE"
+
+
+# What the admin search (``q``) looks in: email, names and phone, lower-cased, in one
+# column the database keeps (one trigram index; one cheap LIKE per row when counting).
+SEARCH_TEXT = "lower(email || ' ' || first_name || ' ' || last_name || ' ' || coalesce(phone, ''))"
 
 
 class User(TimestampMixin, Base):
@@ -53,6 +70,17 @@ class User(TimestampMixin, Base):
     __table_args__ = (
         CheckConstraint("email = lower(email)", name="email_lower_case"),
         CheckConstraint("failed_login_count >= 0", name="failed_login_count_non_negative"),
+        # The admin user list: by role or status, newest first; and its search (``q``),
+        # substrings of ``search_text``, which a trigram index answers on PostgreSQL.
+        Index("ix_users_role_created", "role", "created_at"),
+        Index("ix_users_active_created", "is_active", "created_at"),
+        Index("ix_users_created", "created_at", "id"),
+        Index(
+            "ix_users_search_text_trgm",
+            "search_text",
+            postgresql_using="gin",
+            postgresql_ops={"search_text": "gin_trgm_ops"},
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -62,7 +90,7 @@ class User(TimestampMixin, Base):
     last_name: Mapped[str] = mapped_column(String(100))
     phone: Mapped[str | None] = mapped_column(String(12))
     avatar_url: Mapped[str | None] = mapped_column(String(500))
-    role: Mapped[UserRole] = mapped_column(enum_column(UserRole), index=True)
+    role: Mapped[UserRole] = mapped_column(enum_column(UserRole))
     auth_provider: Mapped[AuthProvider] = mapped_column(
         enum_column(AuthProvider), default=AuthProvider.LOCAL
     )
@@ -79,6 +107,9 @@ class User(TimestampMixin, Base):
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    search_text: Mapped[str | None] = mapped_column(
+        Text, Computed(SEARCH_TEXT, persisted=True), deferred=True
+    )
 
     customer_profile: Mapped[CustomerProfile | None] = relationship(
         back_populates="user", uselist=False, cascade="all, delete-orphan"
@@ -131,6 +162,12 @@ class SupplierProfile(TimestampMixin, Base):
     """A seller. Earnings are a ledger (supplier domain), never a number kept here."""
 
     __tablename__ = "supplier_profiles"
+    __table_args__ = (
+        # The flag other code reads is exactly "the status is APPROVED" (both are set by
+        # ``accounts.set_supplier_status``).
+        CheckConstraint("is_approved = (status = 'APPROVED')", name="approved_iff_status_approved"),
+        Index("ix_supplier_profiles_status_created", "status", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
@@ -140,6 +177,13 @@ class SupplierProfile(TimestampMixin, Base):
     business_address: Mapped[str | None] = mapped_column(String(255))
     mpesa_payout_number: Mapped[str | None] = mapped_column(String(12))
     commission_rate: Mapped[Decimal | None] = mapped_column(Numeric(5, 4))
+    status: Mapped[SupplierStatus] = mapped_column(
+        enum_column(SupplierStatus),
+        default=SupplierStatus.PENDING,
+        server_default=SupplierStatus.PENDING.value,
+    )
+    status_reason: Mapped[str | None] = mapped_column(String(500))
+    status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     is_approved: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=false(), index=True
     )
@@ -241,3 +285,12 @@ class OTP(Base):
     created_at: Mapped[datetime] = mapped_column(
         UTCDateTime(), default=utcnow, server_default=func.now()
     )
+
+
+# The trigram indexes above need PostgreSQL's pg_trgm (a trusted extension: the database
+# owner may create it); the migration creates it too.
+event.listen(
+    User.__table__,
+    "before_create",
+    DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm").execute_if(dialect="postgresql"),
+)

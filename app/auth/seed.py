@@ -8,7 +8,7 @@ Every demo account signs in with ``DEMO_PASSWORD``.
 from __future__ import annotations
 
 from app.auth import accounts
-from app.auth.models import AuthProvider, UserRole
+from app.auth.models import AuthProvider, SupplierStatus, UserRole
 from app.db import utcnow
 from app.extensions import db
 
@@ -71,7 +71,8 @@ def seed() -> str:
             profile.business_name = business_name
             profile.kra_pin, profile.business_address = SUPPLIER_DETAILS[mailbox]
             profile.mpesa_payout_number = phone
-            profile.is_approved, profile.approved_at = True, profile.approved_at or now
+            if profile.status != SupplierStatus.APPROVED:
+                accounts.set_supplier_status(profile, SupplierStatus.APPROVED)
             profile.terms_accepted_at = profile.terms_accepted_at or now
         elif role == UserRole.DELIVERY_AGENT:
             profile = user.delivery_agent_profile

@@ -21,7 +21,9 @@ from app.auth.verification import send_verification
 from app.common.audit import record_audit
 from app.db import utcnow
 from app.errors import Forbidden, NotFound, Unauthorized
+from app.extensions import db
 from app.pagination import Page, paginate
+from app.signals import supplier_applied
 
 MAX_FAILED_LOGINS = 10
 FAILED_LOGIN_WINDOW = timedelta(minutes=15)
@@ -48,6 +50,9 @@ def register(data: dict[str, Any], *, user_agent: str | None, ip_address: str | 
         business_name=data.get("business_name"),
     )
     record_audit("auth.register", user, actor_id=user.id, details={"role": str(user.role)})
+    if user.supplier_profile is not None:
+        db.session.flush()
+        supplier_applied.send(user.supplier_profile)
     send_verification(user)
     return sign_in(user, method="register", user_agent=user_agent, ip_address=ip_address)
 

@@ -31,16 +31,24 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from app.auth.models import SupplierProfile, User
 from app.catalog.search import SearchVector, document
 from app.db import CONFLICT_INSERTS, Base, TimestampMixin, enum_column
+from app.settings import setting
 
-DEFAULT_COMMISSION_RATE = Decimal("0.1000")
 _ACTIVE = text("is_active")
 
 
-def commission_rate(product_rate: Decimal | None, category_rate: Decimal | None) -> Decimal:
-    """The platform's rate on a product: its own override, else its category's default."""
-    if product_rate is not None:
-        return product_rate
-    return category_rate if category_rate is not None else DEFAULT_COMMISSION_RATE
+def commission_rate(
+    product_rate: Decimal | None,
+    category_rate: Decimal | None,
+    supplier_rate: Decimal | None = None,
+) -> Decimal:
+    """The platform's rate on a product: its own override, else its supplier's agreed
+    rate (``PUT /api/admin/suppliers/<id>/commission``), else its category's default,
+    else the ``default_commission_rate`` setting. Order lines snapshot it at checkout,
+    so a change applies to future orders only."""
+    for rate in (product_rate, supplier_rate, category_rate):
+        if rate is not None:
+            return rate
+    return Decimal(setting("default_commission_rate"))
 
 
 def derived_fields(
@@ -76,7 +84,9 @@ class Category(TimestampMixin, Base):
     image_url: Mapped[str | None] = mapped_column(String(500))
     # {"ram_gb": "number", "colour": "string", ...}: spec keys suggested to suppliers
     suggested_specs: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    commission_rate: Mapped[Decimal] = mapped_column(Numeric(5, 4), default=DEFAULT_COMMISSION_RATE)
+    commission_rate: Mapped[Decimal] = mapped_column(
+        Numeric(5, 4), default=lambda: Decimal(setting("default_commission_rate"))
+    )
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
     parent: Mapped[Category | None] = relationship(remote_side=[id])
@@ -190,7 +200,8 @@ class Product(TimestampMixin, Base):
     @property
     def effective_commission_rate(self) -> Decimal:
         category_rate = self.category.commission_rate if self.category else None
-        return commission_rate(self.commission_rate, category_rate)
+        supplier_rate = self.supplier.commission_rate if self.supplier else None
+        return commission_rate(self.commission_rate, category_rate, supplier_rate)
 
 
 class ListedCount(Base):

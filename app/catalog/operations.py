@@ -12,7 +12,7 @@ from sqlalchemy import delete, exists, select
 from app.auth.models import SupplierProfile, User, UserRole
 from app.catalog.models import Brand, Category, Product, ProductSlug
 from app.catalog.slugs import ensure_free, unique_slug
-from app.common.audit import record_audit
+from app.common.audit import record_audit, record_change, snapshot
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.extensions import db
 from app.signals import product_deleting, product_images_set
@@ -78,14 +78,20 @@ def _check_commission(user: User, data: dict[str, Any]) -> None:
         raise Forbidden("Only admins can set a product's commission rate")
 
 
-def _audit_changes(product: Product, before: dict[str, Any]) -> None:
-    changes = {
-        field: {"from": str(old), "to": str(getattr(product, field))}
-        for field, old in before.items()
-        if old != getattr(product, field)
-    }
-    if changes:
-        record_audit("product.updated", product, details=changes)
+# What an audit entry of a product change compares (before and after).
+AUDITED_FIELDS = (
+    "name",
+    "sku",
+    "price",
+    "compare_at_price",
+    "stock",
+    "is_active",
+    "category_id",
+    "brand_id",
+    "condition",
+    "warranty_months",
+    "commission_rate",
+)
 
 
 def create_product(supplier: SupplierProfile, data: dict[str, Any], actor: User) -> Product:
@@ -113,6 +119,7 @@ def create_product(supplier: SupplierProfile, data: dict[str, Any], actor: User)
 
 def update_product(product: Product, data: dict[str, Any], actor: User) -> Product:
     _check_commission(actor, data)
+    before = snapshot(product, AUDITED_FIELDS)
     category_changed = "category_id" in data
     if category_changed:
         product.category = _active_category(data.pop("category_id"))
@@ -136,11 +143,10 @@ def update_product(product: Product, data: dict[str, Any], actor: User) -> Produ
         db.session.add(ProductSlug(product_id=product.id, slug=new_slug))
         product.slug = new_slug
     data.pop("slug", None)
-    before = {field: getattr(product, field) for field in ("price", "stock", "is_active")}
     for field, value in data.items():
         setattr(product, field, value)
-    _audit_changes(product, before)
     db.session.flush()
+    record_change("product.updated", product, AUDITED_FIELDS, before)
     if "images" in data:
         product_images_set.send(product, images=list(product.images or []))
     return product

@@ -11,6 +11,7 @@ from app.auth.access import (
     current_user,
     customer_required,
     optional_user,
+    requires,
 )
 from app.auth.models import UserRole
 from app.catalog import importer, products, reviews, taxonomy
@@ -55,7 +56,7 @@ supplier_writer = auth_required([UserRole.SUPPLIER], verified=True, approved_sup
 product_editor = auth_required(
     [UserRole.SUPPLIER, UserRole.PRODUCT_MANAGER], verified=True, approved_supplier=True
 )
-catalog_manager = auth_required([UserRole.PRODUCT_MANAGER])
+catalog_manager = requires("catalogue.manage")
 review_moderator = auth_required([UserRole.CUSTOMER, UserRole.SUPPORT_ADMIN])
 
 

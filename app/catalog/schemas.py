@@ -10,8 +10,7 @@ from marshmallow import validate
 
 from app.api import PartialLoad
 from app.catalog.models import ProductCondition
-from app.fields import Id, ImageURL, Money, Timestamp
-from app.fields import rate as _rate
+from app.fields import Id, ImageURL, Money, Timestamp, rate
 from app.money import CENTS, MAX_PRICE
 from app.pagination import PaginationSchema
 
@@ -21,6 +20,11 @@ SPEC_TYPES = ("string", "number", "integer", "boolean")
 SORTS = ("relevance", "newest", "price_asc", "price_desc", "name", "rating", "popularity")
 SLUG = validate.Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*$", error="Use lower-case letters, digits, -.")
 HTTP_URL = validate.URL(schemes={"http", "https"}, require_tld=False)
+
+
+def _rate(**kwargs) -> ma.fields.Decimal:
+    """A rate from 0 to under 1 (``app.fields.rate``)."""
+    return rate("1", max_inclusive=False, **kwargs)
 
 
 def _name(**kwargs) -> ma.fields.String:

@@ -7,7 +7,8 @@ from itertools import cycle
 
 from sqlalchemy import select
 
-from app.auth.models import SupplierProfile, User, UserRole
+from app.auth.accounts import set_supplier_status
+from app.auth.models import SupplierProfile, SupplierStatus, User, UserRole
 from app.auth.passwords import hash_password
 from app.catalog.models import Brand, Category, Product, ProductCondition, ProductSlug
 from app.catalog.slugs import slugify
@@ -243,9 +244,8 @@ def _suppliers() -> list[SupplierProfile]:
             user.supplier_profile = SupplierProfile(
                 business_name=f"Quantum Supplier {number} Ltd",
                 mpesa_payout_number=f"25471100000{number}",
-                is_approved=True,
-                approved_at=utcnow(),
             )
+            set_supplier_status(user.supplier_profile, SupplierStatus.APPROVED)
         profiles.append(user.supplier_profile)
     db.session.flush()
     return profiles

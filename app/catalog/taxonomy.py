@@ -9,9 +9,21 @@ from sqlalchemy import exists, func, or_, select
 from app.catalog.models import Brand, Category, Product, refresh_documents
 from app.catalog.slugs import ensure_free, unique_slug
 from app.catalog.visibility import listed
-from app.common.audit import record_audit
+from app.common.audit import record_change, snapshot
 from app.errors import Conflict, ValidationFailed
 from app.extensions import db
+
+# The fields an audit entry of a category or brand write compares.
+CATEGORY_FIELDS = (
+    "name",
+    "slug",
+    "description",
+    "parent_id",
+    "image_url",
+    "commission_rate",
+    "is_active",
+)
+BRAND_FIELDS = ("name", "slug", "logo_url", "is_active")
 
 
 def category_tree(include_inactive: bool = False) -> list[Category]:
@@ -63,10 +75,10 @@ def save_category(category: Category | None, data: dict[str, Any]) -> Category:
     """Create (``category`` None) or update a category."""
     if "parent_id" in data:
         _check_parent(category, data["parent_id"])
+    before = None if category is None else snapshot(category, CATEGORY_FIELDS)
     if category is None:
         category = Category(slug=data.pop("slug", None) or unique_slug(data["name"], Category.slug))
         db.session.add(category)
-        record_audit("category.created", details={"name": data["name"]})
     elif "slug" in data and data["slug"] != category.slug:
         ensure_free(data["slug"], Category.slug, "This slug is already used")
     if data.get("is_active") is False:
@@ -75,6 +87,7 @@ def save_category(category: Category | None, data: dict[str, Any]) -> Category:
     for field, value in data.items():
         setattr(category, field, value)
     db.session.flush()
+    record_change("category.saved", category, CATEGORY_FIELDS, before)
     if renamed:
         refresh_documents(db.session, Product.category_id == category.id)
     return category
@@ -103,6 +116,7 @@ def save_brand(brand: Brand | None, data: dict[str, Any]) -> Brand:
         taken = select(exists().where(func.lower(Brand.name) == data["name"].lower()))
         if db.session.scalar(taken):
             raise Conflict("A brand with this name exists", code="BRAND_EXISTS")
+    before = None if brand is None else snapshot(brand, BRAND_FIELDS)
     if brand is None:
         brand = Brand(slug=data.pop("slug", None) or unique_slug(data["name"], Brand.slug))
         db.session.add(brand)
@@ -112,6 +126,7 @@ def save_brand(brand: Brand | None, data: dict[str, Any]) -> Brand:
     for field, value in data.items():
         setattr(brand, field, value)
     db.session.flush()
+    record_change("brand.saved", brand, BRAND_FIELDS, before)
     if renamed:
         refresh_documents(db.session, Product.brand_id == brand.id)
     return brand

@@ -4,7 +4,7 @@ from flask import current_app, request
 from flask_limiter.util import get_remote_address
 
 from app.api import Blueprint, ErrorEnvelopeSchema
-from app.auth.access import support_admin_required
+from app.auth.access import requires
 from app.contact import operations
 from app.contact.schemas import (
     ContactFormSchema,
@@ -51,7 +51,7 @@ def contact_info():
 
 
 @blp.route("/admin/contact-messages", methods=["GET"])
-@support_admin_required
+@requires("support.inbox")
 @blp.arguments(ContactMessageQuerySchema, location="query")
 @blp.response(200, ContactMessageSchema, paginated=True)
 def list_messages(params):
@@ -60,7 +60,7 @@ def list_messages(params):
 
 
 @blp.route("/admin/contact-messages/<int:message_id>", methods=["PUT"])
-@support_admin_required
+@requires("support.inbox")
 @blp.arguments(ContactMessageUpdateSchema)
 @blp.response(200, ContactMessageSchema, message="Contact message updated")
 def update_message(data, message_id):

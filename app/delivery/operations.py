@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import exists, func, select
 
+from app.common.audit import record_change, snapshot
 from app.delivery.models import DeliveryZone
 from app.errors import Conflict, NotFound
 from app.extensions import db
@@ -81,15 +82,28 @@ def active_zones() -> list[DeliveryZone]:
     )
 
 
+ZONE_FIELDS = (
+    "name",
+    "description",
+    "counties",
+    "fee",
+    "estimated_days",
+    "free_delivery_threshold",
+    "is_active",
+)
+
+
 def save_zone(zone: DeliveryZone | None, data: dict[str, Any]) -> DeliveryZone:
     if "name" in data and data["name"] != (zone.name if zone else None):
         taken = select(exists().where(func.lower(DeliveryZone.name) == data["name"].lower()))
         if db.session.scalar(taken):
             raise Conflict("A delivery zone with this name exists", code="ZONE_EXISTS")
+    before = None if zone is None else snapshot(zone, ZONE_FIELDS)
     if zone is None:
         zone = DeliveryZone()
         db.session.add(zone)
     for field, value in data.items():
         setattr(zone, field, value)
     db.session.flush()
+    record_change("delivery_zone.saved", zone, ZONE_FIELDS, before)
     return zone

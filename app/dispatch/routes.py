@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.api import Blueprint
-from app.auth.access import auth_required, current_user, customer_required
+from app.auth.access import auth_required, current_user, customer_required, requires
 from app.auth.models import UserRole
 from app.dispatch import agents, assignment, cod, proof, reports
 from app.dispatch import payouts as agent_pay
@@ -74,9 +74,9 @@ cash_blp = Blueprint(
 
 R = UserRole
 agent_required = auth_required([R.DELIVERY_AGENT])
-dispatcher_required = auth_required([R.ADMIN, R.SUPPORT_ADMIN])
-cash_admin_required = auth_required([R.ADMIN, R.SUPPORT_ADMIN, R.FINANCE_ADMIN])
-paymaster_required = auth_required([R.ADMIN, R.FINANCE_ADMIN])
+dispatcher_required = requires("delivery.manage")
+cash_admin_required = requires("delivery.cash")
+paymaster_required = requires("finance.payments")
 ERRORS = (400, 401, 403, 404, 409, 422)
 
 

@@ -1,7 +1,7 @@
 """The email outbox, for admins"""
 
 from app.api import Blueprint
-from app.auth.access import support_admin_required
+from app.auth.access import requires
 from app.extensions import db
 from app.notifications import email
 from app.notifications.schemas import OutboxEmailSchema, OutboxQuerySchema
@@ -15,7 +15,7 @@ blp = Blueprint(
 
 
 @blp.route("", methods=["GET"])
-@support_admin_required
+@requires("support.emails")
 @blp.arguments(OutboxQuerySchema, location="query")
 @blp.response(200, OutboxEmailSchema, paginated=True)
 def list_emails(params):
@@ -25,7 +25,7 @@ def list_emails(params):
 
 
 @blp.route("/<int:email_id>/retry", methods=["POST"])
-@support_admin_required
+@requires("support.emails")
 @blp.response(200, OutboxEmailSchema, message="Email queued again")
 def retry_email(email_id):
     """Queue a FAILED or DEAD email again with fresh attempts (409 otherwise)."""

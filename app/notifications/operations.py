@@ -6,11 +6,12 @@ transaction: both exist exactly when the change they report commits.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
 
-from app.auth.models import User
+from app.auth.models import ADMIN_ROLES, User, UserRole
 from app.db import utcnow
 from app.errors import NotFound
 from app.extensions import db
@@ -88,6 +89,31 @@ def notify_many(
             for user_id in user_ids
         ],
     )
+
+
+def notify_admins(
+    event: str,
+    /,
+    *,
+    title: str,
+    body: str,
+    roles: Iterable[UserRole] = (UserRole.ADMIN,),
+    path: str | None = None,
+    order: Order | None = None,
+    email: tuple[str, str] | None = None,
+    **context: Any,
+) -> int:
+    """Tell every active admin of ``roles`` (ADMIN always included) of ``event``, in their
+    feed (``GET /api/admin/notifications``) and, with ``email``, by email: the way other
+    domains raise what admins must act on (supplier applications, disputes, flagged
+    payments, payout failures). How many admins were told."""
+    wanted = (set(roles) | {UserRole.ADMIN}) & ADMIN_ROLES
+    admins = db.session.scalars(
+        select(User).where(User.role.in_(wanted), User.is_active).order_by(User.id)
+    ).all()
+    for admin in admins:
+        notify(admin, event, title=title, body=body, path=path, order=order, email=email, **context)
+    return len(admins)
 
 
 def _mine(user: User, unread_only: bool = False):

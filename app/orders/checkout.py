@@ -18,7 +18,7 @@ from flask import current_app
 from sqlalchemy import Integer, Select, Update, and_, bindparam, case, select, update
 from sqlalchemy.exc import IntegrityError
 
-from app.auth.models import User
+from app.auth.models import SupplierProfile, User
 from app.cart.operations import CART_MAX_LINES, take_lines
 from app.catalog.models import Category, Product, commission_rate
 from app.catalog.visibility import current_dialect, listed
@@ -81,6 +81,7 @@ def _products_statement(dialect: str) -> Select:
     ``_take_stock_statement``), built once per ``dialect``, the session's, on which
     ``listed()`` depends."""
     products, categories = Product.__table__, Category.__table__
+    suppliers = SupplierProfile.__table__
     return (
         select(
             products.c.id,
@@ -93,8 +94,10 @@ def _products_statement(dialect: str) -> Select:
             products.c.warranty_months,
             products.c.commission_rate.label("own_rate"),
             categories.c.commission_rate.label("category_rate"),
+            suppliers.c.commission_rate.label("supplier_rate"),
         )
         .outerjoin(categories, categories.c.id == products.c.category_id)
+        .outerjoin(suppliers, suppliers.c.id == products.c.supplier_id)
         .where(products.c.id.in_(bindparam("ids", expanding=True)))
     )
 
@@ -108,7 +111,9 @@ def _read_products(product_ids: list[int]) -> dict[int, CheckoutProduct]:
     products = {}
     for row in rows:
         columns = dict(row._mapping)  # by the columns' labels, not their positions
-        rate = commission_rate(columns.pop("own_rate"), columns.pop("category_rate"))
+        rate = commission_rate(
+            columns.pop("own_rate"), columns.pop("category_rate"), columns.pop("supplier_rate")
+        )
         products[row.id] = CheckoutProduct(**columns, effective_commission_rate=rate)
     return products
 

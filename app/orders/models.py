@@ -100,6 +100,10 @@ class Order(TimestampMixin, Base):
             postgresql_where=text("delivered_at IS NOT NULL"),
             sqlite_where=text("delivered_at IS NOT NULL"),
         ),
+        # The admin list's filters, newest first.
+        Index("ix_orders_created", "created_at", "id"),
+        Index("ix_orders_county_created", "delivery_county", "created_at"),
+        Index("ix_orders_method_created", "payment_method", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -207,7 +211,8 @@ class OrderStatusHistory(Base):
     to_status: Mapped[str] = mapped_column(String(32))
     changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     note: Mapped[str | None] = mapped_column(String(500))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Indexed: the admin activity timeline reads the latest changes.
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
 
     order: Mapped[Order] = relationship(back_populates="history")
     changed_by: Mapped[User | None] = relationship()

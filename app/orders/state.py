@@ -10,8 +10,8 @@ Each change is announced here, inside its transaction (``app/signals.py``):
 from __future__ import annotations
 
 from app.auth.models import User, UserRole
-from app.db import lock_row, utcnow
-from app.errors import Forbidden, InvalidTransition, NotFound
+from app.db import lock_or_404, utcnow
+from app.errors import Forbidden, InvalidTransition
 from app.extensions import db
 from app.orders.models import Order, OrderStatus, OrderStatusHistory, PaymentMethod, PaymentStatus
 from app.signals import (
@@ -110,10 +110,7 @@ def allowed_next(order: Order) -> frozenset[OrderStatus]:
 
 def lock_order(order_id: int) -> Order:
     """Load an order holding its row lock until commit (serialises concurrent changes)."""
-    order = lock_row(Order, order_id)
-    if order is None:
-        raise NotFound("Order not found")
-    return order
+    return lock_or_404(Order, order_id, message="Order not found")
 
 
 def is_paid(order: Order) -> bool:

@@ -151,13 +151,32 @@ def list_orders(user: User, params: dict[str, Any]) -> Page:
     for name in ("status", "payment_status", "payment_method"):
         if params.get(name) is not None:
             statement = statement.where(getattr(Order, name) == params[name])
+    # Admin filters (GET /api/admin/orders).
+    if params.get("supplier_id") is not None:
+        statement = statement.where(
+            exists().where(
+                OrderItem.order_id == Order.id, OrderItem.supplier_id == params["supplier_id"]
+            )
+        )
+    if params.get("agent_id") is not None:
+        statement = statement.where(Order.delivery_agent_id == params["agent_id"])
+    if params.get("county"):
+        statement = statement.where(Order.delivery_county == params["county"])
     if params.get("from") is not None:
         statement = statement.where(Order.created_at >= params["from"])
     if params.get("to") is not None:
         statement = statement.where(Order.created_at <= params["to"])
     if params.get("q"):
         pattern = f"%{params['q'].strip()}%"
-        customer_matches = exists().where(User.id == Order.customer_id, User.email.ilike(pattern))
+        customer_matches = exists().where(
+            User.id == Order.customer_id,
+            or_(
+                User.email.ilike(pattern),
+                User.first_name.ilike(pattern),
+                User.last_name.ilike(pattern),
+                User.phone.ilike(pattern),
+            ),
+        )
         statement = statement.where(or_(Order.order_number.ilike(pattern), customer_matches))
     page = paginate(statement.order_by(Order.created_at.desc(), Order.id.desc()), params)
     page.items = [present(order, user) for order in page.items]

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from app.api import Blueprint
-from app.auth.access import current_user, finance_admin_required
+from app.auth.access import current_user, requires
 from app.pagination import paginate
 from app.payments.models import Refund
 from app.payments.refunds import send_refund
@@ -23,7 +23,7 @@ blp = Blueprint(
 
 
 @blp.route("", methods=["GET"])
-@finance_admin_required
+@requires("finance.payments")
 @blp.arguments(RefundQuerySchema, location="query")
 @blp.response(200, RefundSchema, paginated=True)
 def list_refunds(params):
@@ -42,7 +42,7 @@ def list_refunds(params):
 
 
 @blp.route("/<int:refund_id>/process", methods=["POST"])
-@finance_admin_required
+@requires("finance.payments")
 @blp.arguments(ProcessRefundSchema)
 @blp.response(200, RefundSchema, message="Refund processed")
 @blp.errors(
@@ -68,7 +68,7 @@ def process(args, refund_id: int):
 
 
 @blp.route("/<int:refund_id>/retry", methods=["POST"])
-@finance_admin_required
+@requires("finance.payments")
 @blp.response(200, RefundSchema, message="Refund retried")
 @blp.errors(
     (404, "NOT_FOUND"),

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from flask import current_app, jsonify, request
 
 from app.api import Blueprint
-from app.auth.access import current_user, customer_required, finance_admin_required, login_required
+from app.auth.access import current_user, customer_required, login_required, requires
 from app.common.idempotency import idempotent
 from app.errors import Forbidden, Unauthorized
 from app.extensions import db
@@ -144,7 +144,7 @@ def verify_payment(order_id: int):
 
 
 @blp.route("/cash/confirm", methods=["POST"])
-@finance_admin_required
+@requires("finance.payments")
 @blp.arguments(CashConfirmSchema)
 @blp.response(200, PaymentSchema, message="Cash payment recorded")
 @blp.doc(

@@ -6,7 +6,7 @@ from app.api import Blueprint
 from app.auth.access import (
     current_user,
     delivery_agent_required,
-    finance_admin_required,
+    requires,
     verified_supplier_required,
 )
 from app.errors import NotFound
@@ -110,7 +110,7 @@ def agent_cancel():
 
 
 @blp.route("/admin/payment-phone-requests", methods=["GET"])
-@finance_admin_required
+@requires("finance.payments")
 @blp.arguments(RequestQuerySchema, location="query")
 @blp.response(200, AdminRequestSchema, paginated=True)
 def list_requests(params):
@@ -142,7 +142,7 @@ def _documented(view):
 @blp.route("/admin/payment-phone-requests/<int:supplier_id>/approve", methods=["POST"])
 @blp.response(200, PayoutNumberRequestSchema, message="Payout number change approved")
 @_documented
-@finance_admin_required
+@requires("finance.payments")
 def approve_supplier(supplier_id):
     """Approve a supplier's pending change (by supplier profile id): payouts go to the new
     number from now on (ADMIN, FINANCE_ADMIN). Another decision already made: 409."""
@@ -152,7 +152,7 @@ def approve_supplier(supplier_id):
 @blp.route("/admin/payment-phone-requests/<int:supplier_id>/reject", methods=["POST"])
 @blp.response(200, PayoutNumberRequestSchema, message="Payout number change rejected")
 @_documented
-@finance_admin_required
+@requires("finance.payments")
 @blp.arguments(RejectSchema)
 def reject_supplier(data, supplier_id):
     """Reject a supplier's pending change, with an optional ``reason`` told to them
@@ -163,7 +163,7 @@ def reject_supplier(data, supplier_id):
 @blp.route("/admin/payment-phone-requests/agent/<int:user_id>/approve", methods=["POST"])
 @blp.response(200, PayoutNumberRequestSchema, message="Payout number change approved")
 @_documented
-@finance_admin_required
+@requires("finance.payments")
 def approve_agent(user_id):
     """Approve a delivery agent's pending change (by the agent's user id)."""
     return _decide(Party.AGENT, user_id, approve=True)
@@ -172,7 +172,7 @@ def approve_agent(user_id):
 @blp.route("/admin/payment-phone-requests/agent/<int:user_id>/reject", methods=["POST"])
 @blp.response(200, PayoutNumberRequestSchema, message="Payout number change rejected")
 @_documented
-@finance_admin_required
+@requires("finance.payments")
 @blp.arguments(RejectSchema)
 def reject_agent(data, user_id):
     """Reject a delivery agent's pending change, with an optional ``reason``."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.api import Blueprint
-from app.auth.access import current_user, finance_admin_required, supplier_required
+from app.auth.access import current_user, requires, supplier_required
 from app.common.idempotency import idempotent
 from app.extensions import db
 from app.pagination import PaginationSchema
@@ -84,7 +84,7 @@ def _pay(supplier_id: int, amount):
 
 
 @blp.route("/payments/supplier/payout", methods=["POST"])
-@finance_admin_required
+@requires("finance.payments")
 @idempotent
 @blp.arguments(PayoutRequestSchema)
 @blp.response(201, PayoutSchema, message="Payout sent")
@@ -97,7 +97,7 @@ def pay_supplier(args):
 
 
 @blp.route("/delivery/admin/suppliers/<int:supplier_id>/pay-now", methods=["POST"])
-@finance_admin_required
+@requires("finance.payments")
 @idempotent
 @blp.response(201, PayoutSchema, message="Payout sent")
 @blp.fails(**SEND_ERRORS)
@@ -108,7 +108,7 @@ def pay_now(supplier_id: int):
 
 
 @blp.route("/delivery/admin/suppliers/pending-payments", methods=["GET"])
-@finance_admin_required
+@requires("finance.payments")
 @blp.arguments(PaginationSchema, location="query")
 @blp.response(200, PendingSupplierSchema, paginated=True)
 def suppliers_owed(params):
@@ -117,7 +117,7 @@ def suppliers_owed(params):
 
 
 @blp.route("/admin/payouts", methods=["GET"])
-@finance_admin_required
+@requires("finance.payments")
 @blp.arguments(PayoutListQuerySchema, location="query")
 @blp.response(200, PayoutSchema, paginated=True)
 def list_payouts(params):
@@ -127,7 +127,7 @@ def list_payouts(params):
 
 
 @blp.route("/admin/payouts/generate", methods=["POST"])
-@finance_admin_required
+@requires("finance.payments")
 @blp.response(200, RunSummarySchema, message="Payout run finished")
 def generate_payouts():
     """Run the scheduled supplier payouts now for the current period (the job's code):
@@ -137,7 +137,7 @@ def generate_payouts():
 
 
 @blp.route("/admin/payouts/<int:payout_id>/mpesa", methods=["POST"])
-@finance_admin_required
+@requires("finance.payments")
 @blp.response(200, PayoutSchema, message="Payout sent")
 @blp.fails(**SEND_ERRORS)
 def send_payout(payout_id: int):
@@ -149,7 +149,7 @@ def send_payout(payout_id: int):
 
 
 @blp.route("/admin/payouts/<int:payout_id>/cancel", methods=["POST"])
-@finance_admin_required
+@requires("finance.payments")
 @blp.response(200, PayoutSchema, message="Payout cancelled")
 @blp.fails(_404="NOT_FOUND", _409="INVALID_TRANSITION: only PENDING or FAILED payouts")
 def cancel_payout(payout_id: int):
@@ -160,7 +160,7 @@ def cancel_payout(payout_id: int):
 
 
 @blp.route("/admin/payouts/<int:payout_id>/process", methods=["PUT"])
-@finance_admin_required
+@requires("finance.payments")
 @blp.arguments(ManualPayoutSchema)
 @blp.response(200, PayoutSchema, message="Payout recorded as paid")
 @blp.fails(
@@ -179,7 +179,7 @@ def process_payout(args, payout_id: int):
 
 
 @blp.route("/admin/payouts/batch-mpesa", methods=["POST"])
-@finance_admin_required
+@requires("finance.payments")
 @blp.arguments(BatchRequestSchema)
 @blp.response(200, BatchResultSchema(many=True), message="Batch processed")
 def batch_send(args):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.api import Blueprint
-from app.auth.access import auth_required, current_user, finance_admin_required
+from app.auth.access import current_user, requires
 from app.common.idempotency import idempotent
 from app.errors import Conflict, NotFound
 from app.extensions import db
@@ -28,7 +28,7 @@ blp = Blueprint(
     url_prefix="/api/admin/returns",
     description="Admin: returns review, refunds of returns and analytics",
 )
-admin_viewer_required = auth_required(operations.ADMIN_VIEWERS)
+admin_viewer_required = requires("returns.read")
 
 
 @blp.route("", methods=["GET"])
@@ -84,7 +84,7 @@ def reject_return(args, return_id: int):
 
 
 @blp.route("/<int:return_id>/process-refund", methods=["POST"])
-@finance_admin_required
+@requires("finance.payments")
 @idempotent
 @blp.arguments(ProcessRefundSchema)
 @blp.response(200, ReturnDetailSchema, message="Refund processed")

@@ -19,6 +19,7 @@ from flask import current_app
 from sqlalchemy import func, select, update
 
 from app.auth.models import User, UserRole
+from app.auth.permissions import roles_for
 from app.catalog.models import Product
 from app.common.audit import record_audit
 from app.db import lock_row, utcnow
@@ -76,7 +77,7 @@ TRANSITIONS: dict[ReturnStatus, frozenset[ReturnStatus]] = {
     S.COMPLETED: frozenset(),
 }
 
-ADMIN_VIEWERS = frozenset({UserRole.ADMIN, UserRole.SUPPORT_ADMIN, UserRole.FINANCE_ADMIN})
+ADMIN_VIEWERS = roles_for("returns.read")  # the admins who see every return
 # Who bears what is between the supplier and the platform: not shown to customers.
 HIDDEN_FROM_CUSTOMERS = frozenset({"supplier_deduction", "commission_refund", "platform_cost"})
 MAX_NOTE = 1000

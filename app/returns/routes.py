@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.orm import joinedload
 
 from app.api import Blueprint
-from app.auth.access import auth_required, current_user, customer_required
+from app.auth.access import auth_required, current_user, customer_required, requires
 from app.auth.models import UserRole
 from app.common.idempotency import idempotent
 from app.extensions import db
@@ -40,7 +40,7 @@ stats_viewer_required = auth_required(
     [R.SUPPLIER, *operations.ADMIN_VIEWERS], approved_supplier=True
 )
 # Approve, reject and update a return: ADMIN and SUPPORT_ADMIN.
-return_decider_required = auth_required([R.SUPPORT_ADMIN])
+return_decider_required = requires("support.returns")
 LIST_LOADS = (joinedload(operations.ReturnRequest.item), joinedload(operations.ReturnRequest.order))
 
 

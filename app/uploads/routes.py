@@ -6,7 +6,13 @@ from flask import current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.api import Blueprint, ErrorEnvelopeSchema
-from app.auth.access import auth_required, current_user, customer_required, login_required
+from app.auth.access import (
+    auth_required,
+    current_user,
+    customer_required,
+    login_required,
+    requires,
+)
 from app.auth.models import UserRole
 from app.errors import error_response
 from app.extensions import db
@@ -36,7 +42,7 @@ FORM_OVERHEAD = 16 * 1024
 product_uploader = auth_required(
     [UserRole.SUPPLIER, UserRole.PRODUCT_MANAGER], verified=True, approved_supplier=True
 )
-brand_uploader = auth_required([UserRole.PRODUCT_MANAGER])
+brand_uploader = requires("catalogue.manage")
 
 
 @blp.before_request

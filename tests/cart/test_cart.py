@@ -2,6 +2,8 @@ from decimal import Decimal
 
 import pytest
 
+from app.auth.accounts import set_supplier_status
+from app.auth.models import SupplierStatus
 from app.cart.models import CartItem
 from app.cart.operations import CART_MAX_LINES
 from tests.factories.cart import CartFactory
@@ -221,7 +223,7 @@ def test_a_suspended_suppliers_product_is_unavailable_in_the_cart(
     kept = ProductFactory()
     suspended = ProductFactory()
     cart = CartFactory(user=customer, items=[(kept, 1), (suspended, 1)])
-    suspended.supplier.is_approved = False
+    set_supplier_status(suspended.supplier, SupplierStatus.SUSPENDED)
     db.session.commit()
 
     data = client.get("/api/cart/validate", headers=customer_headers).json["data"]

@@ -2,6 +2,8 @@ from decimal import Decimal
 
 import pytest
 
+from app.auth.accounts import set_supplier_status
+from app.auth.models import SupplierStatus
 from tests.factories.auth import SupplierProfileFactory
 from tests.factories.catalog import BrandFactory, CategoryFactory, ProductFactory
 
@@ -264,7 +266,7 @@ def test_unfiltered_total_stays_exact_through_product_writes(
     check(4)
     assert client.delete(f"/api/products/{second}", headers=supplier_headers).status_code == 200
     check(3)
-    other.is_approved = False
+    set_supplier_status(other, SupplierStatus.SUSPENDED)
     db.session.commit()
     check(1)
     recount_listed(db.session)

@@ -145,8 +145,8 @@ def test_supplier_updates_own_product_and_changes_are_audited(
     audit = db.session.scalar(select(AuditLog).where(AuditLog.action == "product.updated"))
     assert audit.actor_id == supplier.id
     assert audit.details == {
-        "price": {"from": "1000.00", "to": "1500.00"},
-        "stock": {"from": "10", "to": "7"},
+        "before": {"name": "Old name", "price": "1000.00", "stock": 10},
+        "after": {"name": "New name", "price": "1500.00", "stock": 7},
     }
 
 

@@ -1,5 +1,7 @@
 import pytest
 
+from app.auth.accounts import set_supplier_status
+from app.auth.models import SupplierStatus
 from tests.conftest import is_postgres
 from tests.factories.catalog import BrandFactory, CategoryFactory, ProductFactory
 
@@ -110,7 +112,7 @@ def test_search_rows_follow_product_writes(client, db, supplier, supplier_header
     other.supplier = SupplierProfileFactory(pending=True)
     db.session.commit()
     assert search(client, "lumia") == []
-    other.supplier.is_approved = True
+    set_supplier_status(other.supplier, SupplierStatus.APPROVED)
     other.is_active = False
     db.session.commit()
     assert search(client, "lumia") == []

@@ -8,6 +8,7 @@ from app.auth.models import (
     CustomerProfile,
     DeliveryAgentProfile,
     SupplierProfile,
+    SupplierStatus,
     User,
     UserRole,
 )
@@ -60,11 +61,16 @@ class SupplierProfileFactory(Factory):
     user = factory.SubFactory(UserFactory, role=UserRole.SUPPLIER)
     business_name = factory.Sequence(lambda n: f"Supplier {n} Electronics Ltd")
     mpesa_payout_number = factory.Sequence(lambda n: f"2547{(n + 50000000) % 100000000:08d}")
+    status = SupplierStatus.APPROVED
     is_approved = True
     approved_at = factory.LazyFunction(utcnow)
 
     class Params:
-        pending = factory.Trait(is_approved=False, approved_at=None)
+        pending = factory.Trait(status=SupplierStatus.PENDING, is_approved=False, approved_at=None)
+        suspended = factory.Trait(status=SupplierStatus.SUSPENDED, is_approved=False)
+        rejected = factory.Trait(
+            status=SupplierStatus.REJECTED, is_approved=False, approved_at=None
+        )
 
 
 class AdminProfileFactory(Factory):

@@ -112,6 +112,12 @@ SAMPLES: dict[str, Callable[[], dict[str, Any]]] = {
         "customer": _user(),
         "code": "482913",
     },
+    "supplier_decision": lambda: {
+        "user": _user("SUPPLIER"),
+        "status": "SUSPENDED",
+        "profile": Obj(business_name="Nairobi Gadgets Ltd"),
+        "reason": "Repeated counterfeit listings",
+    },
     "payout_sent": lambda: _payout("PROCESSING"),
     "payout_completed": lambda: _payout("COMPLETED"),
     "payout_failed": lambda: _payout("FAILED"),

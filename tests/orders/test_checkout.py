@@ -5,7 +5,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from app.auth.models import User
+from app.auth.accounts import set_supplier_status
+from app.auth.models import SupplierStatus, User
 from app.cart.models import CartItem
 from app.cart.operations import CART_MAX_LINES
 from app.catalog.models import Product
@@ -294,7 +295,7 @@ def test_a_suspended_suppliers_product_is_refused_and_no_stock_is_taken(
     kept = ProductFactory(stock=5)
     suspended = ProductFactory(stock=5, name="Grey Import")
     fill_cart((kept, 1), (suspended, 2))
-    suspended.supplier.is_approved = False
+    set_supplier_status(suspended.supplier, SupplierStatus.SUSPENDED)
     db.session.commit()
     if seen_by == "the stock take":  # as if the supplier were suspended after the read
         monkeypatch.setattr(checkout_module, "_shortfalls", lambda quantities, products: [])

@@ -43,7 +43,7 @@ def test_a_run_pays_the_eligible_once(assert_books_balance):
     failing = paying_supplier(mpesa_payout_number="254711111110")
     below = paying_supplier()
     no_terms = SupplierProfileFactory(mpesa_payout_number="254722222221")
-    pending = paying_supplier(is_approved=False)
+    pending = paying_supplier(pending=True)
     earn(paid.id, "1234.56")
     earn(failing.id, "300.00")
     earn(below.id, "99.99")

@@ -50,7 +50,10 @@ def test_a_supplier_creates_reads_updates_and_lists_their_products(
     assert (updated.json["data"]["price"], updated.json["data"]["stock"]) == ("14999.00", 9)
     assert client.get(path, headers=supplier_headers).json["data"]["price"] == "14999.00"
     changes = db.session.scalar(select(AuditLog).where(AuditLog.action == "product.updated"))
-    assert changes.details["price"] == {"from": "15999.00", "to": "14999.00"}
+    assert (changes.details["before"]["price"], changes.details["after"]["price"]) == (
+        "15999.00",
+        "14999.00",
+    )
 
     listed = client.get("/api/supplier/products", headers=supplier_headers)
     assert [row["name"] for row in listed.json["data"]] == ["Tecno Spark 20"] * 2
