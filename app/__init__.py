@@ -32,6 +32,7 @@ BLUEPRINT_MODULES = (
     "app.supplier.routes",
     "app.notifications.routes",
     "app.contact.routes",
+    "app.analytics.routes",
 )
 
 # Modules whose models must be imported for the metadata (and Alembic) to see them.
@@ -46,6 +47,7 @@ MODEL_MODULES = (
     "app.payments.models",
     "app.ledger.models",
     "app.contact.models",
+    "app.analytics.models",
 )
 
 # Modules whose signal receivers (``app/signals.py``) must be connected.
@@ -57,10 +59,11 @@ RECEIVER_MODULES: tuple[str, ...] = (
     "app.notifications.order_emails",
     "app.notifications.payment_emails",
     "app.notifications.account_emails",
+    "app.analytics.receivers",
 )
 
 # Modules that add ``flask`` commands through a ``register_cli(app)`` function.
-CLI_MODULES = ("app.auth.cli", "app.ledger.cli")
+CLI_MODULES = ("app.auth.cli", "app.ledger.cli", "app.analytics.cli")
 
 
 def create_app(config_name: str | None = None) -> Flask:

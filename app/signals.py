@@ -48,6 +48,12 @@ refund_due = _events.signal("refund-due")
 #: The provider confirmed a refund (not merely accepted it). (sender: the Refund)
 refund_settled = _events.signal("refund-settled")
 
+# ---- ledger (sender: the tuple of ``Posting``s just written) ------------------------
+#: ``post_many`` wrote these entries (those already posted are left out), in the poster's
+#: transaction. ``lines``: {event key: the entry's non-zero ``Line``s}; ``posted_at``: the
+#: entries' ``occurred_at`` when their posting gave none.
+ledger_posted = _events.signal("ledger-posted")
+
 # ---- catalog (sender: the Product, or the product's id) -----------------------------
 #: A product is about to be deleted (inside a savepoint). Receivers delete their rows
 #: that point to it, or keep it by raising ``Conflict``: it is then deactivated instead
