@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select
 
+from app.analytics.calendar import DAY
 from app.analytics.models import LedgerRollup, SalesRollup
-from app.analytics.queries import exact, sums_by_period
+from app.analytics.queries import sums, sums_by_period
 from app.extensions import db
 from app.money import ZERO
 
@@ -78,11 +79,11 @@ def _figures(ledger: dict[tuple, dict], gmv: Decimal) -> dict[str, Decimal]:
     """The figures of one period from its ledger sums {(account, kind): {debit, credit}}."""
     figures = dict.fromkeys(FIGURES, ZERO)
     figures["gmv"] = gmv
-    for (account, kind), sums in ledger.items():
+    for (account, kind), moved in ledger.items():
         for name, terms in LEDGER_FIGURES.items():
             for term in terms:
                 if term.account == account and (term.kinds is None or kind in term.kinds):
-                    figures[name] += _term_value(term, sums["debit"], sums["credit"])
+                    figures[name] += _term_value(term, moved["debit"], moved["credit"])
     return figures
 
 
@@ -91,27 +92,23 @@ def _balance_accounts() -> set[str]:
 
 
 def _opening(first: date) -> dict[str, dict[tuple, dict]]:
-    """The balance accounts' sums before ``first``, by payment method then (account, kind)."""
-    rows = db.session.execute(
-        select(
-            LedgerRollup.payment_method,
-            LedgerRollup.account,
-            func.sum(LedgerRollup.debit),
-            func.sum(LedgerRollup.credit),
-        )
-        .where(
-            LedgerRollup.grain == "D",
-            LedgerRollup.bucket < first,
-            LedgerRollup.account.in_(_balance_accounts()),
-        )
-        .group_by(LedgerRollup.payment_method, LedgerRollup.account)
+    """The balance accounts' sums before ``first``, by payment method then (account,
+    None): read from the fewest buckets since the first day rolled up."""
+    earliest = db.session.scalar(
+        select(func.min(LedgerRollup.bucket)).where(LedgerRollup.grain == DAY)
     )
     opening: dict[str, dict[tuple, dict]] = defaultdict(dict)
-    for method, account, debit, credit in rows:
-        opening[method or "NONE"][(account, None)] = {
-            "debit": exact("debit", debit),
-            "credit": exact("credit", credit),
-        }
+    if earliest is None or earliest >= first:
+        return opening
+    before = sums(
+        LedgerRollup,
+        earliest,
+        first - timedelta(days=1),
+        ("payment_method", "account"),
+        where=(LedgerRollup.account.in_(sorted(_balance_accounts())),),
+    )
+    for (method, account), values in before.items():
+        opening[method or "NONE"][(account, None)] = values
     return opening
 
 
