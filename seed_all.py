@@ -6,7 +6,7 @@ from app import create_app
 from app.extensions import db
 
 # Each module exposes seed() -> str (a one-line summary), run in this order.
-SEEDERS = ("app.auth.seed", "app.catalog.seed")
+SEEDERS = ("app.auth.seed", "app.catalog.seed", "app.analytics.seed")
 
 
 def main() -> None:

@@ -19,6 +19,7 @@ p95 <= 150 ms; CSV export of a year's daily financial report <= 2 s.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import statistics
 import sys
@@ -410,6 +411,7 @@ def user_search_setup(db) -> None:
 
 
 def main() -> None:
+    logging.getLogger("app.access").setLevel(logging.WARNING)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
     parser.add_argument("--orders", type=int, default=1_000_000)
