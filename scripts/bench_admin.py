@@ -417,6 +417,9 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--skip-load", action="store_true", help="reuse the loaded database")
+    parser.add_argument(
+        "--rebuild", action="store_true", help="with --skip-load: rebuild the rollups anyway"
+    )
     args = parser.parse_args()
 
     os.environ["DATABASE_URL"] = args.database_url
@@ -439,6 +442,8 @@ def main() -> None:
             started = time.perf_counter()
             load(args.database_url, args.orders)
             log(f"load done in {time.perf_counter() - started:.1f} s")
+        if not args.skip_load or args.rebuild:
+            db.create_all()  # rollup tables added since the load
             build_rollups()
             user_search_setup(db)
         admin = db.session.scalar(db.select(User).where(User.email == "bench-admin@example.co.ke"))

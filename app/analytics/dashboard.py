@@ -14,10 +14,10 @@ from typing import Any
 
 from sqlalchemy import func, literal_column, select
 
-from app.analytics.calendar import today, utc_bounds
-from app.analytics.finance import financial_report
+from app.analytics.calendar import sql_local_day, today, utc_bounds
+from app.analytics.finance import window_flows
 from app.analytics.models import OrderRollup
-from app.analytics.queries import sums
+from app.analytics.queries import sums_by_window
 from app.auth.models import SupplierProfile, User, UserRole
 from app.catalog.models import Product
 from app.db import utcnow
@@ -39,39 +39,57 @@ UNDELIVERED = (
 )
 
 
-def orders_by_status(first: date, last: date) -> dict[str, Any]:
+Windows = dict[str, tuple[date, date]]
+
+
+def orders_by_status(windows: Windows) -> dict[str, dict[str, Any]]:
     """Orders reaching each status in the window (PENDING: placed)."""
-    reached = sums(OrderRollup, first, last, ("event",))
+    reached = sums_by_window(OrderRollup, windows, ("event",))
     return {
-        "orders_by_status": {
-            str(status): reached.get((str(status),), {}).get("orders", 0) for status in OrderStatus
+        name: {
+            "orders_by_status": {
+                str(status): reached[name].get((str(status),), {}).get("orders", 0)
+                for status in OrderStatus
+            }
         }
+        for name in windows
     }
 
 
-def money(first: date, last: date) -> dict[str, Any]:
-    """GMV and net revenue: the financial report's totals for the window."""
-    totals = financial_report(first, last, [(first, last)])["totals"]
-    return {"gmv": totals["gmv"], "revenue": totals["net_revenue"]}
-
-
-def signups(first: date, last: date) -> dict[str, int]:
-    start, end = utc_bounds(first, last)
-    counts = dict(
-        db.session.execute(
-            select(User.role, func.count())
-            .where(
-                User.role.in_((UserRole.CUSTOMER, UserRole.SUPPLIER)),
-                User.created_at >= start,
-                User.created_at < end,
-            )
-            .group_by(User.role)
-        ).all()
-    )
+def money(windows: Windows) -> dict[str, dict[str, Any]]:
+    """GMV and net revenue: the financial report's figures for the window."""
+    flows = window_flows(windows)
     return {
-        "new_customers": counts.get(UserRole.CUSTOMER, 0),
-        "new_suppliers": counts.get(UserRole.SUPPLIER, 0),
+        name: {"gmv": flows[name]["gmv"], "revenue": flows[name]["net_revenue"]} for name in windows
     }
+
+
+def signups(windows: Windows) -> dict[str, dict[str, int]]:
+    first = min(start for start, _ in windows.values())
+    last = max(end for _, end in windows.values())
+    start, end = utc_bounds(first, last)
+    day = sql_local_day(User.created_at, db.session.get_bind().dialect.name)
+    rows = db.session.execute(
+        select(User.role, day, func.count())
+        .where(
+            User.role.in_((UserRole.CUSTOMER, UserRole.SUPPLIER)),
+            User.created_at >= start,
+            User.created_at < end,
+        )
+        .group_by(User.role, day)
+    ).all()
+    result = {}
+    for name, (window_start, window_end) in windows.items():
+        counts = {UserRole.CUSTOMER: 0, UserRole.SUPPLIER: 0}
+        for role, joined, count in rows:
+            joined = date.fromisoformat(joined) if isinstance(joined, str) else joined
+            if window_start <= joined <= window_end:
+                counts[role] += count
+        result[name] = {
+            "new_customers": counts[UserRole.CUSTOMER],
+            "new_suppliers": counts[UserRole.SUPPLIER],
+        }
+    return result
 
 
 def pending_supplier_approvals() -> int:
@@ -115,8 +133,8 @@ def late_deliveries() -> int:
     )
 
 
-# Each returns {figure name: value} for the window first..last.
-WINDOW_FIGURES: dict[str, Callable[[date, date], dict[str, Any]]] = {
+# Each returns {window name: {figure name: value}} for the windows it is given.
+WINDOW_FIGURES: dict[str, Callable[[Windows], dict[str, dict[str, Any]]]] = {
     "orders_by_status": orders_by_status,
     "money": money,
     "signups": signups,
@@ -131,11 +149,11 @@ CURRENT_FIGURES: dict[str, Callable[[], Any]] = {
 
 def dashboard() -> dict[str, Any]:
     last = today()
-    windows = {}
-    for name, days in WINDOWS.items():
-        first = last - timedelta(days=days - 1)
-        figures: dict[str, Any] = {"from": first, "to": last}
-        for figure in WINDOW_FIGURES.values():
-            figures |= figure(first, last)
-        windows[name] = figures
-    return {"windows": windows, "current": {name: f() for name, f in CURRENT_FIGURES.items()}}
+    windows = {name: (last - timedelta(days=days - 1), last) for name, days in WINDOWS.items()}
+    figures: dict[str, dict[str, Any]] = {
+        name: {"from": first, "to": end} for name, (first, end) in windows.items()
+    }
+    for figure in WINDOW_FIGURES.values():
+        for name, values in figure(windows).items():
+            figures[name] |= values
+    return {"windows": figures, "current": {name: f() for name, f in CURRENT_FIGURES.items()}}

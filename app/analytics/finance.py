@@ -17,8 +17,8 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from app.analytics.calendar import DAY
-from app.analytics.models import LedgerRollup, SalesRollup
-from app.analytics.queries import sums, sums_by_period
+from app.analytics.models import BreakdownRollup, LedgerRollup
+from app.analytics.queries import sums, sums_by_period, sums_by_window
 from app.extensions import db
 from app.money import ZERO
 
@@ -64,7 +64,7 @@ LEDGER_FIGURES: dict[str, tuple[Term, ...]] = {
 }
 BALANCES = frozenset({"payouts_in_flight", "held_for_undelivered", "cash_held_by_agents"})
 # The report's keys, in order: ``gmv`` (item subtotals of the orders paid in the period,
-# from the sales rollup) then the ledger's figures.
+# from the sales rollups) then the ledger's figures.
 FIGURES = ("gmv", *LEDGER_FIGURES)
 PAYMENT_METHODS = ("MPESA", "CARD", "CASH", "NONE")  # NONE: entries of no order (payouts)
 
@@ -75,15 +75,21 @@ def _term_value(term: Term, debit: Decimal, credit: Decimal) -> Decimal:
     ]
 
 
+# account -> the (figure, term) pairs that read it
+_TERMS_OF_ACCOUNT: dict[str, list[tuple[str, Term]]] = defaultdict(list)
+for _name, _terms in LEDGER_FIGURES.items():
+    for _term in _terms:
+        _TERMS_OF_ACCOUNT[_term.account].append((_name, _term))
+
+
 def _figures(ledger: dict[tuple, dict], gmv: Decimal) -> dict[str, Decimal]:
     """The figures of one period from its ledger sums {(account, kind): {debit, credit}}."""
     figures = dict.fromkeys(FIGURES, ZERO)
     figures["gmv"] = gmv
     for (account, kind), moved in ledger.items():
-        for name, terms in LEDGER_FIGURES.items():
-            for term in terms:
-                if term.account == account and (term.kinds is None or kind in term.kinds):
-                    figures[name] += _term_value(term, moved["debit"], moved["credit"])
+        for name, term in _TERMS_OF_ACCOUNT.get(account, ()):
+            if term.kinds is None or kind in term.kinds:
+                figures[name] += _term_value(term, moved["debit"], moved["credit"])
     return figures
 
 
@@ -122,7 +128,12 @@ def financial_report(first: date, last: date, ranges: list[tuple[date, date]]) -
     """``totals``, ``periods`` (one per range, same keys) and ``by_payment_method``
     (each method's totals), in exact Decimal."""
     ledger = sums_by_period(LedgerRollup, ranges, ("payment_method", "account", "kind"))
-    sales = sums_by_period(SalesRollup, ranges, ("payment_method",))
+    sales = sums_by_period(
+        BreakdownRollup,
+        ranges,
+        ("member",),
+        where=(BreakdownRollup.dimension == "payment_method",),
+    )
     running = _opening(first)  # per method: {(account, kind): sums}, balances only
     balance_accounts = _balance_accounts()
     periods, moved_total = [], defaultdict(lambda: defaultdict(dict))
@@ -172,3 +183,15 @@ def _merge(groups) -> dict[tuple, dict]:
 
 def _with_balances(flows: dict[str, Decimal], closing: dict[str, Decimal]) -> dict:
     return {name: closing[name] if name in BALANCES else flows[name] for name in FIGURES}
+
+
+def window_flows(windows: dict[str, tuple[date, date]]) -> dict[str, dict[str, Decimal]]:
+    """The flow figures (all but the balances) of overlapping windows, by name, from one
+    read of the day rows that span them (the dashboard's GMV and revenue)."""
+    ledger = sums_by_window(LedgerRollup, windows, ("account", "kind"))
+    sales = sums_by_window(
+        BreakdownRollup, windows, (), where=(BreakdownRollup.dimension == "payment_method",)
+    )
+    return {
+        name: _figures(ledger[name], sales[name].get((), {}).get("gmv", ZERO)) for name in windows
+    }

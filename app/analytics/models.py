@@ -42,14 +42,17 @@ class SalesRollup(Base):
     commission: Mapped[Decimal] = mapped_column(Total(), default=0)
 
 
-class ProductRollup(Base):
-    """Items of orders paid in the bucket, per product (top products)."""
+class BreakdownRollup(Base):
+    """Items of orders paid in the bucket, by one ``dimension`` at a time: ``member`` is
+    the supplier's, category's or product's id, or the payment method. One narrow key per
+    breakdown, so a ranking over months reads a few rows per member."""
 
-    __tablename__ = "analytics_products"
+    __tablename__ = "analytics_breakdowns"
 
     grain: Mapped[str] = mapped_column(String(1), primary_key=True)
     bucket: Mapped[date] = mapped_column(Date, primary_key=True)
-    product_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    dimension: Mapped[str] = mapped_column(String(16), primary_key=True)
+    member: Mapped[str] = mapped_column(String(32), primary_key=True)
     items: Mapped[int] = mapped_column(default=0)
     gmv: Mapped[Decimal] = mapped_column(Total(), default=0)
 
@@ -84,7 +87,7 @@ class LedgerRollup(Base):
     credit: Mapped[Decimal] = mapped_column(Total(), default=0)
 
 
-ROLLUPS = (SalesRollup, ProductRollup, OrderRollup, LedgerRollup)
+ROLLUPS = (SalesRollup, BreakdownRollup, OrderRollup, LedgerRollup)
 
 # The indexes the dashboard's live counts read (declared here: they serve these figures).
 Index("ix_users_role_created_at", User.role, User.created_at)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import and_, func, or_, select
@@ -106,4 +106,32 @@ def sums(
     for row in db.session.execute(statement):
         key = tuple(row[: len(dims)])
         result[key] = {name: exact(name, row[len(dims) + i]) for i, name in enumerate(measures)}
+    return result
+
+
+def sums_by_window(
+    model,
+    windows: dict[str, tuple[date, date]],
+    dimensions: Sequence[str] = (),
+    *,
+    where: Sequence = (),
+) -> dict[str, dict[tuple, dict[str, int | Decimal]]]:
+    """For each named (first, last) window, windows that may overlap (today, 7 and 30
+    days): {dimension values: {measure: exact sum}}, from one read of the day rows that
+    span them all."""
+    first = min(start for start, _ in windows.values())
+    last = max(end for _, end in windows.values())
+    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    by_day = sums_by_period(model, [(day, day) for day in days], dimensions, where=where)
+    measures = MEASURES[model]
+    result: dict[str, dict[tuple, dict]] = {}
+    for name, (start, end) in windows.items():
+        totals: dict[tuple, dict] = {}
+        for day, groups in zip(days, by_day, strict=True):
+            if start <= day <= end:
+                for key, values in groups.items():
+                    current = totals.setdefault(key, dict.fromkeys(measures, 0))
+                    for measure in measures:
+                        current[measure] += values[measure]
+        result[name] = totals
     return result

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import and_, case, delete, func, insert, literal, select
+from sqlalchemy import String, and_, case, cast, delete, func, insert, literal, select
 
 from app.analytics.calendar import (
     DAY,
@@ -25,7 +25,13 @@ from app.analytics.calendar import (
     utc_bounds,
     week_start,
 )
-from app.analytics.models import ROLLUPS, LedgerRollup, OrderRollup, ProductRollup, SalesRollup
+from app.analytics.models import (
+    ROLLUPS,
+    BreakdownRollup,
+    LedgerRollup,
+    OrderRollup,
+    SalesRollup,
+)
 from app.analytics.receivers import MEASURES, PAYMENT_COMPLETED, key_columns
 from app.catalog.models import Product
 from app.extensions import db
@@ -115,11 +121,12 @@ def _day_rows(first: date, last: date) -> int:
         .group_by(paid, OrderItem.supplier_id, Product.category_id, Order.payment_method),
     )
     written += _insert(
-        ProductRollup,
+        BreakdownRollup,
         select(
             grain,
             paid,
-            OrderItem.product_id.label("product_id"),
+            literal("product").label("dimension"),
+            cast(OrderItem.product_id, String).label("member"),
             func.sum(OrderItem.quantity).label("items"),
             func.sum(OrderItem.line_total).label("gmv"),
         )
@@ -127,6 +134,26 @@ def _day_rows(first: date, last: date) -> int:
         .where(paid_in_range)
         .group_by(paid, OrderItem.product_id),
     )
+    # The other breakdowns: the day's sales rows just written, summed by one dimension.
+    for dimension in ("supplier", "category", "payment_method"):
+        column = getattr(
+            SalesRollup, "payment_method" if dimension == "payment_method" else f"{dimension}_id"
+        )
+        written += _insert(
+            BreakdownRollup,
+            select(
+                SalesRollup.grain,
+                SalesRollup.bucket,
+                literal(dimension).label("dimension"),
+                cast(column, String).label("member"),
+                func.sum(SalesRollup.items).label("items"),
+                func.sum(SalesRollup.gmv).label("gmv"),
+            )
+            .where(
+                SalesRollup.grain == DAY, SalesRollup.bucket >= first, SalesRollup.bucket <= last
+            )
+            .group_by(SalesRollup.grain, SalesRollup.bucket, column),
+        )
     occurred = day(LedgerEntry.occurred_at)
     method = func.coalesce(Order.payment_method, "")
     written += _insert(

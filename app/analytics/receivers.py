@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 
 from app.analytics.calendar import buckets_of, local_day
-from app.analytics.models import LedgerRollup, OrderRollup, ProductRollup, SalesRollup
+from app.analytics.models import BreakdownRollup, LedgerRollup, OrderRollup, SalesRollup
 from app.catalog.models import Product
 from app.db import CONFLICT_INSERTS, utcnow
 from app.extensions import db
@@ -25,9 +25,11 @@ from app.orders.models import Order, OrderStatusHistory
 from app.signals import ledger_posted, order_paid, order_placed, order_status_changed
 
 PAYMENT_COMPLETED = "PAYMENT_COMPLETED"
+# BreakdownRollup's dimensions (each member is an id, or the payment method's name).
+BREAKDOWNS = ("supplier", "category", "product", "payment_method")
 MEASURES = {
     SalesRollup: ("items", "gmv", "commission"),
-    ProductRollup: ("items", "gmv"),
+    BreakdownRollup: ("items", "gmv"),
     OrderRollup: ("orders", "amount"),
     LedgerRollup: ("debit", "credit"),
 }
@@ -128,10 +130,24 @@ def count_sale(order: Order, **_: object) -> None:
         ],
     )
     add(
-        ProductRollup,
+        BreakdownRollup,
         [
-            (day, {"product_id": item.product_id, "items": item.quantity, "gmv": item.line_total})
+            (
+                day,
+                {
+                    "dimension": dimension,
+                    "member": str(member),
+                    "items": item.quantity,
+                    "gmv": item.line_total,
+                },
+            )
             for item in order.items
+            for dimension, member in (
+                ("supplier", item.supplier_id),
+                ("category", categories[item.product_id]),
+                ("product", item.product_id),
+                ("payment_method", method),
+            )
         ],
     )
 

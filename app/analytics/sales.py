@@ -8,7 +8,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy import distinct, func, select
 
 from app.analytics.calendar import utc_bounds
-from app.analytics.models import OrderRollup, ProductRollup, SalesRollup
+from app.analytics.models import BreakdownRollup, OrderRollup
 from app.analytics.queries import sums, sums_by_period
 from app.analytics.receivers import PAYMENT_COMPLETED
 from app.auth.models import SupplierProfile
@@ -58,10 +58,26 @@ def _named(model, ids) -> dict[int, str]:
     return dict(db.session.execute(select(model.id, name).where(model.id.in_(ids))).all())
 
 
-def _breakdown(summed: dict[tuple, dict], names: dict[int, str]) -> list[dict]:
+def breakdown(dimension: str, first: date, last: date, *, limit: int | None = None) -> dict:
+    """{member: {items, gmv}} of one breakdown, largest sales first; members that are ids
+    come back as ints."""
+    summed = sums(
+        BreakdownRollup,
+        first,
+        last,
+        ("member",),
+        where=(BreakdownRollup.dimension == dimension,),
+        order_by="gmv",
+        limit=limit,
+    )
+    as_id = dimension != "payment_method"
+    return {(int(member) if as_id else member): v for (member,), v in summed.items()}
+
+
+def _breakdown(summed: dict, names: dict[int, str]) -> list[dict]:
     return [
         {"id": key, "name": names.get(key), "sales": v["gmv"], "items_sold": v["items"]}
-        for (key,), v in summed.items()
+        for key, v in summed.items()
     ]
 
 
@@ -78,10 +94,10 @@ def analytics(first: date, last: date, ranges: list[tuple[date, date]]) -> dict[
     totals["carts_left"] = left
     totals["cart_conversion_rate"] = rate(totals["orders_placed"], totals["orders_placed"] + left)
 
-    by_method = sums(SalesRollup, first, last, ("payment_method",))
+    by_method = breakdown("payment_method", first, last)
     totals["items_sold"] = sum(values["items"] for values in by_method.values())
-    by_category = sums(SalesRollup, first, last, ("category_id",), order_by="gmv")
-    by_supplier = sums(SalesRollup, first, last, ("supplier_id",), order_by="gmv", limit=TOP)
+    by_category = breakdown("category", first, last)
+    by_supplier = breakdown("supplier", first, last, limit=TOP)
     by_county = sums(
         OrderRollup,
         first,
@@ -90,10 +106,10 @@ def analytics(first: date, last: date, ranges: list[tuple[date, date]]) -> dict[
         where=(OrderRollup.event == PAYMENT_COMPLETED,),
         order_by="amount",
     )
-    products = sums(ProductRollup, first, last, ("product_id",), order_by="gmv", limit=TOP)
-    category_names = _named(Category, [key[0] for key in by_category])
-    supplier_names = _named(SupplierProfile, [key[0] for key in by_supplier])
-    product_names = _named(Product, [key[0] for key in products])
+    products = breakdown("product", first, last, limit=TOP)
+    category_names = _named(Category, list(by_category))
+    supplier_names = _named(SupplierProfile, list(by_supplier))
+    product_names = _named(Product, list(products))
     return {
         "from": first,
         "to": last,
@@ -101,7 +117,7 @@ def analytics(first: date, last: date, ranges: list[tuple[date, date]]) -> dict[
         "series": series,
         "by_payment_method": [
             {"payment_method": method, "sales": v["gmv"], "items_sold": v["items"]}
-            for (method,), v in sorted(by_method.items())
+            for method, v in sorted(by_method.items())
         ],
         "by_category": _breakdown(by_category, category_names),
         "by_supplier": _breakdown(by_supplier, supplier_names),

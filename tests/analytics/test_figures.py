@@ -250,3 +250,29 @@ def test_who_reads_the_figures(client, role_user, auth_headers, role, path, allo
     assert response.status_code == (200 if allowed else 403), response.json
     if not allowed:
         assert response.json["error"]["code"] == "FORBIDDEN"
+
+
+def test_analytics_by_week_gives_monday_weeks_clipped_to_the_range(client, admin_headers):
+    response = client.get(
+        "/api/admin/analytics",
+        query_string={"from": "2026-11-28", "to": "2026-12-10", "interval": "week"},
+        headers=admin_headers,
+    )
+    assert response.status_code == 200
+    assert [(p["start"], p["end"]) for p in response.json["data"]["series"]] == [
+        ("2026-11-28", "2026-11-29"),
+        ("2026-11-30", "2026-12-06"),
+        ("2026-12-07", "2026-12-10"),
+    ]
+    assert response.json["data"]["totals"]["orders_placed"] == 0
+    assert response.json["data"]["totals"]["cart_conversion_rate"] == "0.0000"
+
+
+def test_analytics_refuses_an_inverted_range(client, admin_headers):
+    response = client.get(
+        "/api/admin/analytics",
+        query_string={"from": "2026-12-10", "to": "2026-12-01"},
+        headers=admin_headers,
+    )
+    assert response.status_code == 400
+    assert "from" in response.json["error"]["details"]
