@@ -27,7 +27,7 @@ def average(total: Decimal, count: int) -> Decimal:
 
 
 def rate(part: int, whole: int) -> Decimal:
-    return (Decimal(part) / whole).quantize(RATE, rounding=ROUND_HALF_UP) if whole else ZERO
+    return (Decimal(part) / whole).quantize(RATE, rounding=ROUND_HALF_UP) if whole else RATE * 0
 
 
 def _orders(sums_by_event: dict[tuple, dict]) -> dict[str, object]:
