@@ -444,6 +444,9 @@ def main() -> None:
             log(f"load done in {time.perf_counter() - started:.1f} s")
         if not args.skip_load or args.rebuild:
             db.create_all()  # rollup tables added since the load
+            for table in db.metadata.sorted_tables:  # and indexes added to older tables
+                for index in table.indexes:
+                    index.create(db.engine, checkfirst=True)
             build_rollups()
             user_search_setup(db)
         admin = db.session.scalar(db.select(User).where(User.email == "bench-admin@example.co.ke"))

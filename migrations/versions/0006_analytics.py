@@ -61,6 +61,15 @@ def upgrade():
     with op.batch_alter_table('cart_items', schema=None) as batch_op:
         batch_op.create_index('ix_cart_items_created_at', ['created_at', 'cart_id'], unique=False)
 
+    with op.batch_alter_table('ledger_entries', schema=None) as batch_op:
+        batch_op.create_index('ix_ledger_entries_occurred_at', ['occurred_at'], unique=False)
+
+    with op.batch_alter_table('order_status_history', schema=None) as batch_op:
+        batch_op.create_index('ix_order_status_history_created_at', ['created_at'], unique=False)
+
+    with op.batch_alter_table('orders', schema=None) as batch_op:
+        batch_op.create_index('ix_orders_paid_at', ['paid_at'], unique=False)
+
     with op.batch_alter_table('products', schema=None) as batch_op:
         batch_op.create_index('ix_products_active_stock', ['stock'], unique=False, postgresql_where=sa.text('is_active'), sqlite_where=sa.text('is_active'))
 
@@ -77,6 +86,15 @@ def downgrade():
 
     with op.batch_alter_table('products', schema=None) as batch_op:
         batch_op.drop_index('ix_products_active_stock', postgresql_where=sa.text('is_active'), sqlite_where=sa.text('is_active'))
+
+    with op.batch_alter_table('orders', schema=None) as batch_op:
+        batch_op.drop_index('ix_orders_paid_at')
+
+    with op.batch_alter_table('order_status_history', schema=None) as batch_op:
+        batch_op.drop_index('ix_order_status_history_created_at')
+
+    with op.batch_alter_table('ledger_entries', schema=None) as batch_op:
+        batch_op.drop_index('ix_ledger_entries_occurred_at')
 
     with op.batch_alter_table('cart_items', schema=None) as batch_op:
         batch_op.drop_index('ix_cart_items_created_at')
