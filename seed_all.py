@@ -14,6 +14,7 @@ SEEDERS = (
     "app.payouts.seed",
     "app.returns.seed",
     "app.dispatch.seed",
+    "app.analytics.seed",
 )
 
 

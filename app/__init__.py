@@ -45,6 +45,7 @@ BLUEPRINT_MODULES = (
     "app.uploads.media",
     "app.settings.routes",
     "app.admin.routes",
+    "app.analytics.routes",
 )
 
 # Modules whose models must be imported for the metadata (and Alembic) to see them.
@@ -66,6 +67,7 @@ MODEL_MODULES = (
     "app.dispatch.models",
     "app.uploads.models",
     "app.settings.models",
+    "app.analytics.models",
 )
 
 # Modules whose signal receivers (``app/signals.py``) must be connected.
@@ -83,10 +85,11 @@ RECEIVER_MODULES: tuple[str, ...] = (
     "app.dispatch.receivers",
     "app.uploads.receivers",
     "app.notifications.admin_feed",
+    "app.analytics.receivers",
 )
 
 # Modules that add ``flask`` commands through a ``register_cli(app)`` function.
-CLI_MODULES = ("app.auth.cli", "app.ledger.cli")
+CLI_MODULES = ("app.auth.cli", "app.ledger.cli", "app.analytics.cli")
 
 
 def create_app(config_name: str | None = None) -> Flask:

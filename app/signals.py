@@ -79,6 +79,11 @@ disbursements_sent = _events.signal("disbursements-sent")
 #: A transfer settled (sender: the Disbursement): ``status`` COMPLETED (``receipt``) or
 #: FAILED (``result_code``, ``result_desc``: the money never left). Once per transfer.
 disbursement_settled = _events.signal("disbursement-settled")
+# ---- ledger (sender: the tuple of ``Posting``s just written) ------------------------
+#: ``post_many`` wrote these entries (those already posted are left out), in the poster's
+#: transaction. ``lines``: {event key: the entry's non-zero ``Line``s}; ``posted_at``: the
+#: entries' ``occurred_at`` when their posting gave none.
+ledger_posted = _events.signal("ledger-posted")
 
 # ---- catalog (sender: the Product, or the product's id) -----------------------------
 #: A product is about to be deleted (inside a savepoint). Receivers delete their rows

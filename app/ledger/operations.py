@@ -30,6 +30,7 @@ from app.ledger.models import (
     party_account,
 )
 from app.money import CENTS, ZERO
+from app.signals import ledger_posted
 
 
 class UnbalancedEntry(ValueError):
@@ -189,6 +190,10 @@ def post_many(postings: Sequence[Posting]) -> set[str]:
     ]
     if line_rows:
         db.session.execute(_insert(LedgerLine.__table__), line_rows)
+    if written:
+        now_posted = tuple(posting for posting, _ in checked if posting.event_key in written)
+        lines = {posting.event_key: lines for posting, lines in checked}
+        ledger_posted.send(now_posted, lines=lines, posted_at=now)
     return set(written)
 
 

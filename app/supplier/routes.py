@@ -16,9 +16,7 @@ from app.supplier import operations as ops
 from app.supplier import products, profile, reports, terms
 from app.supplier.schemas import (
     AnalyticsQuerySchema,
-    AnalyticsSchema,
     BalancesSchema,
-    DashboardSchema,
     OrderLineQuerySchema,
     OrderLineSchema,
     OwnProductQuerySchema,
@@ -28,6 +26,8 @@ from app.supplier.schemas import (
     ReportRangeSchema,
     StatementQuerySchema,
     StatementRowSchema,
+    SupplierAnalyticsSchema,
+    SupplierDashboardSchema,
     TermsAcceptSchema,
     TermsSchema,
     TermsStatusSchema,
@@ -94,7 +94,7 @@ def _supplier_id() -> int:
 @blp.route("/dashboard", methods=["GET"])
 @supplier_required
 @blp.arguments(ReportRangeSchema, location="query")
-@blp.response(200, DashboardSchema)
+@blp.response(200, SupplierDashboardSchema)
 def get_dashboard(params):
     """Your figures for ``from``..``to`` (Nairobi days; the last 30 days by default).
 
@@ -111,7 +111,7 @@ def get_dashboard(params):
 @blp.route("/analytics", methods=["GET"])
 @supplier_required
 @blp.arguments(AnalyticsQuerySchema, location="query")
-@blp.response(200, AnalyticsSchema)
+@blp.response(200, SupplierAnalyticsSchema)
 def get_analytics(params):
     """Your delivered sales over time (``interval`` day, week or month; every period of
     the range is present) and by product and by category, by sales. At most 732 days."""

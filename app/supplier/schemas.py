@@ -85,7 +85,7 @@ class ReturnsSummarySchema(ma.Schema):
     )
 
 
-class BreakdownSchema(ma.Schema):
+class SupplierBreakdownSchema(ma.Schema):
     id = ma.fields.Integer()
     name = ma.fields.String()
     items = ma.fields.Integer()
@@ -101,7 +101,7 @@ class LowStockSchema(ma.Schema):
     stock = ma.fields.Integer()
 
 
-class DashboardSchema(ma.Schema):
+class SupplierDashboardSchema(ma.Schema):
     from_ = ma.fields.Date(data_key="from", attribute="start_date")
     to = ma.fields.Date(attribute="end_date")
     orders_by_status = ma.fields.Dict(
@@ -115,7 +115,7 @@ class DashboardSchema(ma.Schema):
     net_earnings = Money(metadata={"description": "Gross sales less commission."})
     balances = ma.fields.Nested(BalancesSchema)
     returns = ma.fields.Nested(ReturnsSummarySchema)
-    top_products = ma.fields.List(ma.fields.Nested(BreakdownSchema))
+    top_products = ma.fields.List(ma.fields.Nested(SupplierBreakdownSchema))
     low_stock = ma.fields.List(ma.fields.Nested(LowStockSchema))
 
 
@@ -127,14 +127,14 @@ class PeriodSchema(ma.Schema):
     net = Money()
 
 
-class AnalyticsSchema(ma.Schema):
+class SupplierAnalyticsSchema(ma.Schema):
     from_ = ma.fields.Date(data_key="from", attribute="start_date")
     to = ma.fields.Date(attribute="end_date")
     interval = ma.fields.String()
     series = ma.fields.List(ma.fields.Nested(PeriodSchema))
     totals = ma.fields.Nested(PeriodSchema)
-    by_product = ma.fields.List(ma.fields.Nested(BreakdownSchema))
-    by_category = ma.fields.List(ma.fields.Nested(BreakdownSchema))
+    by_product = ma.fields.List(ma.fields.Nested(SupplierBreakdownSchema))
+    by_category = ma.fields.List(ma.fields.Nested(SupplierBreakdownSchema))
 
 
 class OrderLineQuerySchema(OrderedRange, PaginationSchema):

@@ -1,7 +1,7 @@
 """admin: supplier status, runtime settings, admin list indexes
 
-Revision ID: 0006_admin
-Revises: 0005_notifications
+Revision ID: 0011_admin
+Revises: 0010_uploads
 Create Date: 2026-12-02 22:55:32.687940
 
 """
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 SEARCH_TEXT = "lower(email || ' ' || first_name || ' ' || last_name || ' ' || coalesce(phone, ''))"
 
 # revision identifiers, used by Alembic.
-revision = '0006_admin'
-down_revision = '0006_uploads'
+revision = '0011_admin'
+down_revision = '0010_uploads'
 branch_labels = None
 depends_on = None
 

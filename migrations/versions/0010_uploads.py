@@ -1,7 +1,7 @@
 """uploads table; the email outbox's retry columns
 
-Revision ID: 0006_uploads
-Revises: 0005_notifications
+Revision ID: 0010_uploads
+Revises: 0009_portal
 Create Date: 2026-12-02 22:54:56.130703
 
 """
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0006_uploads'
-down_revision = '0006_portal'
+revision = '0010_uploads'
+down_revision = '0009_portal'
 branch_labels = None
 depends_on = None
 

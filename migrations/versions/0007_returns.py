@@ -1,6 +1,6 @@
 """returns
 
-Revision ID: 0006_returns
+Revision ID: 0007_returns
 Revises: 0006_payouts
 Create Date: 2026-12-02 22:57:07.335555
 
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0006_returns'
-down_revision = '0006_payouts'  # chained after the merged B2C engine (b2c-engine)
+revision = '0007_returns'
+down_revision = '0006_payouts'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """supplier portal: payout number requests, terms acceptance IP, orders by delivery time
 
-Revision ID: 0006_portal
-Revises: 0005_notifications
+Revision ID: 0009_portal
+Revises: 0008_delivery
 Create Date: 2026-12-02 23:00:00
 
 """
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0006_portal'
-down_revision = '0006_delivery'
+revision = '0009_portal'
+down_revision = '0008_delivery'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """delivery
 
-Revision ID: 0006_delivery
-Revises: 0006_payouts
+Revision ID: 0008_delivery
+Revises: 0007_returns
 Create Date: 2026-12-02 22:56:38.041940
 
 """
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0006_delivery'
-down_revision = '0006_returns'
+revision = '0008_delivery'
+down_revision = '0007_returns'
 branch_labels = None
 depends_on = None
 

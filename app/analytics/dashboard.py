@@ -1,0 +1,159 @@
+"""``GET /admin/dashboard``: small named figures in two registries.
+
+``WINDOW_FIGURES`` are computed for each window (today, the last 7 and 30 Nairobi days,
+today included); ``CURRENT_FIGURES`` describe now. A figure whose rows another domain
+owns (returns awaiting a decision, payouts in an unknown state, unassigned deliveries) is
+added to a registry by that domain's merge; until then it is absent, never zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import func, literal_column, select
+
+from app.analytics.calendar import sql_local_day, today, utc_bounds
+from app.analytics.finance import window_flows
+from app.analytics.models import OrderRollup
+from app.analytics.queries import sums_by_window
+from app.auth.models import SupplierProfile, User, UserRole
+from app.catalog.models import Product
+from app.db import utcnow
+from app.extensions import db
+from app.ledger.operations import sum_to_cents
+from app.orders.models import Order, OrderStatus
+from app.payments.models import Refund, RefundStatus
+from app.settings import setting
+
+WINDOWS = {"today": 1, "7d": 7, "30d": 30}
+# Orders still on their way to the customer: late once past their estimated days.
+UNDELIVERED = (
+    OrderStatus.PAID,
+    OrderStatus.PROCESSING,
+    OrderStatus.QUALITY_APPROVED,
+    OrderStatus.SHIPPED,
+    OrderStatus.OUT_FOR_DELIVERY,
+    OrderStatus.ARRIVED,
+)
+
+
+Windows = dict[str, tuple[date, date]]
+
+
+def orders_by_status(windows: Windows) -> dict[str, dict[str, Any]]:
+    """Orders reaching each status in the window (PENDING: placed)."""
+    reached = sums_by_window(OrderRollup, windows, ("event",))
+    return {
+        name: {
+            "orders_by_status": {
+                str(status): reached[name].get((str(status),), {}).get("orders", 0)
+                for status in OrderStatus
+            }
+        }
+        for name in windows
+    }
+
+
+def money(windows: Windows) -> dict[str, dict[str, Any]]:
+    """GMV and net revenue: the financial report's figures for the window."""
+    flows = window_flows(windows)
+    return {
+        name: {"gmv": flows[name]["gmv"], "revenue": flows[name]["net_revenue"]} for name in windows
+    }
+
+
+def signups(windows: Windows) -> dict[str, dict[str, int]]:
+    first = min(start for start, _ in windows.values())
+    last = max(end for _, end in windows.values())
+    start, end = utc_bounds(first, last)
+    day = sql_local_day(User.created_at, db.session.get_bind().dialect.name)
+    rows = db.session.execute(
+        select(User.role, day, func.count())
+        .where(
+            User.role.in_((UserRole.CUSTOMER, UserRole.SUPPLIER)),
+            User.created_at >= start,
+            User.created_at < end,
+        )
+        .group_by(User.role, day)
+    ).all()
+    result = {}
+    for name, (window_start, window_end) in windows.items():
+        counts = {UserRole.CUSTOMER: 0, UserRole.SUPPLIER: 0}
+        for role, joined, count in rows:
+            joined = date.fromisoformat(joined) if isinstance(joined, str) else joined
+            if window_start <= joined <= window_end:
+                counts[role] += count
+        result[name] = {
+            "new_customers": counts[UserRole.CUSTOMER],
+            "new_suppliers": counts[UserRole.SUPPLIER],
+        }
+    return result
+
+
+def pending_supplier_approvals() -> int:
+    return db.session.scalar(
+        select(func.count()).select_from(SupplierProfile).where(~SupplierProfile.is_approved)
+    )
+
+
+def refunds_due() -> dict[str, Any]:
+    count, amount = db.session.execute(
+        select(func.count(), func.sum(Refund.amount)).where(
+            Refund.status.in_((RefundStatus.PENDING, RefundStatus.PROCESSING))
+        )
+    ).one()
+    return {"count": count, "amount": sum_to_cents(amount)}
+
+
+def low_stock() -> int:
+    """Listed products at or below the ``low_stock_threshold`` setting."""
+    return db.session.scalar(
+        select(func.count())
+        .select_from(Product)
+        .where(Product.is_active, Product.stock <= setting("low_stock_threshold"))
+    )
+
+
+def late_deliveries() -> int:
+    """Undelivered orders older than their zone's estimated delivery days."""
+    now = utcnow()
+    if db.session.get_bind().dialect.name == "postgresql":
+        due = Order.created_at + func.make_interval(0, 0, 0, Order.estimated_delivery_days)
+        late = due < now
+    else:
+        due = func.datetime(
+            Order.created_at,
+            literal_column("'+' || estimated_delivery_days || ' days'"),
+        )
+        late = due < func.datetime(now.strftime("%Y-%m-%d %H:%M:%S"))
+    return db.session.scalar(
+        select(func.count()).select_from(Order).where(Order.status.in_(UNDELIVERED), late)
+    )
+
+
+# Each returns {window name: {figure name: value}} for the windows it is given.
+WINDOW_FIGURES: dict[str, Callable[[Windows], dict[str, dict[str, Any]]]] = {
+    "orders_by_status": orders_by_status,
+    "money": money,
+    "signups": signups,
+}
+CURRENT_FIGURES: dict[str, Callable[[], Any]] = {
+    "pending_supplier_approvals": pending_supplier_approvals,
+    "refunds_due": refunds_due,
+    "low_stock": low_stock,
+    "late_deliveries": late_deliveries,
+}
+
+
+def dashboard() -> dict[str, Any]:
+    last = today()
+    windows = {name: (last - timedelta(days=days - 1), last) for name, days in WINDOWS.items()}
+    figures: dict[str, dict[str, Any]] = {
+        name: {"from": first, "to": end} for name, (first, end) in windows.items()
+    }
+    for figure in WINDOW_FIGURES.values():
+        for name, values in figure(windows).items():
+            figures[name] |= values
+    return {"windows": figures, "current": {name: f() for name, f in CURRENT_FIGURES.items()}}
