@@ -18,13 +18,17 @@ from app.analytics.calendar import sql_local_day, today, utc_bounds
 from app.analytics.finance import window_flows
 from app.analytics.models import OrderRollup
 from app.analytics.queries import sums_by_window
-from app.auth.models import SupplierProfile, User, UserRole
+from app.auth.models import SupplierProfile, SupplierStatus, User, UserRole
 from app.catalog.models import Product
 from app.db import utcnow
+from app.disbursements.models import Disbursement, DisbursementStatus
+from app.dispatch.assignment import has_live_assignment, ready_to_go
 from app.extensions import db
 from app.ledger.operations import sum_to_cents
 from app.orders.models import Order, OrderStatus
 from app.payments.models import Refund, RefundStatus
+from app.returns.models import ReturnRequest
+from app.returns.operations import UNDECIDED
 from app.settings import setting
 
 WINDOWS = {"today": 1, "7d": 7, "30d": 30}
@@ -94,7 +98,33 @@ def signups(windows: Windows) -> dict[str, dict[str, int]]:
 
 def pending_supplier_approvals() -> int:
     return db.session.scalar(
-        select(func.count()).select_from(SupplierProfile).where(~SupplierProfile.is_approved)
+        select(func.count())
+        .select_from(SupplierProfile)
+        .where(SupplierProfile.status == SupplierStatus.PENDING)
+    )
+
+
+def returns_awaiting_decision() -> int:
+    """Returns nobody has approved or rejected yet (the supplier's answer included)."""
+    return db.session.scalar(
+        select(func.count()).select_from(ReturnRequest).where(ReturnRequest.status.in_(UNDECIDED))
+    )
+
+
+def payouts_unknown() -> int:
+    """B2C transfers (payouts and refunds) sent whose outcome M-Pesa has not told yet after
+    a queue timeout: the reconcile job asks Transaction Status about them."""
+    return db.session.scalar(
+        select(func.count())
+        .select_from(Disbursement)
+        .where(Disbursement.unknown, Disbursement.status == DisbursementStatus.SENT)
+    )
+
+
+def unassigned_deliveries() -> int:
+    """Orders ready to go out with no live assignment (the dispatch queue)."""
+    return db.session.scalar(
+        select(func.count()).select_from(Order).where(ready_to_go(), ~has_live_assignment())
     )
 
 
@@ -141,7 +171,10 @@ WINDOW_FIGURES: dict[str, Callable[[Windows], dict[str, dict[str, Any]]]] = {
 }
 CURRENT_FIGURES: dict[str, Callable[[], Any]] = {
     "pending_supplier_approvals": pending_supplier_approvals,
+    "returns_awaiting_decision": returns_awaiting_decision,
     "refunds_due": refunds_due,
+    "payouts_unknown": payouts_unknown,
+    "unassigned_deliveries": unassigned_deliveries,
     "low_stock": low_stock,
     "late_deliveries": late_deliveries,
 }

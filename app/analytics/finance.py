@@ -20,17 +20,14 @@ from app.analytics.calendar import DAY
 from app.analytics.models import BreakdownRollup, LedgerRollup
 from app.analytics.queries import sums, sums_by_period, sums_by_window
 from app.extensions import db
+from app.ledger.models import GROUPS, AccountGroup
 from app.money import ZERO
 
 CREDIT, DEBIT, NET_CREDIT, NET_DEBIT = "credit", "debit", "net credit", "net debit"
-MONEY_IN = ("MPESA_CLEARING", "PAYSTACK_CLEARING", "CASH_COLLECTED")
-REVENUE = (
-    "COMMISSION_REVENUE",
-    "DELIVERY_REVENUE",
-    "ROUNDING_REVENUE",
-    "RESTOCKING_REVENUE",
-    "RETURN_COSTS",  # contra revenue: its debits reduce the net
-)
+# The ledger's own grouping of its chart (RETURN_COSTS is contra revenue: its debits
+# reduce the net).
+MONEY_IN = tuple(str(code) for code, group in GROUPS.items() if group == AccountGroup.MONEY_IN)
+REVENUE = tuple(str(code) for code, group in GROUPS.items() if group == AccountGroup.REVENUE)
 
 
 @dataclass(frozen=True)

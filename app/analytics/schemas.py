@@ -189,7 +189,10 @@ class AmountCountSchema(ma.Schema):
 
 class CurrentSchema(ma.Schema):
     pending_supplier_approvals = ma.fields.Integer()
+    returns_awaiting_decision = ma.fields.Integer()
     refunds_due = ma.fields.Nested(AmountCountSchema)
+    payouts_unknown = ma.fields.Integer()
+    unassigned_deliveries = ma.fields.Integer()
     low_stock = ma.fields.Integer()
     late_deliveries = ma.fields.Integer()
 

@@ -151,9 +151,40 @@ def test_the_dashboard_shows_the_reports_numbers(known_day, client, admin_header
     assert current["refunds_due"] == {"count": 0, "amount": "0.00"}
     assert current["late_deliveries"] == 0
     assert current["low_stock"] == 0
-    # Figures whose rows other domains own are absent until they are plugged in.
-    for absent in ("returns_awaiting_decision", "payouts_unknown", "unassigned_deliveries"):
-        assert absent not in current
+    assert current["returns_awaiting_decision"] == 0
+    assert current["payouts_unknown"] == 0
+    assert current["unassigned_deliveries"] == 0  # every shipped order went on to delivery
+
+
+def test_the_dashboard_counts_what_waits_on_an_admin(shop, client, admin_headers):
+    from app.disbursements.models import DisbursementPurpose
+    from app.disbursements.operations import create_disbursement
+    from app.orders.models import OrderStatus
+    from tests.factories.auth import UserFactory
+    from tests.factories.payouts import paying_supplier
+    from tests.factories.returns import delivered_order, request_return
+
+    product = ProductFactory(price=Decimal("1000.00"), stock=10)
+    delivered = delivered_order(UserFactory(role="CUSTOMER"), [(product, 2)])
+    request_return(delivered)  # REQUESTED: undecided
+    waiting = shop.place([(product, 1)])
+    shop.pay(waiting)
+    shop.move(waiting, OrderStatus.PROCESSING, OrderStatus.QUALITY_APPROVED)  # ready to go
+    supplier = paying_supplier()
+    transfer = create_disbursement(
+        DisbursementPurpose.PAYOUT,
+        supplier.id,
+        phone=supplier.mpesa_payout_number,
+        amount=Decimal("500"),
+        remarks="Payout",
+    )
+    transfer.status, transfer.unknown = "SENT", True  # a queue timeout: outcome unknown
+    db.session.commit()
+
+    current = client.get("/api/admin/dashboard", headers=admin_headers).json["data"]["current"]
+    assert current["returns_awaiting_decision"] == 1
+    assert current["payouts_unknown"] == 1
+    assert current["unassigned_deliveries"] == 1
 
 
 def test_analytics_breaks_sales_down(known_day, client, admin_headers):
