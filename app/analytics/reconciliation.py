@@ -1,8 +1,10 @@
 """``GET /admin/reports/reconciliation``: where our records and the providers' disagree.
 
 Sections: flagged payments (an amount that did not match, a payment for an order already
-paid or cancelled, a reused receipt), callbacks for no payment of ours (unknown), and
-refunds owed or failed, each with the provider's references. One row shape for every
+paid or cancelled, a reused receipt), callbacks for no payment of ours (unknown), refunds
+owed or failed, M-Pesa B2C transfers (payouts, refunds) still in flight or of unknown
+outcome, and cash on delivery collected but not handed in, each with the provider's
+references. One row shape for every
 section, so the same rows feed the JSON and the spreadsheet.
 """
 
@@ -16,6 +18,8 @@ from typing import Any
 from sqlalchemy import select
 
 from app.analytics.calendar import utc_bounds
+from app.disbursements.models import Disbursement, DisbursementStatus
+from app.dispatch.models import CodCollection, CodStatus
 from app.extensions import db
 from app.money import ZERO
 from app.orders.models import Order
@@ -34,7 +38,14 @@ COLUMNS = (
     "amount_received",
     "detail",
 )
-SECTIONS = ("flagged_payments", "unknown_payments", "refunds")
+SECTIONS = (
+    "flagged_payments",
+    "unknown_payments",
+    "refunds",
+    "transfers_in_flight",
+    "cash_not_handed_in",
+)
+IN_FLIGHT = (DisbursementStatus.SENDING, DisbursementStatus.SENT)
 UNSETTLED_REFUNDS = (RefundStatus.PENDING, RefundStatus.PROCESSING, RefundStatus.FAILED)
 BATCH = 1000
 
@@ -130,6 +141,55 @@ def rows(first: date, last: date) -> Iterator[dict[str, Any]]:
             "amount": refund.amount,
             "amount_received": None,
             "detail": refund.reason,
+        }
+    transfers = db.session.scalars(
+        select(Disbursement)
+        .where(
+            Disbursement.status.in_(IN_FLIGHT),
+            Disbursement.created_at >= start,
+            Disbursement.created_at < end,
+        )
+        .order_by(Disbursement.created_at, Disbursement.id)
+        .execution_options(yield_per=BATCH)
+    )
+    for transfer in transfers:
+        yield {
+            "section": "transfers_in_flight",
+            "problem": "UNKNOWN" if transfer.unknown else "IN_FLIGHT",
+            "occurred_at": transfer.sent_at or transfer.created_at,
+            "order_number": None,
+            "provider": "MPESA",
+            "reference": transfer.originator_conversation_id,
+            "provider_reference": transfer.conversation_id,
+            "status": str(transfer.status),
+            "amount": transfer.amount,
+            "amount_received": None,
+            "detail": f"{transfer.purpose} {transfer.subject_id} to {transfer.phone}",
+        }
+    cash = db.session.execute(
+        select(CodCollection, Order.order_number)
+        .join(Order, Order.id == CodCollection.order_id)
+        .where(
+            CodCollection.status == CodStatus.COLLECTED,
+            CodCollection.collected_at >= start,
+            CodCollection.collected_at < end,
+        )
+        .order_by(CodCollection.collected_at, CodCollection.id)
+        .execution_options(yield_per=BATCH)
+    )
+    for collection, order_number in cash:
+        yield {
+            "section": "cash_not_handed_in",
+            "problem": "NOT_HANDED_IN",
+            "occurred_at": collection.collected_at,
+            "order_number": order_number,
+            "provider": "CASH",
+            "reference": None,
+            "provider_reference": None,
+            "status": str(collection.status),
+            "amount": collection.amount,
+            "amount_received": None,
+            "detail": f"held by user {collection.agent_id or collection.collected_by_id}",
         }
 
 

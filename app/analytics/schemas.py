@@ -231,3 +231,5 @@ class ReconciliationSchema(ma.Schema):
     flagged_payments = ma.fields.Nested(ReconciliationSectionSchema)
     unknown_payments = ma.fields.Nested(ReconciliationSectionSchema)
     refunds = ma.fields.Nested(ReconciliationSectionSchema)
+    transfers_in_flight = ma.fields.Nested(ReconciliationSectionSchema)
+    cash_not_handed_in = ma.fields.Nested(ReconciliationSectionSchema)

@@ -66,3 +66,56 @@ def test_what_providers_and_our_records_disagree_on(shop, client, admin_headers)
     assert rows[0][0] == "section" and len(rows) == 4
     detail = rows[1][rows[0].index("detail")]
     assert detail.startswith("'=HYPERLINK")  # formula injection made inert
+
+
+def test_transfers_in_flight_and_cash_not_handed_in(client, admin_headers, auth_headers):
+    from app.disbursements.models import DisbursementPurpose, DisbursementStatus
+    from app.disbursements.operations import create_disbursement
+    from tests.dispatch.helpers import delivered_order
+    from tests.factories.payouts import paying_supplier
+
+    supplier = paying_supplier()
+    transfer = create_disbursement(
+        DisbursementPurpose.PAYOUT,
+        supplier.id,
+        phone=supplier.mpesa_payout_number,
+        amount=Decimal("800"),
+        remarks="Payout",
+    )
+    transfer.status, transfer.unknown = DisbursementStatus.SENT, True  # a queue timeout
+    db.session.commit()
+    order, agent = delivered_order(client, admin_headers, auth_headers, cash=True)
+    collected = client.post(
+        f"/api/delivery/orders/{order.id}/collect-cod",
+        json={"amount": str(order.total)},
+        headers=auth_headers(agent),
+    )
+    assert collected.status_code == 200
+    day = str(today())
+
+    data = client.get(
+        "/api/admin/reports/reconciliation",
+        query_string={"from": day, "to": day},
+        headers=admin_headers,
+    ).json["data"]
+
+    in_flight = data["transfers_in_flight"]
+    assert (in_flight["count"], in_flight["amount"]) == (1, "800.00")
+    assert in_flight["items"][0]["problem"] == "UNKNOWN"
+    assert in_flight["items"][0]["reference"] == transfer.originator_conversation_id
+    cash = data["cash_not_handed_in"]
+    assert (cash["count"], cash["amount"]) == (1, str(order.total))
+    assert cash["items"][0]["order_number"] == order.order_number
+
+    verified = client.post(
+        f"/api/admin/orders/{order.id}/cod-verify",
+        json={"reference": "BANK-DEP-0042"},
+        headers=admin_headers,
+    )
+    assert verified.status_code == 200, verified.json
+    data = client.get(
+        "/api/admin/reports/reconciliation",
+        query_string={"from": day, "to": day},
+        headers=admin_headers,
+    ).json["data"]
+    assert data["cash_not_handed_in"]["count"] == 0
