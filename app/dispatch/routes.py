@@ -599,7 +599,11 @@ def generate_agent_payouts():
 def send_agent_payout(payout_id):
     """Send a PENDING payout again, or retry a FAILED one (a new B2C attempt)."""
     agent_pay.find_agent_payout(payout_id)
-    payout = payout_ops.prepare_resend(payout_id, actor_id=current_user().id)
+    payout = payout_ops.prepare_resend(
+        payout_id,
+        actor_id=current_user().id,
+        payable=lambda agent_id: agent_pay.payable(agent_id)[2],  # less the cash held
+    )
     return payout_ops.dispatch(payout)
 
 

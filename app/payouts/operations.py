@@ -7,6 +7,7 @@ see ``app.disbursements.operations.send``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import ROUND_FLOOR, Decimal
 
 from sqlalchemy import select
@@ -173,8 +174,13 @@ def check_supplier(supplier: SupplierProfile) -> None:
         )
 
 
-def check_available(party: Party, party_id: int, amount: Decimal) -> Decimal:
-    available = party_balances(party, party_id).available
+def check_available(
+    party: Party, party_id: int, amount: Decimal, *, available: Decimal | None = None
+) -> Decimal:
+    """``amount`` is at most what the payee may be paid: ``available`` when given (a
+    domain's own rule, e.g. an agent's earnings less cash held), else the balance."""
+    if available is None:
+        available = party_balances(party, party_id).available
     if amount > available:
         raise Unprocessable(
             "The amount is more than the available balance",
@@ -316,10 +322,17 @@ def dispatch(payout: Payout) -> Payout:
     return payout
 
 
-def prepare_resend(payout_id: int, *, actor_id: int) -> Payout:
+def prepare_resend(
+    payout_id: int,
+    *,
+    actor_id: int,
+    payable: Callable[[int], Decimal] | None = None,
+) -> Payout:
     """``POST /admin/payouts/<id>/mpesa``: a PENDING payout is sent again (its transfer
     was never sent, or refused); a FAILED one gets a new attempt (new
-    OriginatorConversationID) to the payee's current number if the money is available."""
+    OriginatorConversationID) to the payee's current number if the money is available
+    (``payable(payee id)``: the payee's own rule of what may be paid, checked once the
+    payout is locked; default: the available balance)."""
     payout = lock_payout(payout_id)
     if payout.status == PayoutStatus.PENDING:
         current = payout.disbursement
@@ -343,7 +356,12 @@ def prepare_resend(payout_id: int, *, actor_id: int) -> Payout:
         )
     phone = _current_number(payout)
     ensure_none_open(payout.party, payout.party_id)
-    check_available(payout.party, payout.party_id, payout.amount)
+    check_available(
+        payout.party,
+        payout.party_id,
+        payout.amount,
+        available=None if payable is None else payable(payout.party_id),
+    )
     payout.phone = phone
     payout.status = PayoutStatus.PENDING
     payout.failure_reason = None

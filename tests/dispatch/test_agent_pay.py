@@ -109,3 +109,32 @@ def test_the_agent_run_is_scheduled_on_its_own_calendar(app):
     # 18:00 in Nairobi is 15:00 UTC
     assert current_period(datetime(2026, 12, 2, 15, 30, tzinfo=UTC)) == "2026-12-02T18:00"
     assert current_period(datetime(2026, 12, 2, 14, 59, tzinfo=UTC)) == "2026-12-01T18:00"
+
+
+def test_a_retried_payout_is_refused_while_the_agents_cash_covers_it(
+    client, admin_headers, auth_headers, role_user, assert_books_balance
+):
+    agent = agent_serving(DeliveryZoneFactory(), mpesa_payout_number="254722000120")
+    earned(client, admin_headers, auth_headers, agent)
+    finance = auth_headers(role_user("FINANCE_ADMIN"))
+    failed = client.post(f"/api/delivery/admin/agents/{agent.id}/pay-now", json={}, headers=finance)
+    assert failed.status_code == 201 and failed.json["data"]["status"] == "FAILED"
+    # The agent then collects cash for a cash order and has not handed it in yet.
+    order, _ = assigned_order(client, admin_headers, cash=True, agent=agent)
+    headers = auth_headers(agent)
+    move(client, headers, order, "OUT_FOR_DELIVERY")
+    deliver(client, order, headers, code_of(client, order, auth_headers(order.customer)))
+    collected = client.post(
+        f"/api/delivery/orders/{order.id}/collect-cod",
+        json={"amount": str(order.total)},
+        headers=headers,
+    )
+    assert collected.status_code == 200, collected.json
+
+    retry = client.post(
+        f"/api/delivery/admin/delivery-payouts/{failed.json['data']['id']}/mpesa", headers=finance
+    )
+
+    assert retry.status_code == 422 and retry.json["error"]["code"] == "INSUFFICIENT_BALANCE"
+    assert agent_balances(agent.id).in_flight == D("0.00")  # nothing was sent
+    assert_books_balance()
