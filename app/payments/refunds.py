@@ -46,6 +46,7 @@ from app.payments.models import (
     RefundStatus,
 )
 from app.services import paystack_gateway
+from app.services.http import ProviderTimeout
 from app.services.paystack import PaystackRejected, ProviderRefund
 from app.signals import refund_due, refund_settled
 
@@ -547,6 +548,14 @@ def _send_paystack(refund: Refund, actor_id: int | None) -> None:
         _sent(refund, RefundMethod.PAYSTACK, actor_id)
         refund.failure_reason = refused.message[:500]
         change_refund_status(refund, R.FAILED)
+        return
+    except ProviderTimeout:
+        # The request went out and no answer came: Paystack may have made the refund, so
+        # it is never sent again. It stays PROCESSING until Paystack's webhook (matched by
+        # payment and amount, ``apply_provider_refund``) settles it.
+        log.warning("refund %s: Paystack did not answer; awaiting its webhook", refund.id)
+        _sent(refund, RefundMethod.PAYSTACK, actor_id)
+        change_refund_status(refund, R.PROCESSING)
         return
     _sent(refund, RefundMethod.PAYSTACK, actor_id)
     refund.provider_refund_id = answer.id

@@ -405,3 +405,41 @@ def test_the_reconcile_job_asks_paystack_about_a_refund_no_webhook_confirmed(
     db.session.expire_all()
     assert db.session.get(Refund, refund.id).status == "COMPLETED"
     assert_books_balance()
+
+
+@responses.activate
+def test_a_paystack_refund_without_an_answer_is_never_sent_twice(
+    app, client, customer, role_user, auth_headers, real_paystack, assert_books_balance
+):
+    seller = role_user(UserRole.SUPPLIER)
+    phone = ProductFactory(supplier=seller.supplier_profile, price=D("1499.99"))
+    order = delivered_order(customer, [(phone, 2)], method=PaymentMethod.CARD)
+    payment = db.session.scalar(db.select(Payment).where(Payment.order_id == order.id))
+    admin = auth_headers(role_user(UserRole.ADMIN))
+    ret = ask_and_approve(client, order, auth_headers(customer), admin, reason="WRONG_ITEM")
+    finance = auth_headers(role_user(UserRole.FINANCE_ADMIN))
+    # The request reached Paystack, whose answer never came: it may have refunded.
+    responses.post(f"{PAYSTACK}/refund", body=requests.ReadTimeout())
+
+    sent = client.post(f"/api/admin/returns/{ret['id']}/process-refund", json={}, headers=finance)
+
+    assert sent.status_code == 200, sent.json
+    assert sent.json["data"]["refund"]["status"] == "PROCESSING"  # unknown, not refused
+    refund = db.session.scalar(db.select(Refund))
+    for path in (
+        f"/api/admin/refunds/{refund.id}/retry",
+        f"/api/admin/refunds/{refund.id}/process",
+    ):
+        again = client.post(path, json={}, headers=finance)
+        assert again.json["data"]["status"] == "PROCESSING"
+    assert len(responses.calls) == 1  # never sent again
+    assert balance(A.REFUNDS_OWED) == D("-1499.99")  # still owed (a credit) until Paystack says so
+
+    done = post_webhook(app, client, refund_event("refund.processed", payment.reference, 149999))
+
+    assert done.status_code == 200, done.json
+    db.session.expire_all()
+    assert db.session.get(Refund, refund.id).status == "COMPLETED"
+    assert db.session.scalar(db.select(db.func.count()).select_from(Refund)) == 1
+    assert balance(A.REFUNDS_OWED) == 0
+    assert_books_balance()
