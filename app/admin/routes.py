@@ -18,6 +18,8 @@ from app.admin.schemas import (
     BulkResultSchema,
     CommissionSchema,
     OrderBulkSchema,
+    OrderNoteCreateSchema,
+    OrderNoteSchema,
     ProductBulkSchema,
     ReasonSchema,
     SupplierQuerySchema,
@@ -356,6 +358,25 @@ def bulk_update_orders(data):
     result = admin_orders.bulk_update(data["ids"], data["status"], current_user(), data.get("note"))
     db.session.commit()
     return result
+
+
+@blp.route("/orders/<int:order_id>/notes", methods=["GET"])
+@blp.response(200, OrderNoteSchema(many=True))
+@requires("orders.read")
+def list_order_notes(order_id):
+    """The order's internal notes, newest first."""
+    return admin_orders.notes_of(order_id)
+
+
+@blp.route("/orders/<int:order_id>/notes", methods=["POST"])
+@blp.response(201, OrderNoteSchema, message="Note added")
+@requires("orders.notes")
+@blp.arguments(OrderNoteCreateSchema)
+def add_order_note(data, order_id):
+    """Add an internal note to the order (support's follow-ups; audited)."""
+    note = admin_orders.add_note(order_id, data["body"].strip(), current_user())
+    db.session.commit()
+    return note
 
 
 # ---- audit, feed, timeline ----------------------------------------------------------------

@@ -185,6 +185,28 @@ class AdminOrderQuerySchema(OrderQuerySchema):
     county = ma.fields.String(validate=validate.Length(min=1, max=100))
 
 
+class OrderNoteCreateSchema(ma.Schema):
+    body = ma.fields.String(
+        required=True,
+        validate=[
+            validate.Length(min=1, max=1000),
+            validate.Regexp(r"[\s\S]*\S", error="The note is empty."),
+        ],
+        metadata={"description": "The note (internal: the customer never sees it)."},
+    )
+
+
+class OrderNoteSchema(ma.Schema):
+    id = Id(dump_only=True)
+    order_id = Id(dump_only=True)
+    author_id = Id(dump_only=True, allow_none=True)
+    author_name = ma.fields.Function(
+        lambda note: note.author.full_name if note.author else None, dump_only=True
+    )
+    body = ma.fields.String(dump_only=True)
+    created_at = Timestamp(dump_only=True)
+
+
 class OrderBulkSchema(ma.Schema):
     ids = _ids()
     status = ma.fields.Enum(OrderStatus, required=True)

@@ -42,6 +42,7 @@ PERMISSIONS: dict[str, frozenset[UserRole]] = {
     "catalogue.import": PRODUCTS,
     # orders
     "orders.read": EVERY_ADMIN - {R.PRODUCT_MANAGER},
+    "orders.notes": SUPPORT,  # internal notes on an order
     "orders.update": SUPPORT,  # status changes; the state machine decides which
     "orders.payment": FINANCE,  # a payment recorded by hand (state.ROLE_TARGETS: PAID)
     # money

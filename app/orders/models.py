@@ -216,3 +216,18 @@ class OrderStatusHistory(Base):
 
     order: Mapped[Order] = relationship(back_populates="history")
     changed_by: Mapped[User | None] = relationship()
+
+
+class OrderNote(Base):
+    """A staff note on an order (support's follow-ups): who wrote what, when. Internal:
+    never shown to the customer; never changed (a correction is another note)."""
+
+    __tablename__ = "order_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    body: Mapped[str] = mapped_column(String(1000))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    author: Mapped[User | None] = relationship()

@@ -128,3 +128,40 @@ def test_support_admins_only_cancel_and_stock_returns(client, db, support_header
     assert order.cancellation_reason == "Customer called to cancel"
     assert db.session.get(type(product), product.id).stock == 7
     assert db.session.get(Order, processing.id).status == OrderStatus.PROCESSING
+
+
+def test_support_admins_keep_internal_notes_on_an_order(
+    client, db, role_user, auth_headers, support_headers
+):
+    order = OrderFactory(paid=True)
+    path = f"/api/admin/orders/{order.id}/notes"
+
+    first = client.post(
+        path, json={"body": "Customer asked to deliver after 5pm"}, headers=support_headers
+    )
+    second = client.post(path, json={"body": "  Rider confirmed  "}, headers=support_headers)
+
+    assert first.status_code == 201, first.json
+    assert second.json["data"]["body"] == "Rider confirmed"
+    finance = auth_headers(role_user(UserRole.FINANCE_ADMIN))
+    listed = client.get(path, headers=finance)  # finance reads orders, notes included
+    assert [note["body"] for note in listed.json["data"]] == [
+        "Rider confirmed",
+        "Customer asked to deliver after 5pm",
+    ]
+    assert listed.json["data"][0]["author_name"]
+    refused = client.post(path, json={"body": "x"}, headers=finance)
+    assert refused.status_code == 403 and refused.json["error"]["code"] == "FORBIDDEN"
+    blank = client.post(path, json={"body": "   "}, headers=support_headers)
+    assert blank.status_code == 400 and "body" in blank.json["error"]["details"]
+    missing = client.post(
+        "/api/admin/orders/999999/notes", json={"body": "x"}, headers=support_headers
+    )
+    assert missing.status_code == 404
+    audited = db.session.scalars(
+        select(AuditLog).where(AuditLog.action == "order.note_added")
+    ).all()
+    assert len(audited) == 2 and {entry.target_id for entry in audited} == {str(order.id)}
+    customer = auth_headers(order.customer)
+    shown = client.get(f"/api/orders/{order.id}", headers=customer).get_data(as_text=True)
+    assert "Rider confirmed" not in shown  # internal: never shown to the customer
