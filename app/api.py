@@ -271,16 +271,8 @@ class Blueprint(flask_smorest.Blueprint):
         return decorator
 
     def fails(self, **cases: str):
-        """Document error answers in the envelope: ``@blp.fails(_404="NOT_FOUND", ...)``."""
-
-        def decorator(view):
-            for status, codes in cases.items():
-                view = self.alt_response(
-                    int(status.lstrip("_")), schema=ErrorEnvelopeSchema, description=codes
-                )(view)
-            return view
-
-        return decorator
+        """``errors`` by keyword: ``@blp.fails(_404="NOT_FOUND", ...)``."""
+        return self.errors(*((int(status.lstrip("_")), codes) for status, codes in cases.items()))
 
 
 # The Swagger UI page runs scripts from this server only (its init is static/

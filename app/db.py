@@ -50,6 +50,13 @@ NAMING_CONVENTION = {
 CONFLICT_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
+def conflict_insert(target):
+    """An INSERT of ``target`` (a model or table) that can take ``ON CONFLICT``, in the
+    dialect of the application session's database."""
+    session = current_app.extensions["sqlalchemy"].session
+    return CONFLICT_INSERTS[session.get_bind().dialect.name](target)
+
+
 def enum_column(enum_cls: type[enum.Enum]) -> Enum:
     """Enums stored as their upper-case names in a VARCHAR (portable, easy to extend)."""
     return Enum(enum_cls, native_enum=False, create_constraint=False, length=32)

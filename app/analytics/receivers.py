@@ -19,7 +19,7 @@ from sqlalchemy import select
 from app.analytics.calendar import buckets_of, local_day
 from app.analytics.models import BreakdownRollup, LedgerRollup, OrderRollup, SalesRollup
 from app.catalog.models import Product
-from app.db import CONFLICT_INSERTS, utcnow
+from app.db import conflict_insert, utcnow
 from app.extensions import db
 from app.orders.models import Order, OrderStatusHistory
 from app.signals import ledger_posted, order_paid, order_placed, order_status_changed
@@ -56,7 +56,7 @@ def add(model, day_rows: Iterable[tuple[Any, dict[str, Any]]]) -> None:
         dict(zip(keys, key, strict=True)) | dict(zip(measures, sums, strict=True))
         for key, sums in sorted(totals.items())
     ]
-    insert = CONFLICT_INSERTS[db.session.get_bind().dialect.name](model).values(rows)
+    insert = conflict_insert(model).values(rows)
     db.session.execute(
         insert.on_conflict_do_update(
             index_elements=list(keys),

@@ -12,16 +12,12 @@ from sqlalchemy import delete, exists, func, select
 from sqlalchemy.orm import joinedload
 
 from app.auth.models import DeliveryAgentProfile, DeliveryCompany, User, UserRole
-from app.db import CONFLICT_INSERTS, utcnow
+from app.db import conflict_insert, lock_or_404, utcnow
 from app.delivery.models import DeliveryZone
 from app.dispatch.models import AgentZone, RequestStatus, ZoneRequest
 from app.errors import Conflict, NotFound
 from app.extensions import db
 from app.pagination import Page, paginate
-
-
-def insert_ignoring_conflicts(model):
-    return CONFLICT_INSERTS[db.session.get_bind().dialect.name](model)
 
 
 # Agents -----------------------------------------------------------------------------
@@ -101,7 +97,7 @@ def _serve(agent_id: int, zone_ids: set[int]) -> None:
     if zone_ids:
         now = utcnow()
         db.session.execute(
-            insert_ignoring_conflicts(AgentZone)
+            conflict_insert(AgentZone)
             .values([{"agent_id": agent_id, "zone_id": z, "created_at": now} for z in zone_ids])
             .on_conflict_do_nothing()
         )
@@ -130,15 +126,7 @@ def request_zone(agent: User, zone_id: int, note: str | None) -> ZoneRequest:
 
 
 def _locked_request(request_id: int) -> ZoneRequest:
-    request = db.session.scalar(
-        select(ZoneRequest)
-        .where(ZoneRequest.id == request_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if request is None:
-        raise NotFound("Zone request not found")
-    return request
+    return lock_or_404(ZoneRequest, request_id, message="Zone request not found")
 
 
 def _check_pending(request: ZoneRequest) -> None:

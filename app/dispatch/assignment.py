@@ -30,7 +30,7 @@ from sqlalchemy import (
 )
 
 from app.auth.models import DeliveryAgentProfile, User, UserRole
-from app.db import utcnow
+from app.db import lock_row, utcnow
 from app.dispatch.agents import find_agent, find_company
 from app.dispatch.models import (
     AgentZone,
@@ -575,12 +575,7 @@ def accept_offer(agent: User, offer_id: int) -> DeliveryAssignment:
     ``REQUEST_GONE``."""
     offer = _offer_for(agent, offer_id)
     order = lock_order(offer.order_id)  # the order first, then its offer: one lock order
-    offer = db.session.scalar(
-        select(DeliveryOffer)
-        .where(DeliveryOffer.id == offer_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    offer = lock_row(DeliveryOffer, offer_id)
     now = utcnow()
     _check_open(offer, now)
     recipient = db.session.get(OfferRecipient, (offer.id, agent.id))

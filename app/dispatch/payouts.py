@@ -18,10 +18,11 @@ from app.auth.models import DeliveryAgentProfile, User, UserRole
 from app.common.audit import record_audit
 from app.db import utcnow
 from app.dispatch.agents import find_agent
+from app.dispatch.cod import cash_held_by
 from app.errors import NotFound, Unprocessable
 from app.extensions import db
 from app.ledger.models import AccountCode, LedgerAccount, LedgerLine, Party
-from app.ledger.operations import agent_balances, balance, sum_to_cents
+from app.ledger.operations import agent_balances, sum_to_cents
 from app.money import ZERO, format_money
 from app.pagination import Page, paginate
 from app.payouts.models import Payout
@@ -91,7 +92,7 @@ def run_agent_payouts(period: str | None = None) -> RunSummary:
 def payable(agent_id: int) -> tuple[Decimal, Decimal, Decimal]:
     """(available, cash held, payable): payable is available less cash held, or nothing."""
     available = agent_balances(agent_id).available
-    held = balance(AccountCode.AGENT_CASH_HELD, agent_id=agent_id)
+    held = cash_held_by(agent_id)
     return available, held, max(available - held, ZERO)
 
 

@@ -20,7 +20,7 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from app.auth.models import User, UserRole
-from app.db import CONFLICT_INSERTS, utcnow
+from app.db import conflict_insert, utcnow
 from app.dispatch import assignment as assigning
 from app.dispatch.models import (
     CODE_MAX_ATTEMPTS,
@@ -54,15 +54,19 @@ AGENT_MOVES = {
 
 # The delivery record --------------------------------------------------------------------
 def delivery_of(order_id: int, *, lock: bool = False) -> Delivery:
-    """The order's delivery record, made on first use."""
-    db.session.execute(
-        CONFLICT_INSERTS[db.session.get_bind().dialect.name](Delivery)
-        .values(order_id=order_id, created_at=utcnow(), updated_at=utcnow())
-        .on_conflict_do_nothing(index_elements=["order_id"])
-    )
+    """The order's delivery record, made on first use (written only when missing)."""
     statement = select(Delivery).where(Delivery.order_id == order_id)
     if lock:
         statement = statement.with_for_update().execution_options(populate_existing=True)
+    delivery = db.session.scalar(statement)
+    if delivery is not None:
+        return delivery
+    now = utcnow()
+    db.session.execute(
+        conflict_insert(Delivery)
+        .values(order_id=order_id, created_at=now, updated_at=now)
+        .on_conflict_do_nothing(index_elements=["order_id"])
+    )
     return db.session.scalar(statement)
 
 

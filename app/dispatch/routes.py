@@ -81,12 +81,8 @@ ERRORS = (400, 401, 403, 404, 409, 422)
 
 
 def _errors(*codes):
-    def decorator(view):
-        for code in codes:
-            view = blp.alt_response(code, description="Error envelope")(view)
-        return view
-
-    return decorator
+    """The error answers a view documents (the envelope's ``error.code`` tells which)."""
+    return blp.errors(*((code, "Error envelope") for code in codes))
 
 
 # The agent ------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from sqlalchemy import case, func, select
 
-from app.db import CONFLICT_INSERTS, utcnow
+from app.db import conflict_insert, utcnow
 from app.errors import NotFound
 from app.extensions import db
 from app.ledger.models import (
@@ -87,10 +87,6 @@ class Posting:
     agent_id: int | None = None
 
 
-def _insert(model):
-    return CONFLICT_INSERTS[db.session.get_bind().dialect.name](model)
-
-
 def _check(posting: Posting) -> list[Line]:
     """The entry's non-zero lines (a commission of 0.00 writes no line), once checked."""
     lines = []
@@ -128,7 +124,9 @@ def account_ids(accounts: Iterable[Line]) -> dict[str, int]:
         ]
         table = LedgerAccount.__table__
         db.session.execute(  # RETURNING: the driver batches the rows into few INSERTs
-            _insert(table).on_conflict_do_nothing(index_elements=["key"]).returning(table.c.id),
+            conflict_insert(table)
+            .on_conflict_do_nothing(index_elements=["key"])
+            .returning(table.c.id),
             rows,
         )
         found = dict(db.session.execute(found_query).all())
@@ -137,7 +135,7 @@ def account_ids(accounts: Iterable[Line]) -> dict[str, int]:
 
 def insert_once(model, row: dict) -> None:
     """Insert a row unless its key is taken (a hold placed twice is placed once)."""
-    db.session.execute(_insert(model).values(row).on_conflict_do_nothing())
+    db.session.execute(conflict_insert(model).values(row).on_conflict_do_nothing())
 
 
 def post_many(postings: Sequence[Posting]) -> set[str]:
@@ -170,7 +168,7 @@ def post_many(postings: Sequence[Posting]) -> set[str]:
     table = LedgerEntry.__table__
     written = dict(
         db.session.execute(
-            _insert(table)
+            conflict_insert(table)
             .on_conflict_do_nothing(index_elements=["event_key"])
             .returning(table.c.event_key, table.c.id),
             entry_rows,
@@ -189,7 +187,7 @@ def post_many(postings: Sequence[Posting]) -> set[str]:
         for line in lines
     ]
     if line_rows:
-        db.session.execute(_insert(LedgerLine.__table__), line_rows)
+        db.session.execute(conflict_insert(LedgerLine.__table__), line_rows)
     if written:
         now_posted = tuple(posting for posting, _ in checked if posting.event_key in written)
         lines = {posting.event_key: lines for posting, lines in checked}

@@ -23,7 +23,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from app.common.audit import record_audit
-from app.db import lock_row, utcnow
+from app.db import get_or_404, lock_or_404, utcnow
 from app.disbursements import operations as transfers
 from app.disbursements.models import (
     OPEN_STATUSES,
@@ -31,9 +31,9 @@ from app.disbursements.models import (
     DisbursementPurpose,
     DisbursementStatus,
 )
-from app.errors import Conflict, InvalidTransition, NotFound, Unprocessable
+from app.errors import Conflict, InvalidTransition, Unprocessable
 from app.extensions import db
-from app.money import format_money, whole_shillings
+from app.money import CENTS, format_money, whole_shillings
 from app.orders.models import Order, PaymentStatus
 from app.orders.state import change_payment_status, lock_order
 from app.payments.attempts import lock_payment, move_payment, payments_of
@@ -105,16 +105,24 @@ def change_refund_status(refund: Refund, new_status: RefundStatus) -> Refund:
     return refund
 
 
-def refunded_total(payment_id: int, statuses: tuple[RefundStatus, ...]) -> Decimal:
-    return Decimal(
-        str(
-            db.session.scalar(
-                select(func.coalesce(func.sum(Refund.amount), 0)).where(
-                    Refund.payment_id == payment_id, Refund.status.in_(statuses)
-                )
-            )
-        )
-    ).quantize(Decimal("0.01"))
+NOT_FAILED = (R.PENDING, R.PROCESSING, R.COMPLETED)
+
+
+def refunded_total(
+    payment_id: int,
+    statuses: tuple[RefundStatus, ...],
+    *,
+    leaving_out: int | None = None,
+    column=Refund.amount,
+) -> Decimal:
+    """The sum of ``column`` over the payment's refunds in ``statuses`` (``leaving_out``:
+    one refund not counted), in exact cents."""
+    query = select(func.coalesce(func.sum(column), 0)).where(
+        Refund.payment_id == payment_id, Refund.status.in_(statuses)
+    )
+    if leaving_out is not None:
+        query = query.where(Refund.id != leaving_out)
+    return Decimal(str(db.session.scalar(query))).quantize(CENTS)
 
 
 def _update_payment_status(refund: Refund) -> None:
@@ -209,12 +217,7 @@ def _check_fits(payment: Payment, amount: Decimal, *, leaving_out: int | None = 
     """422 unless ``amount`` fits in what the payment captured beside its other refunds
     that have not failed (``leaving_out``: a refund being retried)."""
     captured = payment.captured
-    query = select(func.coalesce(func.sum(Refund.amount), 0)).where(
-        Refund.payment_id == payment.id, Refund.status != R.FAILED
-    )
-    if leaving_out is not None:
-        query = query.where(Refund.id != leaving_out)
-    refunded = Decimal(str(db.session.scalar(query))).quantize(Decimal("0.01"))
+    refunded = refunded_total(payment.id, NOT_FAILED, leaving_out=leaving_out)
     if refunded + amount > captured:
         raise Unprocessable(
             "The refunds of a payment cannot exceed what it captured",
@@ -235,17 +238,12 @@ def default_key(order: Order, payment: Payment, cause: str) -> str:
 
 
 def lock_refund(refund_id: int) -> Refund:
-    refund = lock_row(Refund, refund_id)
-    if refund is None:
-        raise NotFound("Refund not found")
-    return refund
+    return lock_or_404(Refund, refund_id, message="Refund not found")
 
 
 def _lock_all(refund_id: int) -> Refund:
     """The refund with its order, payment and own row locked, in that order."""
-    refund = db.session.get(Refund, refund_id)
-    if refund is None:
-        raise NotFound("Refund not found")
+    refund = get_or_404(Refund, refund_id)
     lock_order(refund.order_id)
     if refund.payment_id is not None:
         lock_payment(refund.payment_id)
@@ -410,18 +408,11 @@ def _b2c_target(refund: Refund) -> tuple[str, Decimal]:
         phone = order.customer.phone or order.recipient_phone
     else:
         phone = payment.payer_phone or order.recipient_phone
-    others = Decimal(
-        str(
-            db.session.scalar(
-                select(
-                    func.coalesce(func.sum(func.coalesce(Refund.paid_amount, Refund.amount)), 0)
-                ).where(
-                    Refund.payment_id == payment.id,
-                    Refund.id != refund.id,
-                    Refund.status != R.FAILED,
-                )
-            )
-        )
+    others = refunded_total(
+        payment.id,
+        NOT_FAILED,
+        leaving_out=refund.id,
+        column=func.coalesce(Refund.paid_amount, Refund.amount),
     )
     room = int(payment.captured - others)  # whole shillings left
     amount = Decimal(min(whole_shillings(refund.amount), room))

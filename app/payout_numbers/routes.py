@@ -133,10 +133,7 @@ DECISION_ERRORS = (
 )
 
 
-def _documented(view):
-    for status, description in DECISION_ERRORS:
-        view = blp.alt_response(status, description=description)(view)
-    return view
+_documented = blp.errors(*DECISION_ERRORS)
 
 
 @blp.route("/admin/payment-phone-requests/<int:supplier_id>/approve", methods=["POST"])

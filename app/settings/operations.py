@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 from app.common.audit import record_audit
-from app.db import CONFLICT_INSERTS, after_commit, utcnow
+from app.db import after_commit, conflict_insert, utcnow
 from app.extensions import db
 from app.settings import SETTINGS, default, forget_cached, setting
 from app.settings.models import SettingOverride, SettingsVersion
@@ -44,11 +44,9 @@ def public_settings() -> dict[str, Any]:
 def update_settings(data: dict[str, Any], *, actor_id: int | None) -> list[str]:
     """Store the keys sent (validated by ``schemas.SettingsUpdateSchema``) whose value
     changes (flushes); the keys changed."""
-    values = data
     changed = []
     now = utcnow()
-    insert = CONFLICT_INSERTS[db.session.get_bind().dialect.name]
-    for key, value in values.items():
+    for key, value in data.items():
         old = setting(key)
         if key == "social_links":
             value = old | value  # the networks not sent keep their links
@@ -56,7 +54,7 @@ def update_settings(data: dict[str, Any], *, actor_id: int | None) -> list[str]:
             continue
         stored = _serialise(key, value)
         db.session.execute(
-            insert(SettingOverride)
+            conflict_insert(SettingOverride)
             .values(key=key, value=stored, updated_at=now, updated_by_id=actor_id)
             .on_conflict_do_update(
                 index_elements=["key"],
@@ -74,7 +72,7 @@ def update_settings(data: dict[str, Any], *, actor_id: int | None) -> list[str]:
     if changed:
         version = str(uuid.uuid4())
         db.session.execute(
-            insert(SettingsVersion)
+            conflict_insert(SettingsVersion)
             .values(id=1, version=version)
             .on_conflict_do_update(index_elements=["id"], set_={"version": version})
         )
