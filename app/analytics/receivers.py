@@ -66,12 +66,8 @@ def add(model, day_rows: Iterable[tuple[Any, dict[str, Any]]]) -> None:
 
 
 def _last_status_change(order: Order) -> OrderStatusHistory | None:
-    return db.session.scalar(
-        select(OrderStatusHistory)
-        .where(OrderStatusHistory.order_id == order.id, OrderStatusHistory.field == "status")
-        .order_by(OrderStatusHistory.id.desc())
-        .limit(1)
-    )
+    """The history row the change just appended (``orders.state.record_history``)."""
+    return next((row for row in reversed(order.history) if row.field == "status"), None)
 
 
 def _order_event(order: Order, event: str, moment: datetime | None) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from app.auth.models import SupplierProfile, User
 from app.common.audit import record_audit
-from app.db import utcnow
+from app.db import lock_or_404, lock_row, utcnow
 from app.disbursements import operations as transfers
 from app.disbursements.models import DisbursementPurpose, DisbursementStatus
 from app.errors import BadRequest, Conflict, NotFound, ProviderError, Unprocessable
@@ -98,15 +98,7 @@ def failed_posting(payout: Payout, event_key: str) -> Posting:
 
 
 def lock_payout(payout_id: int) -> Payout:
-    payout = db.session.scalar(
-        select(Payout)
-        .where(Payout.id == payout_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if payout is None:
-        raise NotFound("Payout not found")
-    return payout
+    return lock_or_404(Payout, payout_id, message="Payout not found")
 
 
 def payee(payout: Payout) -> User:
@@ -207,12 +199,7 @@ def ensure_none_open(party: Party, party_id: int) -> None:
 
 
 def lock_supplier(supplier_id: int) -> SupplierProfile:
-    supplier = db.session.scalar(
-        select(SupplierProfile)
-        .where(SupplierProfile.id == supplier_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    supplier = lock_row(SupplierProfile, supplier_id)
     if supplier is None or not supplier.is_approved:
         raise NotFound("Supplier not found")
     return supplier
@@ -282,7 +269,7 @@ def pay_supplier(supplier_id: int, amount: Decimal | None, *, actor_id: int) -> 
                 code="INSUFFICIENT_BALANCE",
                 details={"available": format_money(available)},
             )
-    check_available(Party.SUPPLIER, supplier.id, amount)
+    check_available(Party.SUPPLIER, supplier.id, amount, available=available)
     payout = create_payout(
         Party.SUPPLIER, supplier.id, amount, supplier.mpesa_payout_number, actor_id=actor_id
     )

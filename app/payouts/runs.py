@@ -26,7 +26,7 @@ from decimal import Decimal
 from sqlalchemy import Select, and_, case, exists, func, select, text, update
 
 from app.auth.models import SupplierProfile, User
-from app.db import CONFLICT_INSERTS, utcnow
+from app.db import conflict_insert, utcnow
 from app.disbursements import operations as transfers
 from app.disbursements.models import Disbursement, DisbursementPurpose, DisbursementStatus
 from app.extensions import db
@@ -193,7 +193,7 @@ def _create(party: Party, period: str, picked: list, remarks: str) -> dict[int, 
         )
     table = Payout.__table__
     created = db.session.execute(
-        CONFLICT_INSERTS[db.engine.dialect.name](table)
+        conflict_insert(table)
         .on_conflict_do_nothing()
         .returning(table.c.id, table.c.phone, table.c.amount),
         rows,

@@ -190,7 +190,10 @@ class _Cache:
 
 
 def _cache() -> _Cache:
-    return current_app.extensions.setdefault("qg_settings", _Cache())
+    cache = current_app.extensions.get("qg_settings")
+    if cache is None:  # once per app (a worker's threads may race here: one cache wins)
+        cache = current_app.extensions.setdefault("qg_settings", _Cache())
+    return cache
 
 
 def forget_cached() -> None:
@@ -206,6 +209,8 @@ def _overrides() -> dict[str, Any]:
     if now - cache.checked_at < current_app.config["SETTINGS_CACHE_SECONDS"]:
         return cache.values
     with cache.lock:
+        if time.monotonic() - cache.checked_at < current_app.config["SETTINGS_CACHE_SECONDS"]:
+            return cache.values  # another thread read them while this one waited
         version = db.session.scalar(select(SettingsVersion.version).where(SettingsVersion.id == 1))
         if version != cache.version:
             rows = (
