@@ -140,9 +140,10 @@ def load(url: str, orders: int) -> None:
         (
             "suppliers, catalogue, zones",
             f"""
-            INSERT INTO supplier_profiles (id, user_id, business_name, is_approved,
+            INSERT INTO supplier_profiles (id, user_id, business_name, is_approved, status,
                                            created_at, updated_at)
-            SELECT s, {customers} + s, 'Supplier ' || s, s % 100 <> 0, now(), now()
+            SELECT s, {customers} + s, 'Supplier ' || s, s % 100 <> 0,
+                   CASE WHEN s % 100 <> 0 THEN 'APPROVED' ELSE 'PENDING' END, now(), now()
             FROM generate_series(1, {suppliers}) s;
             INSERT INTO categories (id, name, slug, suggested_specs, commission_rate,
                                     is_active, created_at, updated_at)

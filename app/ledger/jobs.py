@@ -22,7 +22,8 @@ def release_earnings(now: datetime | None = None, batch_size: int = RELEASE_BATC
 
     Batched: a few statements per ``batch_size`` items. An item released before (by this
     run, an earlier one or a concurrent worker) has its event key taken and is skipped,
-    so the job can run again at any time. An order on hold (``OrderHold``: a disputed
+    so the job can run again at any time. A delivery undone (its entry reversed) holds
+    nothing: the hold runs from the delivery that stood. An order on hold (``OrderHold``: a disputed
     delivery) waits. What is released is what the item still has on hold (a return may
     have taken part of it back); nothing left posts an entry without lines, closing the
     hold. The candidates' on-hold lines are row-locked first, as a return's debit locks
@@ -32,7 +33,7 @@ def release_earnings(now: datetime | None = None, batch_size: int = RELEASE_BATC
     """
     now = now or utcnow()
     released = 0
-    done = aliased(LedgerEntry)
+    done, undone = aliased(LedgerEntry), aliased(LedgerEntry)
     while True:
         candidates = db.session.execute(
             select(LedgerLine.order_item_id, LedgerAccount.supplier_id, LedgerEntry.order_id)
@@ -43,6 +44,7 @@ def release_earnings(now: datetime | None = None, batch_size: int = RELEASE_BATC
                 LedgerLine.order_item_id.is_not(None),
                 LedgerAccount.code == A.SUPPLIER_ON_HOLD,
                 ~exists().where(OrderHold.order_id == LedgerEntry.order_id),
+                ~exists().where(undone.reverses_id == LedgerEntry.id),
                 ~exists().where(
                     done.event_key
                     == literal(f"{EntryKind.HOLD_RELEASED}:")

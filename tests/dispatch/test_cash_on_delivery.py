@@ -9,10 +9,11 @@ from sqlalchemy import func, select
 from app.dispatch.models import CodCollection
 from app.extensions import db
 from app.ledger.models import AccountCode as A
-from app.ledger.operations import balance
+from app.ledger.operations import agent_balances, balance
 from app.orders.models import PaymentStatus
 from app.payments.models import Payment
-from tests.dispatch.helpers import assigned_order, delivered_order, move
+from tests.dispatch.helpers import assigned_order, code_of, deliver, delivered_order, move
+from tests.factories.dispatch import agent_serving
 
 
 def collect(client, order, headers, amount):
@@ -121,4 +122,55 @@ def test_staff_collect_cash_at_a_pickup_point(
     assert response.json["data"]["agent_id"] is None
     assert db.session.scalar(select(CodCollection.amount)) == order.total
     assert balance(A.CASH_COLLECTED) == order.total == Decimal("1250.00")
+    assert_books_balance()
+
+
+def test_cash_taken_for_a_delivery_found_not_made_is_not_taken_again(
+    client, admin_headers, auth_headers, assert_books_balance
+):
+    """The customer paid the first agent, the delivery was found not made and another
+    agent delivers: the cash stays with the first agent until handed in, nobody collects
+    twice, and the second agent earns the delivery."""
+    order, first = delivered_order(client, admin_headers, auth_headers, cash=True)
+    assert collect(client, order, auth_headers(first), str(order.total)).status_code == 200
+    customer = auth_headers(order.customer)
+    client.post(
+        f"/api/delivery/customer/orders/{order.id}/dispute",
+        json={"reason": "The agent took the cash but left with the parcel"},
+        headers=customer,
+    )
+    resolved = client.post(
+        f"/api/delivery/admin/orders/{order.id}/resolve-dispute",
+        json={"resolution": "NOT_DELIVERED", "note": "Parcel found at the depot"},
+        headers=admin_headers,
+    )
+    assert resolved.status_code == 200, resolved.json
+    db.session.expire_all()
+    assert order.payment_status == PaymentStatus.COMPLETED  # the customer did pay
+    assert balance(A.AGENT_CASH_HELD, agent_id=first.id) == order.total
+    assert balance(A.ORDERS_HELD) == -order.total  # held for the order until delivered
+    assert_books_balance()
+
+    second = agent_serving(order.delivery_zone)
+    client.post(
+        f"/api/delivery/admin/orders/{order.id}/assign",
+        json={"agent_id": second.id},
+        headers=admin_headers,
+    )
+    headers = auth_headers(second)
+    assert move(client, headers, order, "OUT_FOR_DELIVERY").status_code == 200
+    assert deliver(client, order, headers, code_of(client, order, customer)).status_code == 200
+    again = collect(client, order, headers, str(order.total))
+
+    assert again.status_code == 200 and again.json["data"]["agent_id"] == first.id
+    assert db.session.scalar(select(func.count()).select_from(CodCollection)) == 1
+    assert db.session.scalar(select(func.count()).select_from(Payment)) == 1
+    assert balance(A.AGENT_CASH_HELD, agent_id=second.id) == 0
+    assert balance(A.AGENT_CASH_HELD, agent_id=first.id) == order.total
+    assert balance(A.ORDERS_HELD) == 0
+    assert agent_balances(second.id).on_hold == Decimal("175.00")
+    assert agent_balances(first.id).on_hold == 0
+    assert client.get("/api/delivery/dashboard", headers=headers).json["data"]["cash_held"] == (
+        "0.00"
+    )
     assert_books_balance()

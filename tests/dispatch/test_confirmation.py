@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
+from app.auth.models import SupplierProfile
 from app.db import utcnow
 from app.dispatch.models import Confirmation, Delivery
 from app.extensions import db
@@ -171,6 +172,45 @@ def test_not_delivered_reverses_the_delivery_and_sends_the_order_back(
     assert confirm(client, order, auth_headers(order.customer)).status_code == 200
     assert agent_balances(agent.id).available == Decimal("175.00")
     assert agent_balances(agent.id).on_hold == 0
+    assert_books_balance()
+
+
+def test_a_redelivery_restarts_the_suppliers_hold(
+    client, admin_headers, auth_headers, assert_books_balance, monkeypatch, app
+):
+    """The hold runs from the delivery that stood, not from the one undone."""
+    order, agent = delivered_order(client, admin_headers, auth_headers)
+    first_delivered_at = order.delivered_at
+    dispute(client, order, auth_headers(order.customer))
+    assert resolve(client, order, admin_headers, "NOT_DELIVERED").status_code == 200
+    client.post(
+        f"/api/delivery/admin/orders/{order.id}/assign",
+        json={"agent_id": agent.id},
+        headers=admin_headers,
+    )
+    agent_headers = auth_headers(agent)
+    move(client, agent_headers, order, "OUT_FOR_DELIVERY")
+    code = code_of(client, order, auth_headers(order.customer))
+    redelivered_at = first_delivered_at + timedelta(days=3)
+    monkeypatch.setattr("app.orders.state.utcnow", lambda: redelivered_at)
+    assert deliver(client, order, agent_headers, code).status_code == 200
+    hold = timedelta(days=app.config["EARNINGS_HOLD_DAYS"])
+    supplier_id = order.items[0].supplier_id
+
+    assert release_earnings(now=first_delivered_at + hold + timedelta(hours=1)) == 0
+    db.session.commit()
+    assert supplier_balances(supplier_id).on_hold == Decimal("900.00")
+    supplier = db.session.get(SupplierProfile, supplier_id)
+    pending = client.get("/api/supplier/payouts/pending", headers=auth_headers(supplier.user))
+    pending = pending.json["data"]
+    assert pending["on_hold_parts"] == [
+        {"release_at": f"{redelivered_at + hold:%Y-%m-%dT%H:%M:%SZ}", "amount": "900.00"}
+    ]
+
+    assert release_earnings(now=redelivered_at + hold) == 1
+    db.session.commit()
+    assert supplier_balances(supplier_id).on_hold == 0
+    assert supplier_balances(supplier_id).available == Decimal("900.00")
     assert_books_balance()
 
 
