@@ -46,9 +46,13 @@ class SalesRollup(Base):
 class BreakdownRollup(Base):
     """Items of orders paid in the bucket, by one ``dimension`` at a time: ``member`` is
     the supplier's, category's or product's id, or the payment method. One narrow key per
-    breakdown, so a ranking over months reads a few rows per member."""
+    breakdown, so a ranking over months reads a few rows per member; each bucket's
+    members by sales through ``ix_analytics_breakdowns_ranking`` (``queries.top``)."""
 
     __tablename__ = "analytics_breakdowns"
+    __table_args__ = (
+        Index("ix_analytics_breakdowns_ranking", "dimension", "grain", "bucket", "gmv"),
+    )
 
     grain: Mapped[str] = mapped_column(String(1), primary_key=True)
     bucket: Mapped[date] = mapped_column(Date, primary_key=True)

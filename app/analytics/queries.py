@@ -7,12 +7,13 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, literal, or_, select, union_all
 
 from app.analytics.calendar import cover
 from app.analytics.receivers import MEASURES
 from app.extensions import db
 from app.ledger.operations import sum_to_cents
+from app.money import ZERO
 
 INTEGER_MEASURES = frozenset({"items", "orders"})
 
@@ -135,3 +136,79 @@ def sums_by_window(
                         current[measure] += values[measure]
         result[name] = totals
     return result
+
+
+def top(
+    model,
+    first: date,
+    last: date,
+    member: str,
+    *,
+    by: str,
+    limit: int,
+    where: Sequence = (),
+    depth: int = 40,
+) -> dict[tuple, dict[str, int | Decimal]]:
+    """The same answer as ``sums(model, first, last, (member,), where=where, order_by=by,
+    limit=limit)`` (the ``limit`` members with the largest sums of ``by``, ties by member),
+    without summing every member of a long range: a threshold ranking over the covering
+    buckets (``by`` is never negative).
+
+    Each round reads the ``depth`` largest rows of every bucket (an index walk each). A
+    member missing from a bucket's list has at most that list's last value there (0 once
+    the list is shorter than ``depth``: the bucket is read whole), so a member seen
+    nowhere sums to at most their total, and a member seen somewhere to at most what was
+    seen plus the last values of the lists it is missing from. Once the ``limit``-th
+    largest seen sum is above every member never seen, the ranking is among the members
+    seen whose bound reaches it: their exact sums decide (one more read). Otherwise the
+    lists go four times deeper."""
+    buckets = cover(first, last)
+    if not buckets:
+        return {}
+    column, measure = getattr(model, member), getattr(model, by)
+    while True:
+        lists = union_all(
+            *(
+                select(
+                    select(literal(index).label("list"), column, measure)
+                    .where(model.grain == grain, model.bucket == start, *where)
+                    .order_by(measure.desc())
+                    .limit(depth)
+                    .subquery()
+                )
+                for index, (grain, start) in enumerate(buckets)
+            )
+        )
+        seen: dict[object, dict[int, Decimal]] = defaultdict(dict)
+        lengths, last_value = [0] * len(buckets), [ZERO] * len(buckets)
+        for index, key, value in db.session.execute(lists):
+            value = sum_to_cents(value)
+            seen[key][index] = value
+            lengths[index] += 1
+            last_value[index] = value
+        bounds = [
+            value if n == depth else ZERO for n, value in zip(lengths, last_value, strict=True)
+        ]
+        unseen_bound = sum(bounds, ZERO)
+        lower = {key: sum(values.values(), ZERO) for key, values in seen.items()}
+        if len(lower) >= limit:
+            cut = sorted(lower.values(), reverse=True)[limit - 1]
+            if unseen_bound < cut or unseen_bound == ZERO:
+                contenders = [
+                    key
+                    for key, values in seen.items()
+                    if lower[key] + sum((b for i, b in enumerate(bounds) if i not in values), ZERO)
+                    >= cut
+                ]
+                return sums(
+                    model,
+                    first,
+                    last,
+                    (member,),
+                    where=(*where, column.in_(contenders)),
+                    order_by=by,
+                    limit=limit,
+                )
+        elif unseen_bound == ZERO:  # every bucket read whole: fewer members than ``limit``
+            return sums(model, first, last, (member,), where=where, order_by=by, limit=limit)
+        depth *= 4

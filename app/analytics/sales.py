@@ -9,7 +9,7 @@ from sqlalchemy import distinct, func, select
 
 from app.analytics.calendar import utc_bounds
 from app.analytics.models import BreakdownRollup, OrderRollup
-from app.analytics.queries import sums, sums_by_period
+from app.analytics.queries import sums, sums_by_period, top
 from app.analytics.receivers import PAYMENT_COMPLETED
 from app.auth.models import SupplierProfile
 from app.cart.models import CartItem
@@ -59,17 +59,14 @@ def _named(model, ids) -> dict[int, str]:
 
 
 def breakdown(dimension: str, first: date, last: date, *, limit: int | None = None) -> dict:
-    """{member: {items, gmv}} of one breakdown, largest sales first; members that are ids
-    come back as ints."""
-    summed = sums(
-        BreakdownRollup,
-        first,
-        last,
-        ("member",),
-        where=(BreakdownRollup.dimension == dimension,),
-        order_by="gmv",
-        limit=limit,
-    )
+    """{member: {items, gmv}} of one breakdown, largest sales first (only the ``limit``
+    largest: a ranking that reads a few rows per bucket, ``queries.top``); members that
+    are ids come back as ints."""
+    where = (BreakdownRollup.dimension == dimension,)
+    if limit is None:
+        summed = sums(BreakdownRollup, first, last, ("member",), where=where, order_by="gmv")
+    else:
+        summed = top(BreakdownRollup, first, last, "member", by="gmv", limit=limit, where=where)
     as_id = dimension != "payment_method"
     return {(int(member) if as_id else member): v for (member,), v in summed.items()}
 

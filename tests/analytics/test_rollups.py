@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
 
 from app.analytics.calendar import DAY, MONTH, WEEK, cover, local_day, periods, today
-from app.analytics.models import ROLLUPS
-from app.analytics.queries import exact
+from app.analytics.models import ROLLUPS, BreakdownRollup
+from app.analytics.queries import exact, sums, top
 from app.analytics.rebuild import rebuild
-from app.analytics.receivers import MEASURES, key_columns
+from app.analytics.receivers import MEASURES, add, key_columns
 from app.extensions import db
 from app.orders.models import OrderStatus
 from tests.factories.catalog import ProductFactory
@@ -98,3 +98,45 @@ def test_a_nairobi_day_starts_at_21_utc_the_day_before():
         (date(2026, 11, 28), date(2026, 11, 29)),
         (date(2026, 11, 30), date(2026, 12, 3)),
     ]
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("shape", ["flat", "skewed", "ties"])
+def test_a_ranking_reads_the_same_top_members_as_summing_every_member(shape, seed, db):
+    """``queries.top`` (a few rows per bucket, deeper rounds as needed) equals the
+    ranking by summing every member, whatever the ranges, limits and first depths."""
+    rng = random.Random(f"{seed}-{shape}")
+    first_day = date(2026, 6, 1)
+    rows = []
+    for day_number in range(130):
+        day = first_day + timedelta(days=day_number)
+        for member in rng.sample(range(1, 300), rng.randint(0, 40)):
+            if shape == "flat":
+                gmv = Decimal(rng.randint(100, 100000)) / 100
+            elif shape == "skewed":  # a few members sell most, as shops do
+                gmv = Decimal(int(rng.paretovariate(1.2) * 1000)) / 100
+            else:
+                gmv = Decimal(rng.choice([500, 1000]))
+            rows.append(
+                (day, {"dimension": "product", "member": str(member), "items": 1, "gmv": gmv})
+            )
+        rows.append(
+            (day, {"dimension": "supplier", "member": "1", "items": 1, "gmv": Decimal("1000000")})
+        )  # another breakdown never leaks in
+    add(BreakdownRollup, rows)
+    db.session.commit()
+    product = (BreakdownRollup.dimension == "product",)
+
+    for _ in range(25):
+        start = first_day + timedelta(days=rng.randint(-5, 120))
+        end = start + timedelta(days=rng.randint(0, 100))
+        limit, depth = rng.choice([1, 3, 10, 50]), rng.choice([1, 2, 5, 40])
+        expected = sums(
+            BreakdownRollup, start, end, ("member",), where=product, order_by="gmv", limit=limit
+        )
+
+        ranked = top(
+            BreakdownRollup, start, end, "member", by="gmv", limit=limit, where=product, depth=depth
+        )
+
+        assert list(ranked.items()) == list(expected.items()), (start, end, limit, depth)
