@@ -190,7 +190,9 @@ class MoneyType(TypeDecorator):
     def process_result_value(self, value, dialect):
         if value is None:
             return None
-        return Decimal(str(value)).quantize(CENTS)
+        if not isinstance(value, Decimal):  # SQLite's REAL
+            value = Decimal(str(value))
+        return value.quantize(CENTS)
 
 
 @functools.cache

@@ -101,7 +101,17 @@ def ensure_database(url: str) -> None:
     server.close()
 
 
-def load(url: str, orders: int) -> None:
+# Which product each item is of. ``zipf``: popularity falls as 1 / rank (a log-uniform rank,
+# spread over the ids by a permutation), as shops sell: a few products sell most, a long
+# tail a little; ``uniform``: every product alike, the worst case for the rankings.
+PICKS = {
+    "zipf": "1 + ((floor(power({products}, (i::bigint * 2654435761 % 4294967296)::float8"
+    " / 4294967296))::bigint - 1) * 7919 % {products})::int",
+    "uniform": "1 + ((i::bigint * 2654435761) % {products})::int",
+}
+
+
+def load(url: str, orders: int, popularity: str = "zipf") -> None:
     """Empty the schema and load the data set with set-based SQL."""
     from app.extensions import db
 
@@ -171,7 +181,7 @@ def load(url: str, orders: int) -> None:
                    (100 + (p * 37 % 500) * 50)::numeric(12, 2) AS unit_price,
                    1 + (i % 5 = 0)::int AS quantity
             FROM generate_series(1, {items}) i,
-                 LATERAL (SELECT 1 + ((i::bigint * 2654435761) % {products})::int AS p) pick;
+                 LATERAL (SELECT {PICKS[popularity].format(products=products)} AS p) pick;
             CREATE UNLOGGED TABLE bench_orders AS
             SELECT o.id,
                    now() - interval '730 days' * (1 - o.id::float / {orders}) AS created_at,
@@ -417,6 +427,9 @@ def main() -> None:
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
     parser.add_argument("--orders", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument(
+        "--popularity", choices=sorted(PICKS), default="zipf", help="which products sell"
+    )
     parser.add_argument("--skip-load", action="store_true", help="reuse the loaded database")
     parser.add_argument(
         "--rebuild", action="store_true", help="with --skip-load: rebuild the rollups anyway"
@@ -441,7 +454,7 @@ def main() -> None:
         if not args.skip_load:
             log(f"loading {args.orders:,} orders into {args.database_url}")
             started = time.perf_counter()
-            load(args.database_url, args.orders)
+            load(args.database_url, args.orders, args.popularity)
             log(f"load done in {time.perf_counter() - started:.1f} s")
         if not args.skip_load or args.rebuild:
             db.create_all()  # rollup tables added since the load

@@ -51,7 +51,15 @@ class BreakdownRollup(Base):
 
     __tablename__ = "analytics_breakdowns"
     __table_args__ = (
-        Index("ix_analytics_breakdowns_ranking", "dimension", "grain", "bucket", "gmv"),
+        Index(
+            "ix_analytics_breakdowns_ranking",
+            "dimension",
+            "grain",
+            "bucket",
+            "gmv",
+            "member",
+            postgresql_include=["items"],
+        ),
     )
 
     grain: Mapped[str] = mapped_column(String(1), primary_key=True)

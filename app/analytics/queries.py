@@ -147,68 +147,108 @@ def top(
     by: str,
     limit: int,
     where: Sequence = (),
-    depth: int = 40,
+    depth: int = 100,
 ) -> dict[tuple, dict[str, int | Decimal]]:
     """The same answer as ``sums(model, first, last, (member,), where=where, order_by=by,
-    limit=limit)`` (the ``limit`` members with the largest sums of ``by``, ties by member),
-    without summing every member of a long range: a threshold ranking over the covering
-    buckets (``by`` is never negative).
+    limit=limit)`` (the ``limit`` members with the largest sums of ``by``, ties by member)
+    without summing every member of a long range: a threshold ranking over the buckets
+    that cover the range (``by`` is never negative).
 
-    Each round reads the ``depth`` largest rows of every bucket (an index walk each). A
-    member missing from a bucket's list has at most that list's last value there (0 once
-    the list is shorter than ``depth``: the bucket is read whole), so a member seen
-    nowhere sums to at most their total, and a member seen somewhere to at most what was
-    seen plus the last values of the lists it is missing from. Once the ``limit``-th
-    largest seen sum is above every member never seen, the ranking is among the members
-    seen whose bound reaches it: their exact sums decide (one more read). Otherwise the
-    lists go four times deeper."""
+    Each round reads the next rows of every bucket, largest first (an index walk each:
+    ``depth`` rows in all, four times more each round). A member not yet read in a bucket
+    has at most the last value read there there (nothing once the bucket is read whole),
+    so a member read nowhere sums to at most those values' total, and a member read
+    somewhere to at most what was read plus the last values of the other buckets. Once
+    the ``limit``-th largest sum read is above every unread member's bound and few
+    members read can still reach it, their missing rows are looked up (one more read) and
+    their exact sums decide. Sales spread evenly over many members would need deep reads:
+    past ``TOP_MAX_DEPTH`` rows a bucket, the database sums every member instead."""
     buckets = cover(first, last)
-    if not buckets:
-        return {}
-    column, measure = getattr(model, member), getattr(model, by)
+    measures = MEASURES[model]
+    column, ranked = getattr(model, member), measures.index(by)
+    columns = [getattr(model, name) for name in measures]
+    seen: dict[object, dict[int, tuple]] = defaultdict(dict)
+    lower: dict[object, Decimal] = defaultdict(Decimal)
+    last_read = [ZERO] * len(buckets)
+    unread = set(range(len(buckets)))  # buckets with rows left to read
+    read = 0
     while True:
-        lists = union_all(
-            *(
-                select(
-                    select(literal(index).label("list"), column, measure)
-                    .where(model.grain == grain, model.bucket == start, *where)
-                    .order_by(measure.desc())
-                    .limit(depth)
-                    .subquery()
-                )
-                for index, (grain, start) in enumerate(buckets)
-            )
-        )
-        seen: dict[object, dict[int, Decimal]] = defaultdict(dict)
-        lengths, last_value = [0] * len(buckets), [ZERO] * len(buckets)
-        for index, key, value in db.session.execute(lists):
-            value = sum_to_cents(value)
-            seen[key][index] = value
-            lengths[index] += 1
-            last_value[index] = value
-        bounds = [
-            value if n == depth else ZERO for n, value in zip(lengths, last_value, strict=True)
+        counts = [0] * len(buckets)
+        page = [
+            select(literal(index).label("list"), column, *columns)
+            .where(model.grain == grain, model.bucket == start, *where)
+            .order_by(columns[ranked].desc(), column.desc())
+            .offset(read)
+            .limit(depth - read)
+            .subquery()
+            for index, (grain, start) in enumerate(buckets)
+            if index in unread
         ]
-        unseen_bound = sum(bounds, ZERO)
-        lower = {key: sum(values.values(), ZERO) for key, values in seen.items()}
-        if len(lower) >= limit:
-            cut = sorted(lower.values(), reverse=True)[limit - 1]
-            if unseen_bound < cut or unseen_bound == ZERO:
-                contenders = [
-                    key
-                    for key, values in seen.items()
-                    if lower[key] + sum((b for i, b in enumerate(bounds) if i not in values), ZERO)
-                    >= cut
-                ]
-                return sums(
-                    model,
-                    first,
-                    last,
-                    (member,),
-                    where=(*where, column.in_(contenders)),
-                    order_by=by,
-                    limit=limit,
-                )
-        elif unseen_bound == ZERO:  # every bucket read whole: fewer members than ``limit``
+        for index, key, *values in _rows(page):
+            seen[key][index] = values
+            lower[key] += values[ranked]
+            counts[index] += 1
+            last_read[index] = values[ranked]
+        for index in list(unread):
+            if counts[index] < depth - read:
+                unread.discard(index)
+                last_read[index] = ZERO
+        read = depth
+        contenders = _contenders(seen, lower, last_read, unread, limit)
+        if contenders is not None:
+            break
+        if depth >= TOP_MAX_DEPTH:
             return sums(model, first, last, (member,), where=where, order_by=by, limit=limit)
         depth *= 4
+    missing = [
+        select(literal(index).label("list"), column, *columns)
+        .where(
+            model.grain == grain,
+            model.bucket == start,
+            *where,
+            column.in_([key for key in contenders if index not in seen[key]]),
+        )
+        .subquery()
+        for index, (grain, start) in enumerate(buckets)
+        if index in unread
+    ]
+    for index, key, *values in _rows(missing):
+        seen[key][index] = values
+    totals = {
+        key: [sum(values[i] for values in seen[key].values()) for i in range(len(measures))]
+        for key in contenders
+    }
+    best = sorted(totals, key=lambda key: (-totals[key][ranked], key))[:limit]
+    return {
+        (key,): {name: exact(name, totals[key][i]) for i, name in enumerate(measures)}
+        for key in best
+    }
+
+
+TOP_MAX_DEPTH = 1600
+TOP_MAX_CONTENDERS = 500
+
+
+def _contenders(seen, lower, last_read, unread, limit) -> list | None:
+    """The members read that may still be among the ``limit`` largest, once no unread
+    member can be and they are few; else None (read deeper)."""
+    if len(lower) < limit:
+        return list(lower) if not unread else None
+    unread_bound = sum(last_read, ZERO)
+    cut = sorted(lower.values(), reverse=True)[limit - 1]
+    if unread and unread_bound >= cut:
+        return None
+    contenders = [
+        key
+        for key, total in lower.items()
+        if total + unread_bound >= cut
+        and total + unread_bound - sum(last_read[i] for i in seen[key]) >= cut
+    ]
+    return contenders if len(contenders) <= TOP_MAX_CONTENDERS or not unread else None
+
+
+def _rows(parts: list) -> list:
+    """The rows of several bounded reads, in one statement."""
+    if not parts:
+        return []
+    return db.session.execute(union_all(*(select(part) for part in parts))).all()

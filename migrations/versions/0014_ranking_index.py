@@ -18,7 +18,10 @@ depends_on = None
 def upgrade():
     with op.batch_alter_table('analytics_breakdowns', schema=None) as batch_op:
         batch_op.create_index(
-            'ix_analytics_breakdowns_ranking', ['dimension', 'grain', 'bucket', 'gmv'], unique=False
+            'ix_analytics_breakdowns_ranking',
+            ['dimension', 'grain', 'bucket', 'gmv', 'member'],
+            unique=False,
+            postgresql_include=['items'],
         )
 
 
