@@ -38,10 +38,6 @@ OPEN_STATUSES = (S.PAID, S.PROCESSING, S.QUALITY_APPROVED, S.SHIPPED, S.OUT_FOR_
 LATE_LIST_LIMIT = 50
 
 
-def _count(statement) -> int:
-    return db.session.scalar(select(func.count()).select_from(statement.subquery())) or 0
-
-
 # Agents -------------------------------------------------------------------------------
 def agent_dashboard(agent: User) -> dict[str, Any]:
     by_status = dict(
