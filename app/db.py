@@ -70,21 +70,22 @@ def get_or_404(model: type, object_id: int, *, active_only: bool = False):
     return instance
 
 
-def lock_row(model: type, object_id: int):
-    """The row with this key, read afresh and row-locked until the transaction ends (so
-    concurrent changes of it run one after the other); None when there is none."""
+def lock_row(model: type, object_id: int, *conditions):
+    """The row with this key (that meets ``conditions``: a caller's scope), read afresh and
+    row-locked until the transaction ends (so concurrent changes of it run one after the
+    other); None when there is none."""
     session = current_app.extensions["sqlalchemy"].session
     return session.scalar(
         select(model)
-        .where(model.id == object_id)
+        .where(model.id == object_id, *conditions)
         .with_for_update()
         .execution_options(populate_existing=True)
     )
 
 
-def lock_or_404(model: type, object_id: int, *, message: str | None = None):
+def lock_or_404(model: type, object_id: int, *conditions, message: str | None = None):
     """``lock_row``, or a 404 when there is no such row."""
-    instance = lock_row(model, object_id)
+    instance = lock_row(model, object_id, *conditions)
     if instance is None:
         raise NotFound(message or f"{model.__name__} not found")
     return instance

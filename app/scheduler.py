@@ -51,11 +51,7 @@ class Job:
         """The calendar of a cron job, read now (an operator may change the setting)."""
         crontab = setting(self.cron) if self.cron in SETTINGS else current_app.config[self.cron]
         zone = current_app.config[self.timezone] if self.timezone else "UTC"
-        return cron_trigger(crontab, zone)
-
-
-def cron_trigger(crontab: str, zone: str) -> CronTrigger:
-    return CronTrigger.from_crontab(crontab, timezone=zone)
+        return CronTrigger.from_crontab(crontab, timezone=zone)
 
 
 def last_fire_time(trigger: CronTrigger, moment: datetime) -> datetime:

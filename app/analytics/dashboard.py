@@ -22,7 +22,7 @@ from app.auth.models import SupplierProfile, SupplierStatus, User, UserRole
 from app.catalog.models import Product
 from app.db import utcnow
 from app.disbursements.models import Disbursement, DisbursementStatus
-from app.dispatch.assignment import has_live_assignment, ready_to_go
+from app.dispatch.assignment import waiting_for_dispatch
 from app.extensions import db
 from app.ledger.operations import sum_to_cents
 from app.orders.models import Order, OrderStatus
@@ -123,9 +123,7 @@ def payouts_unknown() -> int:
 
 def unassigned_deliveries() -> int:
     """Orders ready to go out with no live assignment (the dispatch queue)."""
-    return db.session.scalar(
-        select(func.count()).select_from(Order).where(ready_to_go(), ~has_live_assignment())
-    )
+    return db.session.scalar(select(func.count()).select_from(Order).where(waiting_for_dispatch()))
 
 
 def refunds_due() -> dict[str, Any]:

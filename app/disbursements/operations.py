@@ -359,8 +359,15 @@ def _find(*, originator: str | None = None, conversation: str | None = None, que
         conditions.append(Disbursement.status_query_id == query)
     if not conditions:
         return None
-    found = db.session.scalar(select(Disbursement.id).where(or_(*conditions)).limit(1))
-    return None if found is None else _locked([found])[0]
+    # One locked read. The row is chosen by id (the subquery runs once, before the lock
+    # is waited for): a transfer whose status query id changes meanwhile is still found.
+    found = select(Disbursement.id).where(or_(*conditions)).limit(1).scalar_subquery()
+    return db.session.scalar(
+        select(Disbursement)
+        .where(Disbursement.id == found)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
 
 
 def handle_callback(callback: DisbursementCallback) -> str:

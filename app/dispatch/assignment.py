@@ -72,11 +72,13 @@ def is_ready(order: Order) -> bool:
     )
 
 
-def has_live_assignment():
-    return exists().where(
+def waiting_for_dispatch():
+    """Orders waiting for dispatch: ready to go, with no live assignment."""
+    live = exists().where(
         DeliveryAssignment.order_id == Order.id,
         DeliveryAssignment.status == AssignmentStatus.ACTIVE,
     )
+    return and_(ready_to_go(), ~live)
 
 
 def live_assignment(order_id: int) -> DeliveryAssignment | None:
@@ -352,10 +354,6 @@ class AutoAssignResult:
     by_agent: dict[int, int] = field(default_factory=dict)
 
 
-def waiting_orders() -> Select:
-    return select(Order).where(ready_to_go(), ~has_live_assignment()).options(*LIST_LOADS)
-
-
 def auto_assign_all(*, actor: User | None, batch_size: int = AUTO_ASSIGN_BATCH) -> AutoAssignResult:
     """Assign every waiting order to the least busy eligible agent of its zone (ties:
     the longest idle), oldest payment first.
@@ -371,7 +369,7 @@ def auto_assign_all(*, actor: User | None, batch_size: int = AUTO_ASSIGN_BATCH) 
     now = utcnow()
     waiting = db.session.execute(
         select(Order.id, Order.delivery_zone_id, Order.delivery_agent_id)
-        .where(ready_to_go(), ~has_live_assignment())
+        .where(waiting_for_dispatch())
         .order_by(Order.paid_at.is_(None), Order.paid_at, Order.id)
     ).all()
     for start in range(0, len(waiting), batch_size):
@@ -638,13 +636,15 @@ def list_offers(params: dict[str, Any]) -> Page:
 
 
 def unassigned_orders(params: dict[str, Any]) -> Page:
-    """Orders ready to go without a live assignment, oldest payment first."""
-    statement = waiting_orders()
+    """Orders waiting for dispatch, oldest payment first."""
+    conditions = [waiting_for_dispatch()]
     if params.get("zone_id") is not None:
-        statement = statement.where(Order.delivery_zone_id == params["zone_id"])
-    count = select(func.count()).select_from(Order).where(ready_to_go(), ~has_live_assignment())
-    if params.get("zone_id") is not None:
-        count = count.where(Order.delivery_zone_id == params["zone_id"])
+        conditions.append(Order.delivery_zone_id == params["zone_id"])
     return paginate(
-        statement.order_by(Order.paid_at.is_(None), Order.paid_at, Order.id), params, count=count
+        select(Order)
+        .where(*conditions)
+        .options(*LIST_LOADS)
+        .order_by(Order.paid_at.is_(None), Order.paid_at, Order.id),
+        params,
+        count=select(func.count()).select_from(Order).where(*conditions),
     )

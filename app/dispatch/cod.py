@@ -24,6 +24,7 @@ from app.ledger.operations import balance
 from app.money import format_money
 from app.orders.models import Order, OrderStatus, PaymentMethod, PaymentStatus
 from app.orders.state import lock_order
+from app.orders.visibility import lock_visible_order
 from app.pagination import Page, paginate
 from app.payments.attempts import confirm_cash_payment
 from app.signals import cod_verified
@@ -38,8 +39,9 @@ STAFF_COLLECTS_IN = frozenset(
 
 def collect(user: User, order_id: int, amount: Decimal) -> CodCollection:
     """Take the cash for a cash order: exactly its total (422 ``COD_AMOUNT_MISMATCH``,
-    nothing recorded), once (a repeat answers the first collection)."""
-    order = lock_order(order_id)
+    nothing recorded), once (a repeat answers the first collection). An order ``user``
+    may not see is 404."""
+    order = lock_visible_order(user, order_id)
     existing = db.session.scalar(select(CodCollection).where(CodCollection.order_id == order.id))
     if existing is not None:
         return existing

@@ -11,7 +11,6 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import Select, and_, func, select
 
 from app.auth.models import DeliveryAgentProfile, User, UserRole
@@ -34,7 +33,7 @@ from app.payouts.operations import (
     whole_shillings_down,
 )
 from app.payouts.runs import RunSummary, run_payouts
-from app.scheduler import cron_slot, cron_trigger
+from app.scheduler import cron_slot, find_job
 
 
 def _per_agent(code: AccountCode, sign: int):
@@ -74,9 +73,7 @@ def agent_eligibility(minimum: Decimal = MINIMUM) -> Select:
 
 def current_period(now=None) -> str:
     """The latest AGENT_PAYOUT_SCHEDULE time (in PAYOUT_TIMEZONE): ``2026-12-02T18:00``."""
-    config = current_app.config
-    trigger = cron_trigger(config["AGENT_PAYOUT_SCHEDULE"], config["PAYOUT_TIMEZONE"])
-    return cron_slot(trigger, now or utcnow())
+    return cron_slot(find_job("run_agent_payouts").trigger(), now or utcnow())
 
 
 def run_agent_payouts(period: str | None = None) -> RunSummary:

@@ -35,6 +35,7 @@ from app.extensions import db
 from app.notifications.operations import notify
 from app.orders.models import Order, OrderStatus
 from app.orders.state import change_status, check_may_move, lock_order
+from app.orders.visibility import lock_visible_order
 from app.pagination import Page, paginate
 from app.signals import (
     delivery_confirmed,
@@ -111,10 +112,11 @@ def code_to_show(order: Order) -> str | None:
 
 
 # An agent's moves ---------------------------------------------------------------------
-def agent_move(agent: User, order: Order, move: str, note: str | None) -> Order:
-    """OUT_FOR_DELIVERY, ARRIVED, or FAILED_ATTEMPT (with a note: back to SHIPPED)."""
+def agent_move(agent: User, order_id: int, move: str, note: str | None) -> Order:
+    """OUT_FOR_DELIVERY, ARRIVED, or FAILED_ATTEMPT (with a note: back to SHIPPED) of one
+    of the agent's orders (anyone else's is 404)."""
     target = AGENT_MOVES[move]
-    order = lock_order(order.id)
+    order = lock_visible_order(agent, order_id)
     check_may_move(agent, order, target)
     if move == "FAILED_ATTEMPT":
         if order.status not in assigning.ON_THE_ROAD:
@@ -139,9 +141,10 @@ def confirm_delivery(user: User, order_id: int, data: dict[str, Any]) -> Deliver
     """Deliver with the customer's code (an admin may confirm with a note instead).
 
     A wrong code is counted and committed before the 422 (``WRONG_DELIVERY_CODE``);
-    the fifth locks the code (409 ``CODE_LOCKED``): an admin confirms it then.
+    the fifth locks the code (409 ``CODE_LOCKED``): an admin confirms it then. An order
+    ``user`` may not see is 404.
     """
-    order = lock_order(order_id)
+    order = lock_visible_order(user, order_id)
     if order.status not in assigning.ON_THE_ROAD:
         raise Conflict(
             f"An order that is {order.status} cannot be delivered now",

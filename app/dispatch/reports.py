@@ -12,7 +12,7 @@ from app.auth.models import User
 from app.db import utcnow
 from app.delivery.models import DeliveryZone
 from app.dispatch import agents as agent_ops
-from app.dispatch.assignment import available_offers, has_live_assignment, ready_to_go
+from app.dispatch.assignment import available_offers, waiting_for_dispatch
 from app.dispatch.cod import cash_held_by
 from app.dispatch.models import (
     AgentZone,
@@ -36,10 +36,6 @@ from app.pagination import Page, paginate
 S = OrderStatus
 OPEN_STATUSES = (S.PAID, S.PROCESSING, S.QUALITY_APPROVED, S.SHIPPED, S.OUT_FOR_DELIVERY, S.ARRIVED)
 LATE_LIST_LIMIT = 50
-
-
-def _count(statement) -> int:
-    return db.session.scalar(select(func.count()).select_from(statement.subquery())) or 0
 
 
 # Agents -------------------------------------------------------------------------------
@@ -211,7 +207,7 @@ def admin_dashboard() -> dict[str, Any]:
     late = late_orders(now)
     return {
         "unassigned": db.session.scalar(
-            select(func.count()).select_from(Order).where(ready_to_go(), ~has_live_assignment())
+            select(func.count()).select_from(Order).where(waiting_for_dispatch())
         ),
         "live_assignments": db.session.scalar(
             select(func.count())
@@ -256,7 +252,7 @@ def zones_overview() -> list[dict[str, Any]]:
     waiting = dict(
         db.session.execute(
             select(Order.delivery_zone_id, func.count())
-            .where(ready_to_go(), ~has_live_assignment())
+            .where(waiting_for_dispatch())
             .group_by(Order.delivery_zone_id)
         ).all()
     )

@@ -130,9 +130,9 @@ def agent_order_status(data, order_id):
     ``FAILED_ATTEMPT`` with a ``note`` (back to SHIPPED, still yours). DELIVERED only
     through confirm-delivery; moves off the table are 409 ``INVALID_TRANSITION``."""
     user = current_user()
-    order = proof.agent_move(user, find_order(user, order_id), data["status"], data.get("note"))
+    proof.agent_move(user, order_id, data["status"], data.get("note"))
     db.session.commit()
-    return _agent_view(find_order(user, order.id), user)
+    return _agent_view(find_order(user, order_id), user)
 
 
 @blp.route("/orders/<int:order_id>/confirm-delivery", methods=["POST"])
@@ -147,9 +147,7 @@ def confirm_delivery(data, order_id):
     A wrong code is 422 ``WRONG_DELIVERY_CODE`` (``attempts_left``); after five the code is
     locked (409 ``CODE_LOCKED``) and an admin confirms instead, with ``notes`` and no code.
     """
-    user = current_user()
-    order = find_order(user, order_id)
-    delivery = proof.confirm_delivery(user, order.id, data)
+    delivery = proof.confirm_delivery(current_user(), order_id, data)
     db.session.commit()
     return delivery
 
@@ -163,8 +161,7 @@ def collect_cod(data, order_id):
     """Collect the cash of a cash-on-delivery order: exactly its total (422
     ``COD_AMOUNT_MISMATCH``, nothing recorded). Once: a repeat answers the first
     collection. The payment completes; you hold the cash until it is verified."""
-    user = current_user()
-    collection = cod.collect(user, find_order(user, order_id).id, data["amount"])
+    collection = cod.collect(current_user(), order_id, data["amount"])
     db.session.commit()
     return collection
 

@@ -157,10 +157,10 @@ def _order(number, method, stage, customer, admin, agents, company, zone) -> boo
     assignment.assign(order.id, agent.id, actor=admin)
     if stage == "ASSIGNED":
         return True
-    proof.agent_move(agent, order, "OUT_FOR_DELIVERY", None)
+    proof.agent_move(agent, order.id, "OUT_FOR_DELIVERY", None)
     if stage == "OUT_FOR_DELIVERY":
         return True
-    proof.agent_move(agent, order, "ARRIVED", None)
+    proof.agent_move(agent, order.id, "ARRIVED", None)
     if stage == "ARRIVED":
         return True
     code = db.session.scalar(select(Delivery.code_sealed).where(Delivery.order_id == order.id))

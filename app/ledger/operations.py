@@ -212,6 +212,11 @@ def post(
 
 def reverse(event_key: str, *, memo: str, occurred_at: datetime | None = None) -> bool:
     """Post the mirror image of an entry (``reversal:<event key>``); once per entry."""
+    return bool(post_many([reversal(event_key, memo=memo, occurred_at=occurred_at)]))
+
+
+def reversal(event_key: str, *, memo: str, occurred_at: datetime | None = None) -> Posting:
+    """The mirror image of an entry, to post (``reversal:<event key>``, once per entry)."""
     entry = db.session.scalar(select(LedgerEntry).where(LedgerEntry.event_key == event_key))
     if entry is None:
         raise NotFound(f"No ledger entry {event_key!r}")
@@ -230,7 +235,7 @@ def reverse(event_key: str, *, memo: str, occurred_at: datetime | None = None) -
             .order_by(LedgerLine.id)
         )
     ]
-    posting = Posting(
+    return Posting(
         f"reversal:{event_key}",
         EntryKind.REVERSAL,
         lines,
@@ -241,7 +246,6 @@ def reverse(event_key: str, *, memo: str, occurred_at: datetime | None = None) -
         reverses_id=entry.id,
         agent_id=entry.agent_id,
     )
-    return bool(post_many([posting]))
 
 
 def sum_to_cents(total) -> Decimal:

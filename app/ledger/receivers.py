@@ -34,7 +34,7 @@ from app.ledger.operations import (
     party_line,
     post,
     post_many,
-    reverse,
+    reversal,
 )
 from app.money import CENTS
 from app.orders.models import Order, OrderStatus, PaymentMethod, PaymentStatus
@@ -326,9 +326,8 @@ def post_cash_handed_in(
 def reverse_delivery(order: Order, *, note: str | None = None, **_: object) -> None:
     """A delivery found not made: its entries are reversed, the money is held for the
     order again (the next delivery posts afresh)."""
-    round_ = _delivery_round(order)
-    for key in delivery_keys(order, round_):
-        reverse(key, memo=(note or "Delivery undone")[:255])
+    memo = (note or "Delivery undone")[:255]
+    post_many([reversal(key, memo=memo) for key in delivery_keys(order, _delivery_round(order))])
 
 
 @delivery_disputed.connect

@@ -6,7 +6,7 @@ transaction: both exist exactly when the change they report commits.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
@@ -41,22 +41,34 @@ def notify(
     ``context`` only). ``user`` and ``event`` are positional: ``context`` may hold a
     ``user`` for the template.
     """
-    db.session.execute(
-        insert(Notification.__table__),
-        {
-            "user_id": user.id,
-            "event": event,
-            "title": title,
-            "body": body,
-            "link": path,
-            "order_id": order.id if order is not None else None,
-            "created_at": utcnow(),
-        },
+    _tell([user], event, title, body, path, order, email, context)
+
+
+def _tell(
+    users: Sequence[User],
+    event: str,
+    title: str,
+    body: str,
+    path: str | None,
+    order: Order | None,
+    email: tuple[str, str] | None,
+    context: dict[str, Any],
+) -> None:
+    """``users`` told of ``event`` in the app (one insert) and, with ``email``, by email."""
+    notify_many(
+        [user.id for user in users],
+        event,
+        title=title,
+        body=body,
+        path=path,
+        order_id=order.id if order is not None else None,
     )
-    if email is not None:
-        subject, template = email
-        if order is not None:
-            context["order"] = order
+    if email is None:
+        return
+    subject, template = email
+    if order is not None:
+        context["order"] = order
+    for user in users:
         send_email_after_commit(user.email, subject, template, **context)
 
 
@@ -111,8 +123,7 @@ def notify_admins(
     admins = db.session.scalars(
         select(User).where(User.role.in_(wanted), User.is_active).order_by(User.id)
     ).all()
-    for admin in admins:
-        notify(admin, event, title=title, body=body, path=path, order=order, email=email, **context)
+    _tell(admins, event, title, body, path, order, email, context)
     return len(admins)
 
 

@@ -22,7 +22,7 @@ from sqlalchemy import Select, exists, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from app.auth.models import ADMIN_ROLES, User, UserRole
-from app.db import utcnow
+from app.db import lock_or_404, utcnow
 from app.errors import NotFound
 from app.extensions import db
 from app.orders.models import Order, OrderItem, OrderStatus, OrderStatusHistory
@@ -63,24 +63,32 @@ def _supplier_id(user: User) -> int:
     return user.supplier_profile.id if user.supplier_profile else -1
 
 
-def scoped(statement: Select, user: User) -> Select:
-    """Restrict a ``select(Order)`` to the orders ``user`` may see."""
+def visible_to(user: User) -> list:
+    """The conditions on ``Order`` that restrict it to the orders ``user`` may see."""
     if user.role in ADMIN_ROLES:
-        return statement
+        return []
     if user.role == UserRole.SUPPLIER:
         mine = exists().where(
             OrderItem.order_id == Order.id, OrderItem.supplier_id == _supplier_id(user)
         )
-        return statement.where(mine)
+        return [mine]
     if user.role == UserRole.DELIVERY_AGENT:
         profile = user.delivery_agent_profile
         company_id = profile.delivery_company_id if profile else None
         if company_id is None:
-            return statement.where(Order.delivery_agent_id == user.id)
-        return statement.where(
-            or_(Order.delivery_agent_id == user.id, Order.delivery_company_id == company_id)
-        )
-    return statement.where(Order.customer_id == user.id)
+            return [Order.delivery_agent_id == user.id]
+        return [or_(Order.delivery_agent_id == user.id, Order.delivery_company_id == company_id)]
+    return [Order.customer_id == user.id]
+
+
+def scoped(statement: Select, user: User) -> Select:
+    """Restrict a ``select(Order)`` to the orders ``user`` may see."""
+    return statement.where(*visible_to(user))
+
+
+def lock_visible_order(user: User, order_id: int) -> Order:
+    """``lock_order`` of an order ``user`` may see; anyone else's is 404 as an unknown one."""
+    return lock_or_404(Order, order_id, *visible_to(user), message="Order not found")
 
 
 # An agent keeps the recipient's phone this long after delivering (then it is gone).

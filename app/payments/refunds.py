@@ -351,7 +351,17 @@ def process_refund(
     ``retry_refund``, or MANUAL. A provider that cannot be reached raises 502 and leaves it PENDING;
     a provider's refusal marks it FAILED with the reason.
     """
-    refund = _lock_all(refund_id)
+    return _process(_lock_all(refund_id), actor_id=actor_id, method=method, reference=reference)
+
+
+def _process(
+    refund: Refund,
+    *,
+    actor_id: int | None,
+    method: RefundMethod | None,
+    reference: str | None = None,
+) -> Refund:
+    """``process_refund`` of a refund locked with ``_lock_all``."""
     if refund.status in (R.PROCESSING, R.COMPLETED):
         return refund
     if refund.status == R.FAILED and method == RefundMethod.MANUAL:
@@ -565,7 +575,11 @@ def _apply_answer(refund: Refund, answer: ProviderRefund) -> None:
 
 def check_refund(refund_id: int) -> Refund:
     """Ask Paystack (``GET /refund/:id``) about a refund sent and not yet confirmed."""
-    refund = _lock_all(refund_id)
+    return _check(_lock_all(refund_id))
+
+
+def _check(refund: Refund) -> Refund:
+    """``check_refund`` of a refund locked with ``_lock_all``."""
     if refund.status != R.PROCESSING:
         return refund
     if refund.method != RefundMethod.PAYSTACK or not refund.provider_refund_id:
@@ -585,10 +599,10 @@ def retry_refund(refund_id: int, *, actor_id: int | None) -> Refund:
             "This refund is completed", details={"from": str(refund.status), "to": "PENDING"}
         )
     if refund.status == R.PROCESSING:
-        return check_refund(refund_id)
+        return _check(refund)
     method = refund.method if refund.method != RefundMethod.MANUAL else None
     if refund.status == R.FAILED:
         if refund.payment is not None:
             _check_fits(refund.payment, refund.amount, leaving_out=refund.id)
         change_refund_status(refund, R.PENDING)
-    return process_refund(refund_id, actor_id=actor_id, method=method)
+    return _process(refund, actor_id=actor_id, method=method)

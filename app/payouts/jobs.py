@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask import current_app
+from apscheduler.triggers.cron import CronTrigger
 
 from app.db import utcnow
 from app.ledger.models import Party
 from app.payouts.runs import RunSummary, run_payouts, supplier_eligibility
-from app.scheduler import cron_slot, cron_trigger
+from app.scheduler import cron_slot, find_job
 from app.settings import setting
 
 
-def payout_trigger():
-    """The supplier payout calendar: ``payout_schedule`` in PAYOUT_TIMEZONE."""
-    return cron_trigger(setting("payout_schedule"), current_app.config["PAYOUT_TIMEZONE"])
+def payout_trigger() -> CronTrigger:
+    """The supplier payout calendar: the scheduler's ``run_supplier_payouts`` job's
+    (``payout_schedule`` in PAYOUT_TIMEZONE)."""
+    return find_job("run_supplier_payouts").trigger()
 
 
 def current_period(now=None) -> str:

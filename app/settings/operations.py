@@ -6,6 +6,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from sqlalchemy import select
+
 from app.common.audit import record_audit
 from app.db import after_commit, conflict_insert, utcnow
 from app.extensions import db
@@ -17,10 +19,9 @@ def _serialise(key: str, value: Any) -> Any:
     return SETTINGS[key].field().serialize("value", {"value": value})
 
 
-def describe(key: str) -> dict[str, Any]:
+def _describe(key: str, override: SettingOverride | None) -> dict[str, Any]:
     """A setting as the admin screen shows it: value, default, whether it is overridden."""
     entry = SETTINGS[key]
-    override = db.session.get(SettingOverride, key)
     return {
         "key": key,
         "value": _serialise(key, setting(key)),
@@ -34,11 +35,14 @@ def describe(key: str) -> dict[str, Any]:
 
 
 def all_settings() -> list[dict[str, Any]]:
-    return [describe(key) for key in SETTINGS]
+    """Every setting as the admin screen shows it (the overrides read in one query)."""
+    overrides = {override.key: override for override in db.session.scalars(select(SettingOverride))}
+    return [_describe(key, overrides.get(key)) for key in SETTINGS]
 
 
 def public_settings() -> dict[str, Any]:
-    return {key: _serialise(key, setting(key)) for key, entry in SETTINGS.items() if entry.public}
+    """The public settings' values (``PublicSettingsSchema`` serialises them)."""
+    return {key: setting(key) for key, entry in SETTINGS.items() if entry.public}
 
 
 def update_settings(data: dict[str, Any], *, actor_id: int | None) -> list[str]:

@@ -9,7 +9,8 @@ from sqlalchemy import event
 from app.extensions import db
 
 
-def count_statements(run: Callable[[], object]) -> int:
+def recorded_statements(run: Callable[[], object]) -> list[str]:
+    """The SQL statements ``run`` sends, in order."""
     statements: list[str] = []
 
     def record(conn, cursor, statement, *args):
@@ -20,4 +21,8 @@ def count_statements(run: Callable[[], object]) -> int:
         run()
     finally:
         event.remove(db.engine, "before_cursor_execute", record)
-    return len(statements)
+    return statements
+
+
+def count_statements(run: Callable[[], object]) -> int:
+    return len(recorded_statements(run))

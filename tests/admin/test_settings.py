@@ -10,7 +10,8 @@ from app import create_app
 from app import settings as settings_module
 from app.common.models import AuditLog
 from app.extensions import db as _db
-from app.settings import SETTINGS, setting
+from app.settings import SETTINGS, operations, setting
+from tests.admin.statements import count_statements
 
 
 def values(client, headers) -> dict:
@@ -135,3 +136,14 @@ def test_a_change_reaches_a_second_app_instance_within_the_cache_time(
     finally:
         with other.app_context():
             _db.engine.dispose()
+
+
+def test_the_admin_list_reads_the_overrides_in_one_query(app, client, admin_headers, monkeypatch):
+    client.put(
+        "/api/admin/settings",
+        json={"store_name": "QG", "cod_max_total": 100},
+        headers=admin_headers,
+    )
+    monkeypatch.setitem(app.config, "SETTINGS_CACHE_SECONDS", 60)
+    setting("store_name")  # the worker's cache is warm: only the overrides are read
+    assert count_statements(operations.all_settings) == 1

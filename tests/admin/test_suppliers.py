@@ -6,13 +6,14 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.auth.models import SupplierProfile, SupplierStatus, UserRole
 from app.common.models import AuditLog
 from app.notifications.models import Notification, OutboxEmail
 from app.notifications.operations import notify_admins
 from app.orders import checkout
+from tests.admin.statements import count_statements
 from tests.factories.auth import SupplierProfileFactory, UserFactory
 from tests.factories.catalog import CategoryFactory, ProductFactory
 
@@ -81,6 +82,18 @@ def test_notify_admins_reaches_the_active_admins_of_the_roles(db, role_user):
     assert sorted(db.session.scalars(select(Notification.user_id))) == sorted(
         [admin.id, finance.id]
     )
+
+
+def test_notify_admins_tells_them_all_in_one_insert(db, role_user):
+    for role in (UserRole.ADMIN, UserRole.ADMIN, UserRole.SUPPORT_ADMIN):
+        role_user(role)
+    statements = count_statements(
+        lambda: notify_admins(
+            "dispute", roles=(UserRole.SUPPORT_ADMIN,), title="Disputed", body="Order 1"
+        )
+    )
+    assert statements == 2  # the admins, then their notifications
+    assert db.session.scalar(select(func.count()).select_from(Notification)) == 3
 
 
 def test_list_filters_by_status_and_words(client, staff):

@@ -14,7 +14,7 @@ from app.dispatch.models import Confirmation, Delivery
 from app.extensions import db
 from app.ledger.jobs import release_earnings
 from app.ledger.models import AccountCode as A
-from app.ledger.models import LedgerEntry
+from app.ledger.models import EntryKind, LedgerEntry
 from app.ledger.operations import agent_balances, balance, supplier_balances
 from app.orders.models import OrderStatus
 from app.scheduler import find_job
@@ -237,3 +237,26 @@ def test_a_return_resolution_is_announced_for_the_returns_domain(
         headers=admin_headers,
     )
     assert bad.status_code == 400
+
+
+def test_a_delivery_found_not_made_mirrors_each_of_its_entries_once(
+    client, admin_headers, auth_headers, assert_books_balance
+):
+    order, _ = delivered_order(client, admin_headers, auth_headers)
+    dispute(client, order, auth_headers(order.customer))
+    assert resolve(client, order, admin_headers, "NOT_DELIVERED").status_code == 200
+    entries = {
+        entry.event_key: entry
+        for entry in db.session.scalars(select(LedgerEntry).where(LedgerEntry.order_id == order.id))
+    }
+    delivered = [f"item-delivered:{item.id}" for item in order.items] + [
+        f"order-delivered:{order.id}"
+    ]
+    for key in delivered:
+        mirror = entries[f"reversal:{key}"]
+        assert (mirror.kind, mirror.reverses_id) == (EntryKind.REVERSAL, entries[key].id)
+        assert sorted(-line.amount for line in mirror.lines) == sorted(
+            line.amount for line in entries[key].lines
+        )
+    assert sum(key.startswith("reversal:") for key in entries) == len(delivered)
+    assert_books_balance()
