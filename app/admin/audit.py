@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Integer, String, func, literal, select, union_all
+from sqlalchemy import Integer, String, func, literal, null, select, union_all
 from sqlalchemy.sql.expression import cast
 
 from app.common.models import AuditLog
@@ -78,38 +78,54 @@ def audit_csv_rows(params: dict[str, Any]) -> Iterator[tuple]:
 
 
 def timeline(params: dict[str, Any]) -> Page:
-    """A page of the latest audit entries and order status changes, newest first."""
-    audits = select(
-        literal("audit").label("kind"),
-        AuditLog.id.label("id"),
-        AuditLog.created_at.label("created_at"),
-        AuditLog.actor_id.label("actor_id"),
-        AuditLog.action.label("action"),
-        AuditLog.target_type.label("object_type"),
-        AuditLog.target_id.label("object_id"),
-        literal(None, Integer).label("order_id"),
-        literal(None, String).label("from_status"),
-        literal(None, String).label("to_status"),
-        literal(None, String).label("note"),
+    """A page of the latest audit entries and order status changes, newest first.
+
+    Each source gives only its newest ``page x per_page`` rows (an index walk on its
+    ``created_at``) before the two are merged, and the total is the two tables' counts:
+    no sort of millions of history rows for one page."""
+    wanted = params["page"] * params["per_page"]
+    audits = (
+        select(
+            literal("audit").label("kind"),
+            AuditLog.id.label("id"),
+            AuditLog.created_at.label("created_at"),
+            AuditLog.actor_id.label("actor_id"),
+            AuditLog.action.label("action"),
+            AuditLog.target_type.label("object_type"),
+            AuditLog.target_id.label("object_id"),
+            cast(null(), Integer).label("order_id"),
+            cast(null(), String).label("from_status"),
+            cast(null(), String).label("to_status"),
+            cast(null(), String).label("note"),
+        )
+        .order_by(AuditLog.created_at.desc(), AuditLog.id.desc())
+        .limit(wanted)
     )
-    orders = select(
-        literal("order").label("kind"),
-        OrderStatusHistory.id,
-        OrderStatusHistory.created_at,
-        OrderStatusHistory.changed_by_id,
-        (literal("order.") + OrderStatusHistory.field).label("action"),
-        literal("Order").label("object_type"),
-        cast(OrderStatusHistory.order_id, String),
-        OrderStatusHistory.order_id,
-        OrderStatusHistory.from_status,
-        OrderStatusHistory.to_status,
-        OrderStatusHistory.note,
+    orders = (
+        select(
+            literal("order").label("kind"),
+            OrderStatusHistory.id.label("id"),
+            OrderStatusHistory.created_at.label("created_at"),
+            OrderStatusHistory.changed_by_id.label("actor_id"),
+            (literal("order.") + OrderStatusHistory.field).label("action"),
+            literal("Order").label("object_type"),
+            cast(OrderStatusHistory.order_id, String).label("object_id"),
+            OrderStatusHistory.order_id.label("order_id"),
+            OrderStatusHistory.from_status.label("from_status"),
+            OrderStatusHistory.to_status.label("to_status"),
+            OrderStatusHistory.note.label("note"),
+        )
+        .order_by(OrderStatusHistory.created_at.desc(), OrderStatusHistory.id.desc())
+        .limit(wanted)
     )
-    events = union_all(audits, orders).subquery("events")
+    events = union_all(select(audits.subquery()), select(orders.subquery())).subquery("events")
     statement = (
         select(events, Order.order_number)
         .outerjoin(Order, Order.id == events.c.order_id)
         .order_by(events.c.created_at.desc(), events.c.kind, events.c.id.desc())
     )
-    count = select(func.count()).select_from(events)
+    count = select(
+        select(func.count()).select_from(AuditLog).scalar_subquery()
+        + select(func.count()).select_from(OrderStatusHistory).scalar_subquery()
+    )
     return paginate(statement, params, count=count, rows=True)

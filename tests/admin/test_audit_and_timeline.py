@@ -130,3 +130,38 @@ def test_timeline_merges_audit_entries_and_order_changes(
     assert events[1]["id"] == entries["setting"]
     times = [event["created_at"] for event in events]
     assert times == sorted(times, reverse=True)
+
+
+def test_timeline_pages_walk_every_event_once_newest_first(client, db, admin, admin_headers):
+    """Each source gives only what the page needs: every page still merges right."""
+    now = utcnow()
+    order = OrderFactory()
+    expected = []
+    for minutes in range(7):
+        moment = now - timedelta(minutes=minutes * 10)
+        entry = record_audit("job.ran", actor_id=None)
+        entry.created_at = moment - timedelta(minutes=5 if minutes % 2 else 0)
+        record_history(order, "status", "PENDING", "PAID", actor_id=admin.id)
+        change = order.history[-1]
+        change.created_at = moment - timedelta(minutes=3)
+        db.session.flush()
+        expected += [("audit", entry.id, entry.created_at), ("order", change.id, change.created_at)]
+    db.session.commit()
+    events = []
+    for page in range(1, 20):
+        response = client.get(
+            f"/api/admin/activity-timeline?per_page=3&page={page}", headers=admin_headers
+        )
+        assert response.status_code == 200, response.json
+        if not response.json["data"]:
+            break
+        events += [(e["kind"], e["id"]) for e in response.json["data"]]
+
+    total = response.json["meta"]["total"]
+    assert total == db.session.query(AuditLog).count() + len(order.history)
+    ours = {(kind, id_) for kind, id_, _ in expected}
+    newest_first = [key for key in events if key in ours]
+    assert newest_first == [
+        (kind, id_) for kind, id_, _ in sorted(expected, key=lambda e: e[2], reverse=True)
+    ]
+    assert len(events) == len(set(events)) == total
