@@ -9,28 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from app.auth import accounts
 from app.auth.models import ADMIN_ROLES, Session, User, UserRole
+from app.auth.search import users_matching
 from app.db import lock_or_404
 from app.errors import Conflict, Forbidden, NotFound
 from app.extensions import db
 from app.pagination import Page, paginate
-
-MAX_SEARCH_WORDS = 5
-
-
-def _search(q: str):
-    """Each word of ``q`` is part of the email, a name or the phone (``search_text``; on
-    PostgreSQL a trigram index lookup)."""
-    words = q.lower().split()[:MAX_SEARCH_WORDS]
-    return and_(*(User.search_text.like(f"%{_escape(word)}%", escape="\\") for word in words))
-
-
-def _escape(word: str) -> str:
-    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def list_users(params: dict[str, Any]) -> Page:
@@ -43,7 +31,7 @@ def list_users(params: dict[str, Any]) -> Page:
         verified = User.email_verified_at.is_not(None)
         conditions.append(verified if params["verified"] else ~verified)
     if params.get("q"):
-        conditions.append(_search(params["q"]))
+        conditions.append(users_matching(params["q"]))
     statement = (
         select(User)
         .where(*conditions)

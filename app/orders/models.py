@@ -104,6 +104,13 @@ class Order(TimestampMixin, Base):
         Index("ix_orders_created", "created_at", "id"),
         Index("ix_orders_county_created", "delivery_county", "created_at"),
         Index("ix_orders_method_created", "payment_method", "created_at"),
+        # The admin search (``q``): substrings of the order number (trigrams, PostgreSQL).
+        Index(
+            "ix_orders_order_number_trgm",
+            "order_number",
+            postgresql_using="gin",
+            postgresql_ops={"order_number": "gin_trgm_ops"},
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
