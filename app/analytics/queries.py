@@ -100,7 +100,9 @@ def sums(
         select(*dims, *totals).where(_in_buckets(model, cover(first, last)), *where).group_by(*dims)
     )
     if order_by is not None:
-        statement = statement.order_by(func.sum(getattr(model, order_by)).desc(), *dims)
+        # rounded to cents: SQLite sums money as floats, whose last bits would break ties
+        largest = func.round(func.sum(getattr(model, order_by)), 2)
+        statement = statement.order_by(largest.desc(), *dims)
     if limit is not None:
         statement = statement.limit(limit)
     result = {}
@@ -154,15 +156,17 @@ def top(
     without summing every member of a long range: a threshold ranking over the buckets
     that cover the range (``by`` is never negative).
 
-    Each round reads the next rows of every bucket, largest first (an index walk each:
-    ``depth`` rows in all, four times more each round). A member not yet read in a bucket
-    has at most the last value read there there (nothing once the bucket is read whole),
-    so a member read nowhere sums to at most those values' total, and a member read
-    somewhere to at most what was read plus the last values of the other buckets. Once
-    the ``limit``-th largest sum read is above every unread member's bound and few
-    members read can still reach it, their missing rows are looked up (one more read) and
-    their exact sums decide. Sales spread evenly over many members would need deep reads:
-    past ``TOP_MAX_DEPTH`` rows a bucket, the database sums every member instead."""
+    Each round reads every bucket's next rows, largest first (an index walk each), down
+    to ``depth`` rows a bucket, eight times deeper each round. A member not yet read in a
+    bucket has at most the last value read there (nothing once the bucket is read
+    whole), so a member read nowhere sums to at most those last values' total, and a
+    member read somewhere to at most what was read plus the other buckets' last values.
+    Once the ``limit``-th largest sum read is above every unread member's bound and few
+    members read can still reach it, their missing rows are looked up (one more read)
+    and their exact sums decide. Sales spread evenly over many members would need deep
+    reads: past ``TOP_MAX_DEPTH`` rows a bucket, or while unread members could still sum
+    to ``TOP_GIVE_UP_RATIO`` times the cut, the database sums every member instead.
+    """
     buckets = cover(first, last)
     measures = MEASURES[model]
     column, ranked = getattr(model, member), measures.index(by)
@@ -195,11 +199,11 @@ def top(
                 last_read[index] = ZERO
         read = depth
         contenders = _contenders(seen, lower, last_read, unread, limit)
-        if contenders is not None:
+        if contenders is not None and contenders is not GIVE_UP:
             break
-        if depth >= TOP_MAX_DEPTH:
+        if contenders is GIVE_UP or depth >= TOP_MAX_DEPTH:
             return sums(model, first, last, (member,), where=where, order_by=by, limit=limit)
-        depth *= 4
+        depth *= 8
     missing = [
         select(literal(index).label("list"), column, *columns)
         .where(
@@ -225,19 +229,22 @@ def top(
     }
 
 
-TOP_MAX_DEPTH = 1600
+TOP_MAX_DEPTH = 800
 TOP_MAX_CONTENDERS = 500
+TOP_GIVE_UP_RATIO = 2  # unread members may sum to twice the cut: the sales are spread evenly
+GIVE_UP: list = []
 
 
 def _contenders(seen, lower, last_read, unread, limit) -> list | None:
     """The members read that may still be among the ``limit`` largest, once no unread
-    member can be and they are few; else None (read deeper)."""
+    member can be and they are few; None: read deeper; ``GIVE_UP``: deeper reads would
+    hardly settle it (sales spread evenly)."""
     if len(lower) < limit:
         return list(lower) if not unread else None
     unread_bound = sum(last_read, ZERO)
     cut = sorted(lower.values(), reverse=True)[limit - 1]
     if unread and unread_bound >= cut:
-        return None
+        return GIVE_UP if unread_bound > TOP_GIVE_UP_RATIO * cut else None
     contenders = [
         key
         for key, total in lower.items()
