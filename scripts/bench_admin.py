@@ -1,13 +1,15 @@
 """Admin figures benchmark: a million orders on PostgreSQL, read through the Flask test client.
 
     .venv/bin/python scripts/bench_admin.py [--database-url URL] [--orders 1000000]
-        [--repeat 30] [--skip-load]
+        [--repeat 30] [--skip-load] [--popularity zipf|uniform]
 
 The database (``BENCH_DATABASE_URL`` or ``--database-url``; default
 ``postgresql://postgres@127.0.0.1:5432/qg_analytics_bench``, created if absent) is
 emptied and loaded by server-side ``generate_series`` statements, never the ORM per row:
 ``--orders`` orders over two years (3 items each, ``orders / 100`` suppliers with 5
-products each, ``0.3 x orders`` customers), their status history (placed, paid, final
+products each, ``0.3 x orders`` customers; which product an item is of follows
+``--popularity``: ``zipf``, a few products selling most, or ``uniform``, all alike, the
+rankings' worst case), their status history (placed, paid, final
 status), the ledger entries the receivers would have posted (order paid, items and
 order delivered, cancelled and refunded) and some carts. Then ``flask analytics
 rebuild``'s function builds the rollups, and each endpoint is requested ``--repeat``
