@@ -17,6 +17,7 @@ from decimal import Decimal
 from flask import current_app, render_template
 
 from app.auth.models import SupplierProfile
+from app.catalog.models import commission_rate
 from app.common.audit import record_audit
 from app.db import utcnow
 from app.errors import Conflict
@@ -57,21 +58,16 @@ def accepted_current_terms(supplier: SupplierProfile) -> bool:
     )
 
 
-def supplier_commission_rate(supplier: SupplierProfile) -> Decimal:
-    """The supplier's agreed rate, else the platform's default."""
-    if supplier.commission_rate is not None:
-        return supplier.commission_rate
-    return Decimal(setting("default_commission_rate"))
+def supplier_commission_rate(supplier: SupplierProfile | None) -> Decimal:
+    """The supplier's agreed rate, else the platform's default: the catalog's rule for a
+    product and category without rates of their own."""
+    return commission_rate(None, None, supplier.commission_rate if supplier else None)
 
 
 def current_terms(supplier: SupplierProfile | None = None) -> Terms:
     """The version in force with its rules (the supplier's own commission rate if given)."""
     config = current_app.config
-    rate = (
-        supplier_commission_rate(supplier)
-        if supplier
-        else Decimal(setting("default_commission_rate"))
-    )
+    rate = supplier_commission_rate(supplier)
     percent = f"{rate * 100:.2f}".rstrip("0").rstrip(".")
     commission_rule = (
         f"The platform keeps a commission of {percent}% of each delivered item's price "
