@@ -18,8 +18,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, exists, or_, select, union
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy import Select, exists, or_, select, union_all
+from sqlalchemy.orm import selectinload
 
 from app.auth.models import ADMIN_ROLES, User, UserRole
 from app.auth.search import contains, users_matching
@@ -135,10 +135,12 @@ class CustomersView(Redacted):
         return answers[0] if answers else None
 
 
+# Loaded by one query each after the page's own (never joined into it: a search whose page
+# is chosen among many matches would join every match before sorting).
 LIST_LOADS = (
     selectinload(Order.items),
-    joinedload(Order.customer),
-    joinedload(Order.delivery_zone),
+    selectinload(Order.customer),
+    selectinload(Order.delivery_zone),
 )
 
 
@@ -181,7 +183,7 @@ def list_orders(user: User, params: dict[str, Any]) -> Page:
         q = params["q"].strip()
         statement = statement.where(
             Order.id.in_(
-                union(
+                union_all(
                     select(Order.id).where(contains(Order.order_number, q)),
                     select(Order.id).where(
                         Order.customer_id.in_(select(User.id).where(users_matching(q)))
