@@ -18,6 +18,7 @@ from app.analytics.calendar import NAIROBI, today
 from app.analytics.rebuild import rebuild
 from app.auth.models import User, UserRole
 from app.catalog.models import Product
+from app.db import utcnow
 from app.delivery.models import DeliveryZone
 from app.extensions import db
 from app.ledger.receivers import post_order_delivered, post_order_paid
@@ -63,7 +64,11 @@ def seed() -> str:
 
 
 def _demo_order(rng, number, day, last, customer, products, zone) -> None:
+    """One order placed on ``day``; nothing about it happens after now (today's orders
+    are placed before now, deliveries not yet due are still on their way)."""
+    now = utcnow()
     created = datetime.combine(day, time(8 + rng.randint(0, 11), rng.randint(0, 59)), NAIROBI)
+    created = min(created, now - timedelta(minutes=rng.randint(5, 90)))
     method = rng.choice(
         [PaymentMethod.MPESA, PaymentMethod.MPESA, PaymentMethod.CARD, PaymentMethod.CASH]
     )
@@ -95,24 +100,26 @@ def _demo_order(rng, number, day, last, customer, products, zone) -> None:
     recent = (last - day).days < 3
     fate = rng.random()
     if fate < 0.1:
-        order.status, order.cancelled_at = OrderStatus.CANCELLED, created + timedelta(hours=2)
+        order.status = OrderStatus.CANCELLED
+        order.cancelled_at = min(created + timedelta(hours=2), now)
         order.cancellation_reason = "Changed my mind"
         _history(order, OrderStatus.CANCELLED, order.cancelled_at, OrderStatus.PENDING)
         db.session.flush()
         return
     if method != PaymentMethod.CASH:
-        order.paid_at = created + timedelta(minutes=3)
+        order.paid_at = min(created + timedelta(minutes=3), now)
         order.status, order.payment_status = OrderStatus.PAID, PaymentStatus.COMPLETED
         _history(order, OrderStatus.PAID, order.paid_at, OrderStatus.PENDING)
-    if recent and fate < 0.6:
+    delivered_at = created + timedelta(days=zone.estimated_days or 1)
+    if (recent and fate < 0.6) or delivered_at > now:
         if method == PaymentMethod.CASH:
             order.status = OrderStatus.PROCESSING
-            _history(order, OrderStatus.PROCESSING, created + timedelta(hours=1))
+            _history(order, OrderStatus.PROCESSING, min(created + timedelta(hours=1), now))
         db.session.flush()
         if order.paid_at:
             post_order_paid(order)
         return
-    order.delivered_at = created + timedelta(days=zone.estimated_days or 1)
+    order.delivered_at = delivered_at
     if method == PaymentMethod.CASH:
         order.paid_at, order.payment_status = order.delivered_at, PaymentStatus.COMPLETED
     order.status = OrderStatus.DELIVERED

@@ -9,7 +9,9 @@ from sqlalchemy import func, select
 from app.analytics import seed as analytics_seed
 from app.auth import seed as auth_seed
 from app.catalog import seed as catalog_seed
-from app.orders.models import Order
+from app.db import utcnow
+from app.ledger.models import LedgerEntry
+from app.orders.models import Order, OrderStatusHistory
 from tests.analytics.test_rollups import snapshot
 
 
@@ -22,6 +24,16 @@ def test_seed_fills_the_dashboard_and_is_idempotent(
             db.session.commit()
     orders = db.session.scalar(select(func.count(Order.id)))
     assert orders > 60
+    now = utcnow()
+    for column in (
+        Order.created_at,
+        Order.paid_at,
+        Order.delivered_at,
+        Order.cancelled_at,
+        OrderStatusHistory.created_at,
+        LedgerEntry.occurred_at,
+    ):
+        assert db.session.scalar(select(func.max(column))) <= now, column  # nothing ahead
     assert_books_balance()
     data = client.get("/api/admin/dashboard", headers=admin_headers).json["data"]
     assert Decimal(data["windows"]["30d"]["gmv"]) > 0
