@@ -52,3 +52,16 @@ def delivered_order(client, admin_headers, auth_headers, *, cash=False):
     assert deliver(client, order, agent_headers, code).status_code == 200
     db.session.expire_all()
     return order, agent
+
+
+def sent_out_again(client, admin_headers, auth_headers, order, agent):
+    """An order whose delivery was found not made, assigned to ``agent`` and out for
+    delivery again; its new delivery code."""
+    response = client.post(
+        f"/api/delivery/admin/orders/{order.id}/assign",
+        json={"agent_id": agent.id},
+        headers=admin_headers,
+    )
+    assert response.status_code == 200, response.json
+    assert move(client, auth_headers(agent), order, "OUT_FOR_DELIVERY").status_code == 200
+    return code_of(client, order, auth_headers(order.customer))

@@ -12,7 +12,13 @@ from app.ledger.models import AccountCode as A
 from app.ledger.operations import agent_balances, balance
 from app.orders.models import PaymentStatus
 from app.payments.models import Payment
-from tests.dispatch.helpers import assigned_order, code_of, deliver, delivered_order, move
+from tests.dispatch.helpers import (
+    assigned_order,
+    deliver,
+    delivered_order,
+    move,
+    sent_out_again,
+)
 from tests.factories.dispatch import agent_serving
 
 
@@ -152,14 +158,9 @@ def test_cash_taken_for_a_delivery_found_not_made_is_not_taken_again(
     assert_books_balance()
 
     second = agent_serving(order.delivery_zone)
-    client.post(
-        f"/api/delivery/admin/orders/{order.id}/assign",
-        json={"agent_id": second.id},
-        headers=admin_headers,
-    )
+    code = sent_out_again(client, admin_headers, auth_headers, order, second)
     headers = auth_headers(second)
-    assert move(client, headers, order, "OUT_FOR_DELIVERY").status_code == 200
-    assert deliver(client, order, headers, code_of(client, order, customer)).status_code == 200
+    assert deliver(client, order, headers, code).status_code == 200
     again = collect(client, order, headers, str(order.total))
 
     assert again.status_code == 200 and again.json["data"]["agent_id"] == first.id

@@ -19,7 +19,7 @@ from app.ledger.operations import agent_balances, balance, supplier_balances
 from app.orders.models import OrderStatus
 from app.scheduler import find_job
 from app.signals import delivery_dispute_resolved
-from tests.dispatch.helpers import code_of, deliver, delivered_order, move
+from tests.dispatch.helpers import deliver, delivered_order, sent_out_again
 
 S = OrderStatus
 
@@ -156,15 +156,8 @@ def test_not_delivered_reverses_the_delivery_and_sends_the_order_back(
     assert [o["id"] for o in unassigned["data"]] == [order.id]
 
     # delivered again: it posts afresh (its own keys), and can be confirmed
-    client.post(
-        f"/api/delivery/admin/orders/{order.id}/assign",
-        json={"agent_id": agent.id},
-        headers=admin_headers,
-    )
-    agent_headers = auth_headers(agent)
-    move(client, agent_headers, order, "OUT_FOR_DELIVERY")
-    code = code_of(client, order, auth_headers(order.customer))
-    assert deliver(client, order, agent_headers, code).status_code == 200
+    code = sent_out_again(client, admin_headers, auth_headers, order, agent)
+    assert deliver(client, order, auth_headers(agent), code).status_code == 200
     assert balance(A.DELIVERY_REVENUE) == -Decimal("75.00")
     assert db.session.scalar(
         select(LedgerEntry.id).where(LedgerEntry.event_key == f"order-delivered:{order.id}:r2")
@@ -183,17 +176,10 @@ def test_a_redelivery_restarts_the_suppliers_hold(
     first_delivered_at = order.delivered_at
     dispute(client, order, auth_headers(order.customer))
     assert resolve(client, order, admin_headers, "NOT_DELIVERED").status_code == 200
-    client.post(
-        f"/api/delivery/admin/orders/{order.id}/assign",
-        json={"agent_id": agent.id},
-        headers=admin_headers,
-    )
-    agent_headers = auth_headers(agent)
-    move(client, agent_headers, order, "OUT_FOR_DELIVERY")
-    code = code_of(client, order, auth_headers(order.customer))
+    code = sent_out_again(client, admin_headers, auth_headers, order, agent)
     redelivered_at = first_delivered_at + timedelta(days=3)
     monkeypatch.setattr("app.orders.state.utcnow", lambda: redelivered_at)
-    assert deliver(client, order, agent_headers, code).status_code == 200
+    assert deliver(client, order, auth_headers(agent), code).status_code == 200
     hold = timedelta(days=app.config["EARNINGS_HOLD_DAYS"])
     supplier_id = order.items[0].supplier_id
 
