@@ -28,21 +28,6 @@ class Total(MoneyType):
     cache_ok = True
 
 
-class SalesRollup(Base):
-    """Items of orders paid in the bucket: per supplier, category and payment method."""
-
-    __tablename__ = "analytics_sales"
-
-    grain: Mapped[str] = mapped_column(String(1), primary_key=True)
-    bucket: Mapped[date] = mapped_column(Date, primary_key=True)
-    supplier_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    category_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    payment_method: Mapped[str] = mapped_column(String(16), primary_key=True)
-    items: Mapped[int] = mapped_column(default=0)
-    gmv: Mapped[Decimal] = mapped_column(Total(), default=0)
-    commission: Mapped[Decimal] = mapped_column(Total(), default=0)
-
-
 class BreakdownRollup(Base):
     """Items of orders paid in the bucket, by one ``dimension`` at a time: ``member`` is
     the supplier's, category's or product's id, or the payment method. One narrow key per
@@ -100,7 +85,7 @@ class LedgerRollup(Base):
     credit: Mapped[Decimal] = mapped_column(Total(), default=0)
 
 
-ROLLUPS = (SalesRollup, BreakdownRollup, OrderRollup, LedgerRollup)
+ROLLUPS = (BreakdownRollup, OrderRollup, LedgerRollup)
 
 # The indexes the dashboard's live counts and the rebuild's range reads use (declared here:
 # they serve these figures).

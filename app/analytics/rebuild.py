@@ -25,13 +25,7 @@ from app.analytics.calendar import (
     utc_bounds,
     week_start,
 )
-from app.analytics.models import (
-    ROLLUPS,
-    BreakdownRollup,
-    LedgerRollup,
-    OrderRollup,
-    SalesRollup,
-)
+from app.analytics.models import ROLLUPS, BreakdownRollup, LedgerRollup, OrderRollup
 from app.analytics.receivers import MEASURES, PAYMENT_COMPLETED, key_columns
 from app.catalog.models import Product
 from app.extensions import db
@@ -103,57 +97,31 @@ def _day_rows(first: date, last: date) -> int:
         .where(paid_in_range)
         .group_by(paid, Order.payment_method, Order.delivery_county),
     )
-    written += _insert(
-        SalesRollup,
-        select(
-            grain,
-            paid,
-            OrderItem.supplier_id.label("supplier_id"),
-            Product.category_id.label("category_id"),
-            Order.payment_method.label("payment_method"),
-            func.sum(OrderItem.quantity).label("items"),
-            func.sum(OrderItem.line_total).label("gmv"),
-            func.sum(OrderItem.commission_amount).label("commission"),
-        )
-        .join(Order, Order.id == OrderItem.order_id)
-        .join(Product, Product.id == OrderItem.product_id)
-        .where(paid_in_range)
-        .group_by(paid, OrderItem.supplier_id, Product.category_id, Order.payment_method),
-    )
-    written += _insert(
-        BreakdownRollup,
-        select(
-            grain,
-            paid,
-            literal("product").label("dimension"),
-            cast(OrderItem.product_id, String).label("member"),
-            func.sum(OrderItem.quantity).label("items"),
-            func.sum(OrderItem.line_total).label("gmv"),
-        )
-        .join(Order, Order.id == OrderItem.order_id)
-        .where(paid_in_range)
-        .group_by(paid, OrderItem.product_id),
-    )
-    # The other breakdowns: the day's sales rows just written, summed by one dimension.
-    for dimension in ("supplier", "category", "payment_method"):
-        column = getattr(
-            SalesRollup, "payment_method" if dimension == "payment_method" else f"{dimension}_id"
-        )
-        written += _insert(
-            BreakdownRollup,
+    # Items of orders paid, by ``paid_at``: one breakdown at a time (the category is the
+    # product's, as the receiver reads it).
+    members = {
+        "supplier": cast(OrderItem.supplier_id, String),
+        "category": cast(Product.category_id, String),
+        "product": cast(OrderItem.product_id, String),
+        "payment_method": cast(Order.payment_method, String),
+    }
+    for dimension, member in members.items():
+        statement = (
             select(
-                SalesRollup.grain,
-                SalesRollup.bucket,
+                grain,
+                paid,
                 literal(dimension).label("dimension"),
-                cast(column, String).label("member"),
-                func.sum(SalesRollup.items).label("items"),
-                func.sum(SalesRollup.gmv).label("gmv"),
+                member.label("member"),
+                func.sum(OrderItem.quantity).label("items"),
+                func.sum(OrderItem.line_total).label("gmv"),
             )
-            .where(
-                SalesRollup.grain == DAY, SalesRollup.bucket >= first, SalesRollup.bucket <= last
-            )
-            .group_by(SalesRollup.grain, SalesRollup.bucket, column),
+            .join(Order, Order.id == OrderItem.order_id)
+            .where(paid_in_range)
+            .group_by(paid, member)
         )
+        if dimension == "category":
+            statement = statement.join(Product, Product.id == OrderItem.product_id)
+        written += _insert(BreakdownRollup, statement)
     occurred = day(LedgerEntry.occurred_at)
     method = func.coalesce(Order.payment_method, "")
     written += _insert(

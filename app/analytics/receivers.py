@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 
 from app.analytics.calendar import buckets_of, local_day
-from app.analytics.models import BreakdownRollup, LedgerRollup, OrderRollup, SalesRollup
+from app.analytics.models import BreakdownRollup, LedgerRollup, OrderRollup
 from app.catalog.models import Product
 from app.db import conflict_insert, utcnow
 from app.extensions import db
@@ -28,7 +28,6 @@ PAYMENT_COMPLETED = "PAYMENT_COMPLETED"
 # BreakdownRollup's dimensions (each member is an id, or the payment method's name).
 BREAKDOWNS = ("supplier", "category", "product", "payment_method")
 MEASURES = {
-    SalesRollup: ("items", "gmv", "commission"),
     BreakdownRollup: ("items", "gmv"),
     OrderRollup: ("orders", "amount"),
     LedgerRollup: ("debit", "credit"),
@@ -108,23 +107,6 @@ def count_sale(order: Order, **_: object) -> None:
         ).all()
     )
     method = str(order.payment_method)
-    add(
-        SalesRollup,
-        [
-            (
-                day,
-                {
-                    "supplier_id": item.supplier_id,
-                    "category_id": categories[item.product_id],
-                    "payment_method": method,
-                    "items": item.quantity,
-                    "gmv": item.line_total,
-                    "commission": item.commission_amount,
-                },
-            )
-            for item in order.items
-        ],
-    )
     add(
         BreakdownRollup,
         [
