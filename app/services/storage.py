@@ -10,6 +10,8 @@ names are random, never the client's file name. ``build_storage`` picks one from
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import os
 import secrets
@@ -191,6 +193,28 @@ class CloudinaryStorage:
             public_id,
             invalidate=True,
             resource_type="image",
+        )
+
+    def asset_url(self, public_id: str, fmt: str, version: int) -> str:
+        url, _ = cloudinary.utils.cloudinary_url(
+            public_id,
+            cloud_name=self.cloud_name,
+            secure=True,
+            format=EXTENSIONS[fmt],
+            version=version,
+        )
+        return url
+
+    def is_direct_upload(self, folder: str, public_id: str, version: int, signature: str) -> bool:
+        """A browser's report of its direct upload is Cloudinary's own: the upload
+        response's ``signature`` is the hex SHA-1 of ``public_id=<id>&version=<version>``
+        followed by the API secret, and the asset is in the folder the upload was signed
+        for (``signature()``)."""
+        expected = hashlib.sha1(  # noqa: S324 - Cloudinary's response signature
+            f"public_id={public_id}&version={version}{self.api_secret}".encode()
+        ).hexdigest()
+        return public_id.startswith(f"{self.folder(folder)}/") and hmac.compare_digest(
+            expected, signature.strip().lower()
         )
 
     def signature(self, folder: str) -> dict[str, Any]:

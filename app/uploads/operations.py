@@ -21,12 +21,19 @@ from app.catalog import taxonomy
 from app.catalog.models import Brand, Product
 from app.catalog.schemas import MAX_IMAGES
 from app.db import after_commit, get_or_404, utcnow
-from app.errors import Forbidden, NotFound, ProviderNotConfigured, Unprocessable, ValidationFailed
+from app.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    ProviderNotConfigured,
+    Unprocessable,
+    ValidationFailed,
+)
 from app.extensions import db
 from app.services import image_storage
 from app.services.storage import LocalStorage
 from app.signals import upload_removing
-from app.uploads.images import FileRequired, process_image, read_bounded
+from app.uploads.images import FileRequired, FileTooLarge, process_image, read_bounded
 from app.uploads.models import Upload, UploadKind
 
 # Who may upload (and ask a signature for) each kind; ADMIN passes admin sub-roles.
@@ -158,6 +165,50 @@ def signature(kind: UploadKind, user: User) -> dict[str, Any]:
         "max_bytes": current_app.config["UPLOAD_MAX_BYTES"],
         "kind": kind,
     }
+
+
+CLOUDINARY_FORMATS = {"jpg": "jpeg", "jpeg": "jpeg", "png": "png", "webp": "webp"}
+
+
+def record_direct_upload(data: dict[str, Any], user: User) -> Upload:
+    """The ``uploads`` row of an image the browser sent straight to Cloudinary with a
+    ``signature()``: accepted only with Cloudinary's response signature for it, in the
+    kind's folder, within the size limit (a larger one is destroyed); the same report
+    again answers the same row. From then on it is attached and purged like any upload."""
+    kind = data["kind"]
+    check_uploader(user, kind)
+    storage = image_storage()
+    if isinstance(storage, LocalStorage):
+        raise ProviderNotConfigured("Direct uploads need Cloudinary")
+    public_id, version = data["public_id"], data["version"]
+    if not storage.is_direct_upload(kind.folder, public_id, version, data["signature"]):
+        raise Forbidden(
+            "This is not an upload Cloudinary made for this kind", code="INVALID_UPLOAD_SIGNATURE"
+        )
+    existing = db.session.scalar(select(Upload).where(Upload.public_id == public_id))
+    if existing is not None:
+        if existing.owner_id != user.id:
+            raise Conflict("This image is already recorded", code="UPLOAD_ALREADY_RECORDED")
+        return existing
+    fmt = CLOUDINARY_FORMATS[data["format"]]
+    if data["bytes"] > current_app.config["UPLOAD_MAX_BYTES"]:
+        _remove_file(storage, public_id, fmt)
+        raise FileTooLarge(details={"max_bytes": current_app.config["UPLOAD_MAX_BYTES"]})
+    upload = Upload(
+        owner_id=user.id,
+        kind=kind,
+        storage=storage.name,
+        public_id=public_id,
+        url=storage.asset_url(public_id, fmt, version),
+        thumbnail_url=storage.thumbnail_url(public_id, fmt),
+        format=fmt,
+        bytes=data["bytes"],
+        width=data["width"],
+        height=data["height"],
+    )
+    db.session.add(upload)
+    db.session.flush()
+    return upload
 
 
 # ---- attaching ----------------------------------------------------------------------

@@ -22,6 +22,7 @@ from app.uploads.schemas import (
     BrandLogoSchema,
     DeletedSchema,
     DeleteQuerySchema,
+    DirectUploadSchema,
     ImageFileSchema,
     ProductImageSchema,
     SignatureQuerySchema,
@@ -134,6 +135,29 @@ def upload_signature(query):
     (not ``max_bytes``, ``kind`` or ``upload_url``) to ``upload_url``. 503 with local
     storage."""
     return operations.signature(query["kind"], current_user())
+
+
+@blp.route("/direct", methods=["POST"])
+@blp.response(201, UploadSchema, message="Image recorded")
+@blp.fails(
+    _403="INVALID_UPLOAD_SIGNATURE, FORBIDDEN",
+    _409="UPLOAD_ALREADY_RECORDED",
+    _413="FILE_TOO_LARGE (the asset is destroyed)",
+    _503="PROVIDER_NOT_CONFIGURED",
+)
+@login_required
+@blp.arguments(DirectUploadSchema)
+def record_direct_upload(data):
+    """Record an image the browser uploaded straight to Cloudinary with ``/signature``:
+    send Cloudinary's answer (``public_id``, ``version``, ``signature``, ``format``,
+    ``bytes``, ``width``, ``height``; other fields are ignored). Accepted only with
+    Cloudinary's response signature for an asset in the kind's folder (else 403
+    ``INVALID_UPLOAD_SIGNATURE``); over the size limit it is destroyed (413). The same
+    answer again gives the same upload; someone else's, 409. Then attach it like any
+    upload (product images, return evidence...)."""
+    upload = operations.record_direct_upload(data, current_user())
+    db.session.commit()
+    return upload
 
 
 @blp.route("/delete", methods=["DELETE"])

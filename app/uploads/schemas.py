@@ -63,6 +63,24 @@ class SignatureSchema(ma.Schema):
     kind = ma.fields.Enum(UploadKind)
 
 
+class DirectUploadSchema(ma.Schema):
+    """What Cloudinary answered the browser's direct upload (its fields, as sent)."""
+
+    kind = ma.fields.Enum(UploadKind, required=True)
+    public_id = ma.fields.String(required=True, validate=validate.Length(min=1, max=255))
+    version = ma.fields.Integer(required=True, strict=False, validate=validate.Range(min=1))
+    signature = ma.fields.String(required=True, validate=validate.Length(min=40, max=64))
+    format = ma.fields.String(
+        required=True, validate=validate.OneOf(["jpg", "jpeg", "png", "webp"])
+    )
+    bytes = ma.fields.Integer(required=True, strict=False, validate=validate.Range(min=1))
+    width = ma.fields.Integer(required=True, strict=False, validate=validate.Range(min=1))
+    height = ma.fields.Integer(required=True, strict=False, validate=validate.Range(min=1))
+
+    class Meta:
+        unknown = ma.EXCLUDE  # the rest of Cloudinary's answer (url, etag, tags...)
+
+
 class DeleteQuerySchema(ma.Schema):
     public_id = ma.fields.String(validate=validate.Length(min=1, max=255))
     url = ma.fields.String(validate=validate.Length(min=1, max=500))

@@ -17,6 +17,7 @@ from werkzeug.wrappers import Request, Response
 from app.extensions import db
 from app.services.storage import build_storage
 from app.uploads.models import Upload
+from tests.factories.auth import UserFactory
 from tests.factories.uploads import image_bytes
 
 SECRET = "cld-secret-0123456789"
@@ -174,3 +175,85 @@ def test_signature_signs_exactly_what_the_browser_sends(app, client, monkeypatch
     assert data["signature"] == cloudinary.utils.api_sign_request(signed, SECRET)
     assert data["signature"] == expected_signature(signed)
     assert refused.status_code == 403
+
+
+def cloudinary_answer(public_id: str, version: int = 1719307544, **extra) -> dict:
+    """What Cloudinary answers a browser's direct upload (reference, section 10)."""
+    signed = f"public_id={public_id}&version={version}{SECRET}".encode()
+    return {
+        "asset_id": "3515c6000a548515f1134043f9785c2f",
+        "public_id": public_id,
+        "version": version,
+        "signature": hashlib.sha1(signed).hexdigest(),  # noqa: S324
+        "width": 1920,
+        "height": 1441,
+        "format": "jpg",
+        "resource_type": "image",
+        "created_at": "2024-06-25T09:25:44Z",
+        "tags": [],
+        "bytes": 896838,
+        "type": "upload",
+        "secure_url": f"https://res.cloudinary.com/{CLOUD}/image/upload/v{version}/{public_id}.jpg",
+        "api_key": "614335564976464",
+    } | extra
+
+
+def test_a_direct_upload_is_recorded_with_cloudinarys_signature_only(
+    app, client, monkeypatch, customer_headers, auth_headers
+):
+    answer = cloudinary_answer("qg/returns/k3x9q1")
+    cloudinary.config(api_secret=SECRET)  # the official SDK checks the same signature
+    assert cloudinary.utils.verify_api_response_signature(
+        answer["public_id"], answer["version"], answer["signature"]
+    )
+    forged = answer | {"signature": "0" * 40}
+    elsewhere = cloudinary_answer("qg/products/k3x9q1")  # signed, but not a return's folder
+    with fake_cloudinary(app, monkeypatch) as received:
+        refused = [
+            client.post("/api/uploads/direct", json=body, headers=customer_headers)
+            for body in ({**forged, "kind": "RETURN"}, {**elsewhere, "kind": "RETURN"})
+        ]
+        assert db.session.scalar(select(func.count()).select_from(Upload)) == 0
+
+        first = client.post(
+            "/api/uploads/direct", json={**answer, "kind": "RETURN"}, headers=customer_headers
+        )
+        again = client.post(
+            "/api/uploads/direct", json={**answer, "kind": "RETURN"}, headers=customer_headers
+        )
+        someone_else = client.post(
+            "/api/uploads/direct",
+            json={**answer, "kind": "RETURN"},
+            headers=auth_headers(UserFactory()),
+        )
+        huge = cloudinary_answer("qg/returns/huge01", bytes=5 * 1024 * 1024 + 1)
+        too_large = client.post(
+            "/api/uploads/direct", json={**huge, "kind": "RETURN"}, headers=customer_headers
+        )
+
+    assert [r.status_code for r in refused] == [403, 403]
+    assert refused[0].json["error"]["code"] == "INVALID_UPLOAD_SIGNATURE"
+    assert first.status_code == 201, first.json
+    data = first.json["data"]
+    assert data["public_id"] == "qg/returns/k3x9q1" and data["format"] == "jpeg"
+    assert data["url"] == (
+        f"https://res.cloudinary.com/{CLOUD}/image/upload/v1719307544/qg/returns/k3x9q1.jpg"
+    )
+    assert (data["bytes"], data["width"], data["height"]) == (896838, 1920, 1441)
+    assert again.status_code == 201 and again.json["data"] == data
+    assert someone_else.status_code == 409
+    assert someone_else.json["error"]["code"] == "UPLOAD_ALREADY_RECORDED"
+    assert too_large.status_code == 413
+    assert [call["form"]["public_id"] for call in received] == ["qg/returns/huge01"]  # destroyed
+    assert received[0]["path"].endswith("/image/destroy")
+    assert db.session.scalar(select(func.count()).select_from(Upload)) == 1
+
+
+def test_direct_uploads_need_cloudinary_and_a_valid_answer(client, customer_headers):
+    answer = {**cloudinary_answer("qg/returns/k3x9q1"), "kind": "RETURN"}
+    local = client.post("/api/uploads/direct", json=answer, headers=customer_headers)
+    assert local.status_code == 503 and local.json["error"]["code"] == "PROVIDER_NOT_CONFIGURED"
+    for bad in ({"format": "gif"}, {"version": "soon"}, {"bytes": 0}, {"kind": "AVATAR"}):
+        response = client.post("/api/uploads/direct", json=answer | bad, headers=customer_headers)
+        assert response.status_code == 400, bad
+    assert client.post("/api/uploads/direct", json=answer).status_code == 401
