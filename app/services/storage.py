@@ -138,17 +138,19 @@ class CloudinaryStorage:
     def folder(self, folder: str) -> str:
         return f"{self.base_folder}/{folder}" if self.base_folder else folder
 
-    def thumbnail_url(self, public_id: str, fmt: str) -> str:
+    def _delivery_url(self, public_id: str, fmt: str, **options) -> str:
         url, _ = cloudinary.utils.cloudinary_url(
-            public_id,
-            cloud_name=self.cloud_name,
-            secure=True,
-            format=EXTENSIONS[fmt],
-            width=THUMBNAIL_SIZE,
-            height=THUMBNAIL_SIZE,
-            crop="limit",
+            public_id, cloud_name=self.cloud_name, secure=True, format=EXTENSIONS[fmt], **options
         )
         return url
+
+    def thumbnail_url(self, public_id: str, fmt: str) -> str:
+        return self._delivery_url(
+            public_id, fmt, width=THUMBNAIL_SIZE, height=THUMBNAIL_SIZE, crop="limit"
+        )
+
+    def asset_url(self, public_id: str, fmt: str, version: int) -> str:
+        return self._delivery_url(public_id, fmt, version=version)
 
     def _call(self, action: str, function, *args, **options) -> dict[str, Any]:
         try:
@@ -194,16 +196,6 @@ class CloudinaryStorage:
             invalidate=True,
             resource_type="image",
         )
-
-    def asset_url(self, public_id: str, fmt: str, version: int) -> str:
-        url, _ = cloudinary.utils.cloudinary_url(
-            public_id,
-            cloud_name=self.cloud_name,
-            secure=True,
-            format=EXTENSIONS[fmt],
-            version=version,
-        )
-        return url
 
     def is_direct_upload(self, folder: str, public_id: str, version: int, signature: str) -> bool:
         """A browser's report of its direct upload is Cloudinary's own: the upload
