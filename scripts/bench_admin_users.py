@@ -17,13 +17,12 @@ import sys
 import time
 from pathlib import Path
 
-from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import event, text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from app.config import normalize_database_url  # noqa: E402
+from scripts.bench_server import recreate_database  # noqa: E402
 
 QUERIES = (
     {"q": "wanjiku"},
@@ -35,15 +34,6 @@ QUERIES = (
     {"verified": "false", "role": "CUSTOMER"},
     {"page": 500},
 )
-
-
-def recreate_database(url: str) -> None:
-    server = make_url(normalize_database_url(url))
-    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{server.database}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{server.database}"'))
-    admin.dispose()
 
 
 LOAD = """

@@ -25,25 +25,15 @@ from decimal import Decimal
 from pathlib import Path
 
 import requests
-from sqlalchemy import create_engine, func, insert, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import create_engine, func, insert, select
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app.config import normalize_database_url  # noqa: E402
-from scripts.bench_server import gunicorn  # noqa: E402
+from scripts.bench_server import gunicorn, recreate_database  # noqa: E402
 
 TOKEN = "bench-callback-token"
-
-
-def recreate_database(url: str) -> None:
-    target = make_url(normalize_database_url(url))
-    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{target.database}"'))
-    admin.dispose()
 
 
 def seed(url: str, count: int) -> list[dict]:

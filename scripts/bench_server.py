@@ -21,6 +21,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import requests
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,6 +40,18 @@ def post_worker_init(worker):
     _serve(worker)
     open(os.path.join({folder!r}, str(worker.pid)), "w").close()
 """
+
+
+def recreate_database(url: str) -> None:
+    """Drop (closing its connections) and create the benchmark's own PostgreSQL database."""
+    from app.config import normalize_database_url
+
+    target = make_url(normalize_database_url(url))
+    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{target.database}"'))
+    admin.dispose()
 
 
 def free_port() -> int:

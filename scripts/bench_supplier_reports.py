@@ -20,11 +20,12 @@ from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import create_engine, insert, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import insert, text
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from scripts.bench_server import recreate_database  # noqa: E402
 
 PATHS = (
     "/api/supplier/dashboard",
@@ -35,17 +36,6 @@ PATHS = (
 )
 
 
-def fresh_database(url: str) -> None:
-    from app.config import normalize_database_url
-
-    target = make_url(normalize_database_url(url))
-    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{target.database}"'))
-    admin.dispose()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--lines", type=int, default=50_000)
@@ -53,7 +43,7 @@ def main() -> None:
         "--database-url", default="postgresql://postgres@127.0.0.1:5432/qg_bench_portal"
     )
     args = parser.parse_args()
-    fresh_database(args.database_url)
+    recreate_database(args.database_url)
     os.environ["TEST_DATABASE_URL"] = args.database_url
 
     from app import create_app
