@@ -283,10 +283,9 @@ def dispatch(payout: Payout) -> Payout:
     """Send the payout's PENDING transfer. Commits (before and after the HTTP call).
     Daraja down or refusing -> 502 ``PROVIDER_ERROR`` naming the payout, left PENDING;
     no answer in time -> 502 too, the payout PROCESSING and ``unknown`` (never resent)."""
-    payout_id = payout.id
+    disbursement_id = payout.disbursement_id
     db.session.commit()
-    outcome = transfers.send([payout.disbursement_id])[payout.disbursement_id]
-    payout = db.session.get(Payout, payout_id)
+    outcome = transfers.send([disbursement_id])[disbursement_id]
     db.session.refresh(payout)
     if outcome.refused or outcome.unknown:
         details = dict(outcome.error.details or {})
