@@ -26,8 +26,8 @@ from app.notifications.operations import notify
 from app.payouts.models import Payout, PayoutMethod, PayoutStatus
 from app.supplier.terms import accepted_current_terms
 
-MINIMUM = Decimal("10")  # Daraja's smallest B2C amount
-MAXIMUM = Decimal("250000")  # and its largest: a larger balance is paid over several runs
+MINIMUM = transfers.B2C_MINIMUM
+MAXIMUM = transfers.B2C_MAXIMUM  # a larger balance is paid over several runs
 MANUAL_CLEARING = {
     PayoutMethod.MPESA_MANUAL: AccountCode.MPESA_CLEARING,
     PayoutMethod.BANK_TRANSFER: AccountCode.BANK_CLEARING,
