@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.auth.models import SupplierProfile
-from app.payout_numbers.models import Party
+from app.ledger.models import Party
 from app.payout_numbers.operations import Payee, pending_request
 from app.supplier.terms import supplier_commission_rate, terms_status
 
