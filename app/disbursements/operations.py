@@ -44,6 +44,9 @@ from app.signals import disbursement_settled, disbursements_sent
 
 log = logging.getLogger(__name__)
 Out = CallbackOutcome
+# Daraja's limits of one B2C transfer: whole shillings, KES 10 to 250,000.
+B2C_MINIMUM = Decimal("10")
+B2C_MAXIMUM = Decimal("250000")
 
 
 def new_originator_conversation_id(purpose: DisbursementPurpose) -> str:
@@ -59,7 +62,7 @@ def _row(
     remarks: str,
     occasion: str | None,
 ) -> dict:
-    if amount != amount.to_integral_value() or not 10 <= amount <= 250_000:
+    if amount != amount.to_integral_value() or not B2C_MINIMUM <= amount <= B2C_MAXIMUM:
         raise ValueError(f"a B2C transfer is whole shillings, 10 to 250,000: {amount}")
     now = utcnow()
     return {

@@ -172,28 +172,13 @@ def post_refund_settled(refund: Refund, **_: object) -> None:
 
 def _delivery_round(order: Order) -> int:
     """Which delivery of the order this is: 1, or one more for each delivery undone."""
-    order_keys = _order_delivered_keys(order.id)
+    delivered = select(LedgerEntry.id).where(
+        LedgerEntry.order_id == order.id, LedgerEntry.kind == EntryKind.ORDER_DELIVERED
+    )
     undone = db.session.scalar(
-        select(func.count())
-        .select_from(LedgerEntry)
-        .where(
-            LedgerEntry.reverses_id.in_(
-                select(LedgerEntry.id).where(LedgerEntry.event_key.in_(order_keys))
-            )
-        )
+        select(func.count()).select_from(LedgerEntry).where(LedgerEntry.reverses_id.in_(delivered))
     )
     return 1 + (undone or 0)
-
-
-def _order_delivered_keys(order_id: int) -> list[str]:
-    return list(
-        db.session.scalars(
-            select(LedgerEntry.event_key).where(
-                LedgerEntry.order_id == order_id,
-                LedgerEntry.kind == EntryKind.ORDER_DELIVERED,
-            )
-        )
-    )
 
 
 def delivery_keys(order: Order, round_: int) -> list[str]:

@@ -8,7 +8,7 @@ new request *replaces* the open one (which becomes ``SUPERSEDED``). The party is
 (in the app and by email) at every step: set, requested, replaced, cancelled, approved,
 rejected. Every step is audited.
 
-Parties are a supplier (``SUPPLIER``, by supplier profile id) or a delivery agent
-(``AGENT``, by the agent's user id). This package reads the two profiles
+Parties (the ledger's ``Party``) are a supplier (``SUPPLIER``, by supplier profile id)
+or a delivery agent (``AGENT``, by the agent's user id). This package reads the two profiles
 (``app.auth.models``) and nothing of the supplier or delivery domains.
 """

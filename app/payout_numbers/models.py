@@ -10,11 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import User
 from app.db import Base, UTCDateTime, enum_column, utcnow
-
-
-class Party(enum.StrEnum):
-    SUPPLIER = "SUPPLIER"
-    AGENT = "AGENT"
+from app.ledger.models import Party
 
 
 class RequestStatus(enum.StrEnum):

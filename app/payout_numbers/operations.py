@@ -17,9 +17,10 @@ from app.common.audit import record_audit
 from app.db import utcnow
 from app.errors import Conflict, NotFound, Unprocessable
 from app.extensions import db
+from app.ledger.models import Party
 from app.notifications.operations import notify
 from app.pagination import Page, paginate
-from app.payout_numbers.models import Party, PayoutNumberRequest, RequestStatus
+from app.payout_numbers.models import PayoutNumberRequest, RequestStatus
 
 # Where the party manages its payout number in the web app.
 PROFILE_PATHS = {Party.SUPPLIER: "/supplier/profile", Party.AGENT: "/delivery/profile"}

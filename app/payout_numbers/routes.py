@@ -11,8 +11,8 @@ from app.auth.access import (
 )
 from app.errors import NotFound
 from app.extensions import db
+from app.ledger.models import Party
 from app.payout_numbers import operations as ops
-from app.payout_numbers.models import Party
 from app.payout_numbers.schemas import (
     AdminRequestSchema,
     NumberChangeSchema,

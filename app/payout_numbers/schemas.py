@@ -6,8 +6,9 @@ import marshmallow as ma
 from marshmallow import validate
 
 from app.fields import Phone, Timestamp
+from app.ledger.models import Party
 from app.pagination import PaginationSchema
-from app.payout_numbers.models import Party, RequestStatus
+from app.payout_numbers.models import RequestStatus
 
 
 class NumberChangeSchema(ma.Schema):

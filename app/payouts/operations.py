@@ -26,8 +26,8 @@ from app.notifications.operations import notify
 from app.payouts.models import Payout, PayoutMethod, PayoutStatus
 from app.supplier.terms import accepted_current_terms
 
-MINIMUM = Decimal("10")  # Daraja's smallest B2C amount
-MAXIMUM = Decimal("250000")  # and its largest: a larger balance is paid over several runs
+MINIMUM = transfers.B2C_MINIMUM
+MAXIMUM = transfers.B2C_MAXIMUM  # a larger balance is paid over several runs
 MANUAL_CLEARING = {
     PayoutMethod.MPESA_MANUAL: AccountCode.MPESA_CLEARING,
     PayoutMethod.BANK_TRANSFER: AccountCode.BANK_CLEARING,
@@ -283,10 +283,9 @@ def dispatch(payout: Payout) -> Payout:
     """Send the payout's PENDING transfer. Commits (before and after the HTTP call).
     Daraja down or refusing -> 502 ``PROVIDER_ERROR`` naming the payout, left PENDING;
     no answer in time -> 502 too, the payout PROCESSING and ``unknown`` (never resent)."""
-    payout_id = payout.id
+    disbursement_id = payout.disbursement_id
     db.session.commit()
-    outcome = transfers.send([payout.disbursement_id])[payout.disbursement_id]
-    payout = db.session.get(Payout, payout_id)
+    outcome = transfers.send([disbursement_id])[disbursement_id]
     db.session.refresh(payout)
     if outcome.refused or outcome.unknown:
         details = dict(outcome.error.details or {})

@@ -21,7 +21,7 @@ from app.payouts.jobs import payout_trigger
 from app.payouts.models import Payout
 from app.payouts.runs import join_available
 from app.settings import setting
-from app.supplier.terms import accepted_current_terms, current_terms_version
+from app.supplier.terms import accepted_current_terms
 
 
 def _day(value) -> datetime:
@@ -111,13 +111,12 @@ def suppliers_owed(params: dict[str, Any]) -> Page:
         .order_by(available.desc(), SupplierProfile.id)
     )
     page = paginate(statement, params, rows=True)
-    version = current_terms_version()
     page.items = [
         {
             "supplier_id": row.supplier_id,
             "business_name": row.business_name,
             "mpesa_payout_number": row.mpesa_payout_number,
-            "terms_accepted": row.terms_accepted_at is not None and row.terms_version == version,
+            "terms_accepted": accepted_current_terms(row),
             "available": sum_to_cents(row.available),
             "payable": ops.whole_shillings_down(sum_to_cents(row.available)),
         }

@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from app.auth.models import SupplierProfile
-from app.payout_numbers.operations import pending_request, supplier_payee
+from app.ledger.models import Party
+from app.payout_numbers.operations import Payee, pending_request
 from app.supplier.terms import supplier_commission_rate, terms_status
 
 
@@ -23,7 +24,9 @@ def profile(supplier: SupplierProfile) -> dict[str, Any]:
         "is_approved": supplier.is_approved,
         "approved_at": supplier.approved_at,
         "mpesa_payout_number": supplier.mpesa_payout_number,
-        "pending_payout_number_change": pending_request(supplier_payee(supplier.id)),
+        "pending_payout_number_change": pending_request(
+            Payee(Party.SUPPLIER, supplier.id, supplier, user)
+        ),
         "commission_rate": supplier_commission_rate(supplier),
         "terms": terms_status(supplier),
     }
