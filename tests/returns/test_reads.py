@@ -1,5 +1,6 @@
 """Asking for a return reads the order's row once before it commits: the row lock,
-scoped to the customer (no separate load-or-404 first)."""
+scoped to the customer (no separate load-or-404 first); and the order's open returns in
+one grouped sum (the item's units left, and the rest of the order's for the policy)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,12 @@ from tests.admin.statements import recorded_statements
 from tests.returns.test_customer import body
 
 ORDER_ROW = re.compile(r"\bFROM orders\b[^()]*\bWHERE orders\.id = ")
+OPEN_UNITS = re.compile(r"\bsum\(returns\.quantity\)")
 
 
-def test_a_return_request_reads_the_order_once(client, order, customer_headers):
+def test_a_return_request_reads_the_order_and_its_open_returns_once(
+    client, order, customer_headers
+):
     request = body(order)
     db.session.expire_all()  # as in a request of its own: nothing loaded yet
 
@@ -23,3 +27,4 @@ def test_a_return_request_reads_the_order_once(client, order, customer_headers):
     statements = recorded_statements(ask)
     # the lock, then the answer's order number after the commit
     assert sum(bool(ORDER_ROW.search(s)) for s in statements) == 2
+    assert sum(bool(OPEN_UNITS.search(s)) for s in statements) == 1
