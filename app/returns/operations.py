@@ -22,7 +22,7 @@ from app.auth.models import User, UserRole
 from app.auth.permissions import roles_for
 from app.catalog.models import Product
 from app.common.audit import record_audit
-from app.db import lock_row, utcnow
+from app.db import lock_or_404, lock_row, utcnow
 from app.errors import InsufficientStock, InvalidTransition, NotFound, Unprocessable
 from app.extensions import db
 from app.orders.models import Order, OrderItem, OrderStatus, PaymentStatus
@@ -181,14 +181,14 @@ def list_statement(user: User, params: dict[str, Any]):
 # -- the customer ----------------------------------------------------------------------
 
 
-def _open_quantity(item_id: int, leaving_out: int | None = None) -> int:
-    """Units of the item in returns nobody has decided yet."""
-    query = select(func.coalesce(func.sum(ReturnRequest.quantity), 0)).where(
-        ReturnRequest.order_item_id == item_id, ReturnRequest.status.in_(UNDECIDED)
+def _open_quantities(order_id: int) -> dict[int, int]:
+    """Units of each item of the order in returns nobody has decided yet."""
+    rows = db.session.execute(
+        select(ReturnRequest.order_item_id, func.sum(ReturnRequest.quantity))
+        .where(ReturnRequest.order_id == order_id, ReturnRequest.status.in_(UNDECIDED))
+        .group_by(ReturnRequest.order_item_id)
     )
-    if leaving_out is not None:
-        query = query.where(ReturnRequest.id != leaving_out)
-    return int(db.session.scalar(query))
+    return {item_id: int(units) for item_id, units in rows}
 
 
 def _whole_order_back(order: Order, item: OrderItem, quantity: int, pending: int) -> bool:
@@ -200,20 +200,12 @@ def _whole_order_back(order: Order, item: OrderItem, quantity: int, pending: int
 
 
 def policy_for(
-    ret: ReturnRequest, order: Order, *, counting_open: bool, resolution=None
+    ret: ReturnRequest, order: Order, *, pending: int = 0, resolution=None
 ) -> RefundPolicy:
-    """The policy's answer for this return now: at its creation (``counting_open``: other
-    open returns of the order count towards "the whole order comes back"), or at its
-    approval (only what was approved before counts)."""
+    """The policy's answer for this return now: at its creation (``pending``: the units of
+    the order's other open returns, which count towards "the whole order comes back"), or
+    at its approval (only what was approved before counts)."""
     item = ret.item
-    pending = 0
-    if counting_open:
-        others = select(func.coalesce(func.sum(ReturnRequest.quantity), 0)).where(
-            ReturnRequest.order_id == order.id, ReturnRequest.status.in_(UNDECIDED)
-        )
-        if ret.id is not None:
-            others = others.where(ReturnRequest.id != ret.id)
-        pending = int(db.session.scalar(others))
     return refund_policy(
         reason=ret.reason,
         unit_price=item.unit_price,
@@ -251,10 +243,10 @@ def _return_type(order: Order, item: OrderItem, reason: ReturnReason, now: datet
 
 def create_return(customer: User, args: dict[str, Any]) -> ReturnRequest:
     """A customer's return of ``quantity`` units of an item of their delivered order."""
-    order = db.session.get(Order, args["order_id"])
-    if order is None or order.customer_id != customer.id:
-        raise NotFound("Order not found")
-    order = lock_order(order.id)  # two requests for the same item count each other
+    # Locked: two requests for the same item count each other.
+    order = lock_or_404(
+        Order, args["order_id"], Order.customer_id == customer.id, message="Order not found"
+    )
     item = next((i for i in order.items if i.id == args["order_item_id"]), None)
     if item is None:
         raise NotFound("Order item not found")
@@ -272,7 +264,8 @@ def create_return(customer: User, args: dict[str, Any]) -> ReturnRequest:
         )
     now = utcnow()
     return_type = _return_type(order, item, args["reason"], now)
-    available = item.quantity - item.returned_quantity - _open_quantity(item.id)
+    open_units = _open_quantities(order.id)
+    available = item.quantity - item.returned_quantity - open_units.get(item.id, 0)
     if args["quantity"] > available:
         raise Unprocessable(
             f"Only {max(available, 0)} of this item can still be returned",
@@ -295,7 +288,8 @@ def create_return(customer: User, args: dict[str, Any]) -> ReturnRequest:
         supplier_respond_by=now + timedelta(hours=hours),
         status=S.REQUESTED,
     )
-    for column, value in policy_for(ret, order, counting_open=True).as_columns().items():
+    policy = policy_for(ret, order, pending=sum(open_units.values()))
+    for column, value in policy.as_columns().items():
         setattr(ret, column, value)
     db.session.add(ret)
     db.session.flush()
@@ -407,7 +401,7 @@ def _approve(
     now = utcnow()
     ret.resolution = resolution
     ret.decided_at, ret.decided_by_id, ret.decision_reason = now, actor.id, note
-    policy = policy_for(ret, order, counting_open=False, resolution=resolution)
+    policy = policy_for(ret, order, resolution=resolution)
     for column, value in policy.as_columns().items():
         setattr(ret, column, value)
     takes_back = resolution not in (WarrantyResolution.REPAIR, WarrantyResolution.REPLACEMENT)
