@@ -22,7 +22,7 @@ from app.auth.models import User, UserRole
 from app.auth.permissions import roles_for
 from app.catalog.models import Product
 from app.common.audit import record_audit
-from app.db import lock_row, utcnow
+from app.db import lock_or_404, lock_row, utcnow
 from app.errors import InsufficientStock, InvalidTransition, NotFound, Unprocessable
 from app.extensions import db
 from app.orders.models import Order, OrderItem, OrderStatus, PaymentStatus
@@ -251,10 +251,10 @@ def _return_type(order: Order, item: OrderItem, reason: ReturnReason, now: datet
 
 def create_return(customer: User, args: dict[str, Any]) -> ReturnRequest:
     """A customer's return of ``quantity`` units of an item of their delivered order."""
-    order = db.session.get(Order, args["order_id"])
-    if order is None or order.customer_id != customer.id:
-        raise NotFound("Order not found")
-    order = lock_order(order.id)  # two requests for the same item count each other
+    # Locked: two requests for the same item count each other.
+    order = lock_or_404(
+        Order, args["order_id"], Order.customer_id == customer.id, message="Order not found"
+    )
     item = next((i for i in order.items if i.id == args["order_item_id"]), None)
     if item is None:
         raise NotFound("Order item not found")
