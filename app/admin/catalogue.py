@@ -16,7 +16,7 @@ from app.auth.models import SupplierProfile, User
 from app.catalog import operations as ops
 from app.catalog.models import Brand, Category, Product
 from app.catalog.products import REFERENCES
-from app.errors import NotFound
+from app.db import get_or_404
 from app.extensions import db
 from app.pagination import Page, paginate
 from app.settings import setting
@@ -67,20 +67,13 @@ def list_products(params: dict[str, Any]) -> Page:
     return paginate(statement, params, count=count)
 
 
-def _product(product_id: int) -> Product:
-    product = db.session.get(Product, product_id)
-    if product is None:
-        raise NotFound("Product not found")
-    return product
-
-
 def toggle_status(product_id: int, actor: User) -> Product:
-    product = _product(product_id)
+    product = get_or_404(Product, product_id)
     return ops.update_product(product, {"is_active": not product.is_active}, actor)
 
 
 def _set_active(product_id: int, active: bool, actor: User) -> str:
-    product = _product(product_id)
+    product = get_or_404(Product, product_id)
     if product.is_active == active:
         return "unchanged"
     ops.update_product(product, {"is_active": active}, actor)
@@ -88,7 +81,7 @@ def _set_active(product_id: int, active: bool, actor: User) -> str:
 
 
 def _set_category(product_id: int, category_id: int, actor: User) -> str:
-    product = _product(product_id)
+    product = get_or_404(Product, product_id)
     if product.category_id == category_id:
         return "unchanged"
     ops.update_product(product, {"category_id": category_id}, actor)
@@ -101,7 +94,7 @@ def bulk_action(ids: list[int], action: str, actor: User, category_id: int | Non
     steps = {
         "activate": lambda product_id: _set_active(product_id, True, actor),
         "deactivate": lambda product_id: _set_active(product_id, False, actor),
-        "delete": lambda product_id: ops.delete_product(_product(product_id)),
+        "delete": lambda product_id: ops.delete_product(get_or_404(Product, product_id)),
         "set_category": lambda product_id: _set_category(product_id, category_id, actor),
     }
     return for_each(ids, steps[action])

@@ -15,7 +15,7 @@ from sqlalchemy.orm import joinedload
 from app.auth import accounts
 from app.auth.models import ADMIN_ROLES, Session, User, UserRole
 from app.auth.search import users_matching
-from app.db import lock_or_404
+from app.db import get_or_404, lock_or_404
 from app.errors import Conflict, Forbidden, NotFound
 from app.extensions import db
 from app.pagination import Page, paginate
@@ -85,9 +85,7 @@ def _lock(user_id: int) -> User:
 
 def set_active(actor: User, user_id: int, active: bool, reason: str | None) -> str:
     """Enable or disable an account; disabling signs it out everywhere at once."""
-    user = db.session.get(User, user_id)
-    if user is None:
-        raise NotFound("User not found")
+    user = get_or_404(User, user_id)
     _check_may_manage(actor, user)
     if not active:
         _check_admins_remain(user)
@@ -103,9 +101,7 @@ def set_active(actor: User, user_id: int, active: bool, reason: str | None) -> s
 
 
 def set_role(actor: User, user_id: int, role: UserRole, business_name: str | None) -> User:
-    user = db.session.get(User, user_id)
-    if user is None:
-        raise NotFound("User not found")
+    user = get_or_404(User, user_id)
     _check_may_manage(actor, user)
     if role != UserRole.ADMIN:
         _check_admins_remain(user)

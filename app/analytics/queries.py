@@ -245,11 +245,12 @@ def _contenders(seen, lower, last_read, unread, limit) -> list | None:
     cut = sorted(lower.values(), reverse=True)[limit - 1]
     if unread and unread_bound >= cut:
         return GIVE_UP if unread_bound > TOP_GIVE_UP_RATIO * cut else None
+    # A member's bound: what was read of it plus the last values of the buckets where
+    # it was not read.
     contenders = [
         key
         for key, total in lower.items()
-        if total + unread_bound >= cut
-        and total + unread_bound - sum(last_read[i] for i in seen[key]) >= cut
+        if total + unread_bound - sum(last_read[i] for i in seen[key]) >= cut
     ]
     return contenders if len(contenders) <= TOP_MAX_CONTENDERS or not unread else None
 

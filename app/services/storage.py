@@ -97,9 +97,6 @@ class LocalStorage:
         for suffix in ("", "_thumb"):
             self._path(public_id, fmt, suffix).unlink(missing_ok=True)
 
-    def signature(self, folder: str) -> dict[str, Any]:
-        return {}
-
 
 class CloudinaryStorage:
     """Cloudinary's Upload API through the official SDK; folders under ``base_folder``."""

@@ -18,6 +18,7 @@ from typing import IO
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from app.errors import ApiError, BadRequest
+from app.services.storage import THUMBNAIL_SIZE
 
 CHUNK = 64 * 1024
 FORMATS = {"JPEG": "jpeg", "PNG": "png", "WEBP": "webp"}
@@ -26,7 +27,6 @@ FORMATS = {"JPEG": "jpeg", "PNG": "png", "WEBP": "webp"}
 SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n")
 JPEG_QUALITY = 85
 WEBP_QUALITY = 85
-THUMBNAIL_SIZE = 400
 
 
 class FileRequired(BadRequest):
