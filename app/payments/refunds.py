@@ -73,8 +73,6 @@ ORIGINAL_METHOD = {
     PaymentProvider.MPESA: RefundMethod.MPESA_B2C,
     PaymentProvider.CASH: RefundMethod.MPESA_B2C,
 }
-# M-Pesa B2C sends whole shillings, at least 10.
-B2C_MINIMUM = Decimal("10")
 # Money that arrived for an order that could not take it: its payment is refunded whole.
 UNAPPLIED_CAUSES = frozenset({RefundCause.LATE_PAYMENT, RefundCause.DUPLICATE_PAYMENT})
 
@@ -426,7 +424,7 @@ def _b2c_target(refund: Refund) -> tuple[str, Decimal]:
     )
     room = int(payment.captured - others)  # whole shillings left
     amount = Decimal(min(whole_shillings(refund.amount), room))
-    if amount < B2C_MINIMUM:
+    if amount < transfers.B2C_MINIMUM:
         raise Unprocessable(
             "M-Pesa B2C sends at least KES 10: pay this refund by hand and record it with "
             "method MANUAL",

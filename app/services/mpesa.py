@@ -13,6 +13,7 @@ Wire details: ``shared/reference/daraja-paystack-wire-formats.md``.
 from __future__ import annotations
 
 import base64
+import hmac
 import json
 import logging
 import re
@@ -58,6 +59,12 @@ RESULT_REASONS = {
 
 def describe_result(code: str, description: str | None) -> str:
     return RESULT_REASONS.get(code) or (description or f"M-Pesa result {code}")[:500]
+
+
+def callback_token_matches(expected: str | None, given: str) -> bool:
+    """A callback came back with the ``?token=`` our callback URLs carry
+    (``MpesaGateway.with_token``); any callback passes when no token is set."""
+    return not expected or hmac.compare_digest(given.encode(), expected.encode())
 
 
 def nairobi_timestamp(moment: datetime | None = None) -> str:

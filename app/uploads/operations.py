@@ -33,7 +33,7 @@ from app.extensions import db
 from app.services import image_storage
 from app.services.storage import LocalStorage
 from app.signals import upload_removing
-from app.uploads.images import FileRequired, FileTooLarge, process_image, read_bounded
+from app.uploads.images import FileRequired, process_image, read_bounded, too_large
 from app.uploads.models import Upload, UploadKind
 
 # Who may upload (and ask a signature for) each kind; ADMIN passes admin sub-roles.
@@ -193,7 +193,7 @@ def record_direct_upload(data: dict[str, Any], user: User) -> Upload:
     fmt = CLOUDINARY_FORMATS[data["format"]]
     if data["bytes"] > current_app.config["UPLOAD_MAX_BYTES"]:
         _remove_file(storage, public_id, fmt)
-        raise FileTooLarge(details={"max_bytes": current_app.config["UPLOAD_MAX_BYTES"]})
+        raise too_large(current_app.config["UPLOAD_MAX_BYTES"])
     upload = Upload(
         owner_id=user.id,
         kind=kind,
