@@ -24,7 +24,7 @@ from app.ledger.operations import balance
 from app.money import format_money
 from app.orders.models import Order, OrderStatus, PaymentMethod, PaymentStatus
 from app.orders.state import lock_order
-from app.orders.visibility import lock_visible_order
+from app.orders.visibility import LIST_LOADS, lock_visible_order
 from app.pagination import Page, paginate
 from app.payments.attempts import confirm_cash_payment
 from app.signals import cod_verified
@@ -139,6 +139,7 @@ def awaiting_cash(params: dict[str, Any]) -> Page:
             Order.payment_status != PaymentStatus.COMPLETED,
             Order.status.in_(AGENT_COLLECTS_IN | {S.SHIPPED}),
         )
+        .options(*LIST_LOADS)
         .order_by(Order.created_at, Order.id),
         params,
     )
