@@ -77,7 +77,6 @@ agent_required = auth_required([R.DELIVERY_AGENT])
 dispatcher_required = requires("delivery.manage")
 cash_admin_required = requires("delivery.cash")
 paymaster_required = requires("finance.payments")
-ERRORS = (400, 401, 403, 404, 409, 422)
 
 
 def _errors(*codes):
