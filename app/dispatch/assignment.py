@@ -56,6 +56,8 @@ READY = frozenset({S.QUALITY_APPROVED, S.SHIPPED})
 ON_THE_ROAD = frozenset({S.OUT_FOR_DELIVERY, S.ARRIVED})
 # Orders auto-assign-all takes per round of statements (a few statements per batch).
 AUTO_ASSIGN_BATCH = 2000
+# Oldest payment first (orders not paid yet, such as cash ones, last), then by id.
+OLDEST_PAYMENT_FIRST = (Order.paid_at.is_(None), Order.paid_at, Order.id)
 
 
 def ready_to_go():
@@ -370,7 +372,7 @@ def auto_assign_all(*, actor: User | None, batch_size: int = AUTO_ASSIGN_BATCH) 
     waiting = db.session.execute(
         select(Order.id, Order.delivery_zone_id, Order.delivery_agent_id)
         .where(waiting_for_dispatch())
-        .order_by(Order.paid_at.is_(None), Order.paid_at, Order.id)
+        .order_by(*OLDEST_PAYMENT_FIRST)
     ).all()
     for start in range(0, len(waiting), batch_size):
         batch = waiting[start : start + batch_size]
@@ -641,10 +643,7 @@ def unassigned_orders(params: dict[str, Any]) -> Page:
     if params.get("zone_id") is not None:
         conditions.append(Order.delivery_zone_id == params["zone_id"])
     return paginate(
-        select(Order)
-        .where(*conditions)
-        .options(*LIST_LOADS)
-        .order_by(Order.paid_at.is_(None), Order.paid_at, Order.id),
+        select(Order).where(*conditions).options(*LIST_LOADS).order_by(*OLDEST_PAYMENT_FIRST),
         params,
         count=select(func.count()).select_from(Order).where(*conditions),
     )

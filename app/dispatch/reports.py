@@ -12,7 +12,11 @@ from app.auth.models import User
 from app.db import utcnow
 from app.delivery.models import DeliveryZone
 from app.dispatch import agents as agent_ops
-from app.dispatch.assignment import available_offers, waiting_for_dispatch
+from app.dispatch.assignment import (
+    OLDEST_PAYMENT_FIRST,
+    available_offers,
+    waiting_for_dispatch,
+)
 from app.dispatch.cod import cash_held_by
 from app.dispatch.models import (
     AgentZone,
@@ -177,7 +181,7 @@ def late_orders(now: datetime | None = None, limit: int = LATE_LIST_LIMIT) -> li
         db.session.scalars(
             select(Order)
             .where(Order.status.in_(OPEN_STATUSES), due_at() < moment)
-            .order_by(Order.paid_at.is_(None), Order.paid_at, Order.id)
+            .order_by(*OLDEST_PAYMENT_FIRST)
             .limit(limit)
         )
     )
