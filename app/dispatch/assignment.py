@@ -186,12 +186,10 @@ def _check_eligible(agent: User, order: Order) -> None:
 
 
 # Assigning ----------------------------------------------------------------------------
-def _end_live(order: Order) -> DeliveryAssignment | None:
-    live = live_assignment(order.id)
+def _end(live: DeliveryAssignment | None) -> None:
     if live is not None:
         live.status, live.ended_at = AssignmentStatus.ENDED, utcnow()
         db.session.flush()  # the unique live index sees it ended before the new row
-    return live
 
 
 def _close_open_offers(order_id: int, *, keep: int | None = None) -> None:
@@ -271,7 +269,7 @@ def force_assign(order_id: int, agent_id: int, *, actor: User, note: str) -> Del
     live = live_assignment(order.id)
     if live is not None and live.agent_id == agent.id:
         raise Conflict("This agent already has the order", code="ALREADY_ASSIGNED")
-    _end_live(order)
+    _end(live)
     return _give_to_agent(
         order, agent, method=AssignmentMethod.FORCED, actor_id=actor.id, note=note
     )
@@ -334,7 +332,7 @@ def assign_company(
 
 def unassign(order: Order) -> None:
     """The order goes back to assignment (a delivery found not made)."""
-    _end_live(order)
+    _end(live_assignment(order.id))
     db.session.execute(
         update(DeliveryAssignment)
         .where(
