@@ -86,11 +86,16 @@ def run_agent_payouts(period: str | None = None) -> RunSummary:
     )
 
 
+def net_payable(available: Decimal, cash_held: Decimal) -> Decimal:
+    """What a payout may carry: earnings available less the cash still held, or nothing."""
+    return max(available - cash_held, ZERO)
+
+
 def payable(agent_id: int) -> tuple[Decimal, Decimal, Decimal]:
-    """(available, cash held, payable): payable is available less cash held, or nothing."""
+    """(available, cash held, payable): see ``net_payable``."""
     available = agent_balances(agent_id).available
     held = cash_held_by(agent_id)
-    return available, held, max(available - held, ZERO)
+    return available, held, net_payable(available, held)
 
 
 def pay_now(agent_id: int, amount: Decimal | None, *, actor_id: int) -> Payout:
@@ -190,5 +195,5 @@ def _pending_row(agent: User, available, on_hold, cash_held) -> dict[str, Any]:
         "available": available,
         "on_hold": on_hold,
         "cash_held": cash_held,
-        "payable": max(available - cash_held, ZERO),
+        "payable": net_payable(available, cash_held),
     }

@@ -31,6 +31,7 @@ from app.dispatch.models import (
     RequestStatus,
     ZoneRequest,
 )
+from app.dispatch.payouts import net_payable
 from app.extensions import db
 from app.ledger.models import AccountCode, LedgerAccount, LedgerLine
 from app.ledger.operations import agent_balances, sum_to_cents
@@ -80,8 +81,7 @@ def agent_dashboard(agent: User) -> dict[str, Any]:
         "open_requests": offers,
         "earnings": earnings,
         "cash_held": cash_held,
-        # what the next payout carries: earnings available less cash still held
-        "payable": max(earnings.available - cash_held, Decimal("0.00")),
+        "payable": net_payable(earnings.available, cash_held),
         "zone_ids": agent_ops.zone_ids_of(agent.id),
     }
 
