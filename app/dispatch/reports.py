@@ -36,6 +36,7 @@ from app.extensions import db
 from app.ledger.models import AccountCode, LedgerAccount, LedgerLine
 from app.ledger.operations import agent_balances, sum_to_cents
 from app.orders.models import Order, OrderStatus
+from app.orders.visibility import LIST_LOADS
 from app.pagination import Page, paginate
 
 S = OrderStatus
@@ -181,6 +182,7 @@ def late_orders(now: datetime | None = None, limit: int = LATE_LIST_LIMIT) -> li
         db.session.scalars(
             select(Order)
             .where(Order.status.in_(OPEN_STATUSES), due_at() < moment)
+            .options(*LIST_LOADS)
             .order_by(*OLDEST_PAYMENT_FIRST)
             .limit(limit)
         )
