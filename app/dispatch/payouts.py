@@ -15,7 +15,7 @@ from sqlalchemy import Select, and_, func, select
 
 from app.auth.models import DeliveryAgentProfile, User, UserRole
 from app.common.audit import record_audit
-from app.db import utcnow
+from app.db import lock_row, utcnow
 from app.dispatch.agents import find_agent
 from app.dispatch.cod import cash_held_by
 from app.errors import NotFound, Unprocessable
@@ -103,12 +103,7 @@ def pay_now(agent_id: int, amount: Decimal | None, *, actor_id: int) -> Payout:
     PENDING with its transfer; ``app.payouts.operations.dispatch`` sends it."""
     if amount is not None:
         check_amount(amount)
-    agent = db.session.scalar(
-        select(User)
-        .where(User.id == agent_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    agent = lock_row(User, agent_id)
     if agent is None or agent.role != UserRole.DELIVERY_AGENT:
         find_agent(agent_id)  # raises UNKNOWN_AGENT
     profile = agent.delivery_agent_profile
