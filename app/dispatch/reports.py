@@ -40,7 +40,9 @@ from app.orders.visibility import LIST_LOADS
 from app.pagination import Page, paginate
 
 S = OrderStatus
-OPEN_STATUSES = (S.PAID, S.PROCESSING, S.QUALITY_APPROVED, S.SHIPPED, S.OUT_FOR_DELIVERY, S.ARRIVED)
+# An order under way: being prepared or on its way, not delivered yet.
+UNDER_WAY = (S.PROCESSING, S.QUALITY_APPROVED, S.SHIPPED, S.OUT_FOR_DELIVERY, S.ARRIVED)
+OPEN_STATUSES = (S.PAID, *UNDER_WAY)
 LATE_LIST_LIMIT = 50
 
 
@@ -66,16 +68,7 @@ def agent_dashboard(agent: User) -> dict[str, Any]:
     return {
         "agent_id": agent.id,
         "is_available": profile.is_available,
-        "live_deliveries": sum(
-            by_status.get(status, 0)
-            for status in (
-                S.PROCESSING,
-                S.QUALITY_APPROVED,
-                S.SHIPPED,
-                S.OUT_FOR_DELIVERY,
-                S.ARRIVED,
-            )
-        ),
+        "live_deliveries": sum(by_status.get(status, 0) for status in UNDER_WAY),
         "by_status": {str(status): count for status, count in by_status.items()},
         "delivered_total": by_status.get(S.DELIVERED, 0),
         "delivered_today": delivered_today or 0,
@@ -251,7 +244,7 @@ def zones_overview() -> list[dict[str, Any]]:
     open_orders = dict(
         db.session.execute(
             select(Order.delivery_zone_id, func.count())
-            .where(Order.status.in_(OPEN_STATUSES[1:]))
+            .where(Order.status.in_(UNDER_WAY))
             .group_by(Order.delivery_zone_id)
         ).all()
     )
