@@ -83,7 +83,7 @@ def active_zones_named(zone_ids: list[int]) -> list[DeliveryZone]:
     return found
 
 
-def set_zones(agent: User, zone_ids: list[int], *, actor: User) -> list[int]:
+def set_zones(agent: User, zone_ids: list[int]) -> list[int]:
     """The agent serves exactly these zones from now on."""
     wanted = {zone.id for zone in active_zones_named(list(set(zone_ids)))}
     db.session.execute(

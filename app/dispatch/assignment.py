@@ -56,6 +56,8 @@ READY = frozenset({S.QUALITY_APPROVED, S.SHIPPED})
 ON_THE_ROAD = frozenset({S.OUT_FOR_DELIVERY, S.ARRIVED})
 # Orders auto-assign-all takes per round of statements (a few statements per batch).
 AUTO_ASSIGN_BATCH = 2000
+# Oldest payment first (orders not paid yet, such as cash ones, last), then by id.
+OLDEST_PAYMENT_FIRST = (Order.paid_at.is_(None), Order.paid_at, Order.id)
 
 
 def ready_to_go():
@@ -184,12 +186,10 @@ def _check_eligible(agent: User, order: Order) -> None:
 
 
 # Assigning ----------------------------------------------------------------------------
-def _end_live(order: Order) -> DeliveryAssignment | None:
-    live = live_assignment(order.id)
+def _end(live: DeliveryAssignment | None) -> None:
     if live is not None:
         live.status, live.ended_at = AssignmentStatus.ENDED, utcnow()
         db.session.flush()  # the unique live index sees it ended before the new row
-    return live
 
 
 def _close_open_offers(order_id: int, *, keep: int | None = None) -> None:
@@ -269,7 +269,7 @@ def force_assign(order_id: int, agent_id: int, *, actor: User, note: str) -> Del
     live = live_assignment(order.id)
     if live is not None and live.agent_id == agent.id:
         raise Conflict("This agent already has the order", code="ALREADY_ASSIGNED")
-    _end_live(order)
+    _end(live)
     return _give_to_agent(
         order, agent, method=AssignmentMethod.FORCED, actor_id=actor.id, note=note
     )
@@ -332,7 +332,7 @@ def assign_company(
 
 def unassign(order: Order) -> None:
     """The order goes back to assignment (a delivery found not made)."""
-    _end_live(order)
+    _end(live_assignment(order.id))
     db.session.execute(
         update(DeliveryAssignment)
         .where(
@@ -370,7 +370,7 @@ def auto_assign_all(*, actor: User | None, batch_size: int = AUTO_ASSIGN_BATCH) 
     waiting = db.session.execute(
         select(Order.id, Order.delivery_zone_id, Order.delivery_agent_id)
         .where(waiting_for_dispatch())
-        .order_by(Order.paid_at.is_(None), Order.paid_at, Order.id)
+        .order_by(*OLDEST_PAYMENT_FIRST)
     ).all()
     for start in range(0, len(waiting), batch_size):
         batch = waiting[start : start + batch_size]
@@ -641,10 +641,7 @@ def unassigned_orders(params: dict[str, Any]) -> Page:
     if params.get("zone_id") is not None:
         conditions.append(Order.delivery_zone_id == params["zone_id"])
     return paginate(
-        select(Order)
-        .where(*conditions)
-        .options(*LIST_LOADS)
-        .order_by(Order.paid_at.is_(None), Order.paid_at, Order.id),
+        select(Order).where(*conditions).options(*LIST_LOADS).order_by(*OLDEST_PAYMENT_FIRST),
         params,
         count=select(func.count()).select_from(Order).where(*conditions),
     )

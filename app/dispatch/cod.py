@@ -17,14 +17,14 @@ from sqlalchemy import select
 from app.auth.models import User, UserRole
 from app.db import utcnow
 from app.dispatch.models import CodCollection, CodStatus
-from app.errors import Conflict, NotFound, Unprocessable
+from app.errors import Conflict, Unprocessable
 from app.extensions import db
 from app.ledger.models import AccountCode
 from app.ledger.operations import balance
 from app.money import format_money
 from app.orders.models import Order, OrderStatus, PaymentMethod, PaymentStatus
 from app.orders.state import lock_order
-from app.orders.visibility import lock_visible_order
+from app.orders.visibility import LIST_LOADS, lock_visible_order
 from app.pagination import Page, paginate
 from app.payments.attempts import confirm_cash_payment
 from app.signals import cod_verified
@@ -78,7 +78,7 @@ def collect(user: User, order_id: int, amount: Decimal) -> CodCollection:
 
 def verify(order_id: int, reference: str, *, actor: User) -> CodCollection:
     """Record that the collected cash was handed in (409 when not collected or done)."""
-    lock_order(order_id)
+    order = lock_order(order_id)
     collection = db.session.scalar(
         select(CodCollection)
         .where(CodCollection.order_id == order_id)
@@ -96,7 +96,6 @@ def verify(order_id: int, reference: str, *, actor: User) -> CodCollection:
     collection.status, collection.reference = CodStatus.VERIFIED, reference
     collection.verified_by_id, collection.verified_at = actor.id, utcnow()
     db.session.flush()
-    order = db.session.get(Order, order_id)
     cod_verified.send(
         order,
         agent_id=collection.agent_id,
@@ -104,13 +103,6 @@ def verify(order_id: int, reference: str, *, actor: User) -> CodCollection:
         reference=reference,
         actor_id=actor.id,
     )
-    return collection
-
-
-def find_collection(order_id: int) -> CodCollection:
-    collection = db.session.scalar(select(CodCollection).where(CodCollection.order_id == order_id))
-    if collection is None:
-        raise NotFound("No cash was collected for this order")
     return collection
 
 
@@ -139,6 +131,7 @@ def awaiting_cash(params: dict[str, Any]) -> Page:
             Order.payment_status != PaymentStatus.COMPLETED,
             Order.status.in_(AGENT_COLLECTS_IN | {S.SHIPPED}),
         )
+        .options(*LIST_LOADS)
         .order_by(Order.created_at, Order.id),
         params,
     )

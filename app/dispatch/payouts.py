@@ -15,7 +15,7 @@ from sqlalchemy import Select, and_, func, select
 
 from app.auth.models import DeliveryAgentProfile, User, UserRole
 from app.common.audit import record_audit
-from app.db import utcnow
+from app.db import lock_row, utcnow
 from app.dispatch.agents import find_agent
 from app.dispatch.cod import cash_held_by
 from app.errors import NotFound, Unprocessable
@@ -86,11 +86,16 @@ def run_agent_payouts(period: str | None = None) -> RunSummary:
     )
 
 
+def net_payable(available: Decimal, cash_held: Decimal) -> Decimal:
+    """What a payout may carry: earnings available less the cash still held, or nothing."""
+    return max(available - cash_held, ZERO)
+
+
 def payable(agent_id: int) -> tuple[Decimal, Decimal, Decimal]:
-    """(available, cash held, payable): payable is available less cash held, or nothing."""
+    """(available, cash held, payable): see ``net_payable``."""
     available = agent_balances(agent_id).available
     held = cash_held_by(agent_id)
-    return available, held, max(available - held, ZERO)
+    return available, held, net_payable(available, held)
 
 
 def pay_now(agent_id: int, amount: Decimal | None, *, actor_id: int) -> Payout:
@@ -98,12 +103,7 @@ def pay_now(agent_id: int, amount: Decimal | None, *, actor_id: int) -> Payout:
     PENDING with its transfer; ``app.payouts.operations.dispatch`` sends it."""
     if amount is not None:
         check_amount(amount)
-    agent = db.session.scalar(
-        select(User)
-        .where(User.id == agent_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    agent = lock_row(User, agent_id)
     if agent is None or agent.role != UserRole.DELIVERY_AGENT:
         find_agent(agent_id)  # raises UNKNOWN_AGENT
     profile = agent.delivery_agent_profile
@@ -190,5 +190,5 @@ def _pending_row(agent: User, available, on_hold, cash_held) -> dict[str, Any]:
         "available": available,
         "on_hold": on_hold,
         "cash_held": cash_held,
-        "payable": max(available - cash_held, ZERO),
+        "payable": net_payable(available, cash_held),
     }

@@ -12,7 +12,11 @@ from app.auth.models import User
 from app.db import utcnow
 from app.delivery.models import DeliveryZone
 from app.dispatch import agents as agent_ops
-from app.dispatch.assignment import available_offers, waiting_for_dispatch
+from app.dispatch.assignment import (
+    OLDEST_PAYMENT_FIRST,
+    available_offers,
+    waiting_for_dispatch,
+)
 from app.dispatch.cod import cash_held_by
 from app.dispatch.models import (
     AgentZone,
@@ -27,14 +31,18 @@ from app.dispatch.models import (
     RequestStatus,
     ZoneRequest,
 )
+from app.dispatch.payouts import net_payable
 from app.extensions import db
 from app.ledger.models import AccountCode, LedgerAccount, LedgerLine
 from app.ledger.operations import agent_balances, sum_to_cents
 from app.orders.models import Order, OrderStatus
+from app.orders.visibility import LIST_LOADS
 from app.pagination import Page, paginate
 
 S = OrderStatus
-OPEN_STATUSES = (S.PAID, S.PROCESSING, S.QUALITY_APPROVED, S.SHIPPED, S.OUT_FOR_DELIVERY, S.ARRIVED)
+# An order under way: being prepared or on its way, not delivered yet.
+UNDER_WAY = (S.PROCESSING, S.QUALITY_APPROVED, S.SHIPPED, S.OUT_FOR_DELIVERY, S.ARRIVED)
+OPEN_STATUSES = (S.PAID, *UNDER_WAY)
 LATE_LIST_LIMIT = 50
 
 
@@ -60,24 +68,14 @@ def agent_dashboard(agent: User) -> dict[str, Any]:
     return {
         "agent_id": agent.id,
         "is_available": profile.is_available,
-        "live_deliveries": sum(
-            by_status.get(status, 0)
-            for status in (
-                S.PROCESSING,
-                S.QUALITY_APPROVED,
-                S.SHIPPED,
-                S.OUT_FOR_DELIVERY,
-                S.ARRIVED,
-            )
-        ),
+        "live_deliveries": sum(by_status.get(status, 0) for status in UNDER_WAY),
         "by_status": {str(status): count for status, count in by_status.items()},
         "delivered_total": by_status.get(S.DELIVERED, 0),
         "delivered_today": delivered_today or 0,
         "open_requests": offers,
         "earnings": earnings,
         "cash_held": cash_held,
-        # what the next payout carries: earnings available less cash still held
-        "payable": max(earnings.available - cash_held, Decimal("0.00")),
+        "payable": net_payable(earnings.available, cash_held),
         "zone_ids": agent_ops.zone_ids_of(agent.id),
     }
 
@@ -177,7 +175,8 @@ def late_orders(now: datetime | None = None, limit: int = LATE_LIST_LIMIT) -> li
         db.session.scalars(
             select(Order)
             .where(Order.status.in_(OPEN_STATUSES), due_at() < moment)
-            .order_by(Order.paid_at.is_(None), Order.paid_at, Order.id)
+            .options(*LIST_LOADS)
+            .order_by(*OLDEST_PAYMENT_FIRST)
             .limit(limit)
         )
     )
@@ -245,7 +244,7 @@ def zones_overview() -> list[dict[str, Any]]:
     open_orders = dict(
         db.session.execute(
             select(Order.delivery_zone_id, func.count())
-            .where(Order.status.in_(OPEN_STATUSES[1:]))
+            .where(Order.status.in_(UNDER_WAY))
             .group_by(Order.delivery_zone_id)
         ).all()
     )

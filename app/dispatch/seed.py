@@ -18,7 +18,6 @@ from app.catalog.models import Product
 from app.delivery.models import DeliveryZone
 from app.dispatch import agents as agent_ops
 from app.dispatch import assignment, cod, proof
-from app.dispatch.models import Delivery
 from app.extensions import db
 from app.orders.checkout import order_item_snapshot
 from app.orders.models import Address, Order, OrderStatus, PaymentMethod, PaymentStatus
@@ -73,7 +72,7 @@ def seed() -> str:
         )
     agents = [_agent(*row, company=company) for row in AGENTS]
     for agent in agents:
-        agent_ops.set_zones(agent, [zone.id for zone in zones], actor=admin)
+        agent_ops.set_zones(agent, [zone.id for zone in zones])
     zone = next((z for z in zones if z.counties), zones[0])
     made = sum(
         _order(number, method, stage, customer, admin, agents, company, zone)
@@ -163,7 +162,7 @@ def _order(number, method, stage, customer, admin, agents, company, zone) -> boo
     proof.agent_move(agent, order.id, "ARRIVED", None)
     if stage == "ARRIVED":
         return True
-    code = db.session.scalar(select(Delivery.code_sealed).where(Delivery.order_id == order.id))
+    code = proof.code_to_show(order)
     proof.confirm_delivery(
         agent, order.id, {"code": code, "recipient_name": address.recipient_name}
     )

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from app.db import utcnow
 from app.extensions import db
+from tests.admin.statements import count_statements
 from tests.dispatch.helpers import assigned_order, delivered_order
 from tests.factories.auth import DeliveryAgentProfileFactory
 from tests.factories.dispatch import DeliveryCompanyFactory, agent_serving, ready_order
@@ -186,3 +187,18 @@ def test_dashboards_and_figures(client, admin_headers, auth_headers):
     )
     assert client.get("/api/delivery/dashboard", headers=admin_headers).status_code == 403
     assert order.id
+
+
+def test_the_admin_dashboard_runs_the_same_statements_for_any_number_of_late_orders(
+    client, admin_headers
+):
+    def statements(late: int) -> int:
+        for _ in range(late):
+            ready_order().paid_at = utcnow() - timedelta(days=3)
+        db.session.commit()
+        db.session.expire_all()
+        return count_statements(
+            lambda: client.get("/api/delivery/admin/dashboard", headers=admin_headers)
+        )
+
+    assert statements(1) == statements(5)

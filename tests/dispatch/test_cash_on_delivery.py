@@ -10,8 +10,9 @@ from app.dispatch.models import CodCollection
 from app.extensions import db
 from app.ledger.models import AccountCode as A
 from app.ledger.operations import agent_balances, balance
-from app.orders.models import PaymentStatus
+from app.orders.models import OrderStatus, PaymentStatus
 from app.payments.models import Payment
+from tests.admin.statements import count_statements
 from tests.dispatch.helpers import (
     assigned_order,
     deliver,
@@ -19,7 +20,7 @@ from tests.dispatch.helpers import (
     move,
     sent_out_again,
 )
-from tests.factories.dispatch import agent_serving
+from tests.factories.dispatch import agent_serving, ready_order
 
 
 def collect(client, order, headers, amount):
@@ -175,3 +176,15 @@ def test_cash_taken_for_a_delivery_found_not_made_is_not_taken_again(
         "0.00"
     )
     assert_books_balance()
+
+
+def test_the_cash_awaited_list_runs_the_same_statements_for_any_page_size(client, admin_headers):
+    def statements(orders: int) -> int:
+        for _ in range(orders):
+            ready_order(cash=True, status=OrderStatus.OUT_FOR_DELIVERY)
+        db.session.expire_all()
+        return count_statements(
+            lambda: client.get("/api/admin/orders/cod-pending", headers=admin_headers)
+        )
+
+    assert statements(1) == statements(5)
