@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import func, literal_column, select
+from sqlalchemy import func, select
 
 from app.analytics.calendar import sql_local_day, today, utc_bounds
 from app.analytics.finance import window_flows
@@ -20,9 +20,9 @@ from app.analytics.models import OrderRollup
 from app.analytics.queries import sums_by_window
 from app.auth.models import SupplierProfile, SupplierStatus, User, UserRole
 from app.catalog.models import Product
-from app.db import utcnow
 from app.disbursements.models import Disbursement, DisbursementStatus
 from app.dispatch.assignment import waiting_for_dispatch
+from app.dispatch.reports import is_late
 from app.extensions import db
 from app.ledger.operations import sum_to_cents
 from app.orders.models import Order, OrderStatus
@@ -32,15 +32,6 @@ from app.returns.operations import UNDECIDED
 from app.settings import setting
 
 WINDOWS = {"today": 1, "7d": 7, "30d": 30}
-# Orders still on their way to the customer: late once past their estimated days.
-UNDELIVERED = (
-    OrderStatus.PAID,
-    OrderStatus.PROCESSING,
-    OrderStatus.QUALITY_APPROVED,
-    OrderStatus.SHIPPED,
-    OrderStatus.OUT_FOR_DELIVERY,
-    OrderStatus.ARRIVED,
-)
 
 
 Windows = dict[str, tuple[date, date]]
@@ -145,20 +136,8 @@ def low_stock() -> int:
 
 
 def late_deliveries() -> int:
-    """Undelivered orders older than their zone's estimated delivery days."""
-    now = utcnow()
-    if db.session.get_bind().dialect.name == "postgresql":
-        due = Order.created_at + func.make_interval(0, 0, 0, Order.estimated_delivery_days)
-        late = due < now
-    else:
-        due = func.datetime(
-            Order.created_at,
-            literal_column("'+' || estimated_delivery_days || ' days'"),
-        )
-        late = due < func.datetime(now.strftime("%Y-%m-%d %H:%M:%S"))
-    return db.session.scalar(
-        select(func.count()).select_from(Order).where(Order.status.in_(UNDELIVERED), late)
-    )
+    """Orders still on their way past their due time (the dispatch rule, ``is_late``)."""
+    return db.session.scalar(select(func.count()).select_from(Order).where(is_late()))
 
 
 # Each returns {window name: {figure name: value}} for the windows it is given.

@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import String, case, cast, func, literal, select
+from sqlalchemy import String, and_, case, cast, func, literal, select
 
 from app.auth.models import User
 from app.db import utcnow
@@ -164,17 +164,22 @@ def due_at():
     )
 
 
-def late_orders(now: datetime | None = None, limit: int = LATE_LIST_LIMIT) -> list[Order]:
+def is_late(now: datetime | None = None):
+    """Orders still on their way past their due time (``due_at``)."""
     now = now or utcnow()
     moment = (
         now
         if db.session.get_bind().dialect.name == "postgresql"
         else now.strftime("%Y-%m-%d %H:%M:%S")
     )
+    return and_(Order.status.in_(OPEN_STATUSES), due_at() < moment)
+
+
+def late_orders(now: datetime | None = None, limit: int = LATE_LIST_LIMIT) -> list[Order]:
     return list(
         db.session.scalars(
             select(Order)
-            .where(Order.status.in_(OPEN_STATUSES), due_at() < moment)
+            .where(is_late(now))
             .options(*LIST_LOADS)
             .order_by(*OLDEST_PAYMENT_FIRST)
             .limit(limit)

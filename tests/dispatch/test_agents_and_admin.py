@@ -202,3 +202,20 @@ def test_the_admin_dashboard_runs_the_same_statements_for_any_number_of_late_ord
         )
 
     assert statements(1) == statements(5)
+
+
+def test_the_admin_dashboard_counts_late_orders_by_the_dispatch_rule(client, admin_headers):
+    """Late is ``estimated_delivery_days`` after payment: an order placed long ago but paid
+    just now is not late; one paid days ago is."""
+    zone = DeliveryZoneFactory()
+    late, on_time = ready_order(zone), ready_order(zone)
+    late.paid_at = utcnow() - timedelta(days=3)
+    for order in (late, on_time):
+        order.created_at = utcnow() - timedelta(days=10)
+    db.session.commit()
+
+    listed = client.get("/api/delivery/admin/dashboard", headers=admin_headers).json["data"]
+    board = client.get("/api/admin/dashboard", headers=admin_headers).json["data"]
+
+    assert [o["id"] for o in listed["late_deliveries"]] == [late.id]
+    assert board["current"]["late_deliveries"] == 1
