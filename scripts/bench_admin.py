@@ -356,8 +356,8 @@ def load(url: str, orders: int, popularity: str = "zipf") -> None:
 
 
 def build_rollups() -> float:
-    from app.analytics.calendar import next_month, today
     from app.analytics.rebuild import rebuild
+    from app.calendar import next_month, today
     from app.extensions import db
 
     started = time.perf_counter()
@@ -445,9 +445,9 @@ def main() -> None:
     ensure_database(args.database_url)
 
     from app import create_app
-    from app.analytics.calendar import today
     from app.auth.models import User
     from app.auth.tokens import start_session
+    from app.calendar import today
     from app.extensions import db
 
     app = create_app("production")

@@ -7,8 +7,8 @@ from datetime import date, timedelta
 import click
 from flask import Flask
 
-from app.analytics.calendar import next_month, today
 from app.analytics.rebuild import rebuild
+from app.calendar import next_month, today
 from app.extensions import db
 
 

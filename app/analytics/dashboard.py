@@ -14,11 +14,11 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from app.analytics.calendar import sql_local_day, today, utc_bounds
 from app.analytics.finance import window_flows
 from app.analytics.models import OrderRollup
 from app.analytics.queries import sums_by_window
 from app.auth.models import SupplierProfile, SupplierStatus, User, UserRole
+from app.calendar import sql_local_day, today, utc_bounds
 from app.catalog.models import Product
 from app.disbursements.models import Disbursement, DisbursementStatus
 from app.dispatch.assignment import waiting_for_dispatch

@@ -16,9 +16,9 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from app.analytics.calendar import DAY
 from app.analytics.models import BreakdownRollup, LedgerRollup
 from app.analytics.queries import sums, sums_by_period, sums_by_window
+from app.calendar import DAY
 from app.extensions import db
 from app.ledger.models import GROUPS, AccountGroup
 from app.money import ZERO

@@ -1,4 +1,4 @@
-"""Rollups: the admin figures, pre-summed per Nairobi bucket (``app.analytics.calendar``).
+"""Rollups: the admin figures, pre-summed per Nairobi bucket (``app.calendar``).
 
 Each table is keyed by ``grain`` (D, W, M) and ``bucket`` (the bucket's first day) plus its
 dimensions; its measures are sums. Rows are added to in the same transaction as the event

@@ -9,8 +9,8 @@ from decimal import Decimal
 
 from sqlalchemy import and_, func, literal, or_, select, union_all
 
-from app.analytics.calendar import cover
 from app.analytics.receivers import MEASURES
+from app.calendar import cover
 from app.extensions import db
 from app.ledger.operations import sum_to_cents
 from app.money import ZERO

@@ -14,7 +14,9 @@ from datetime import date, timedelta
 
 from sqlalchemy import String, and_, case, cast, delete, func, insert, literal, select
 
-from app.analytics.calendar import (
+from app.analytics.models import ROLLUPS, BreakdownRollup, LedgerRollup, OrderRollup
+from app.analytics.receivers import MEASURES, PAYMENT_COMPLETED, key_columns
+from app.calendar import (
     DAY,
     MONTH,
     WEEK,
@@ -25,8 +27,6 @@ from app.analytics.calendar import (
     utc_bounds,
     week_start,
 )
-from app.analytics.models import ROLLUPS, BreakdownRollup, LedgerRollup, OrderRollup
-from app.analytics.receivers import MEASURES, PAYMENT_COMPLETED, key_columns
 from app.catalog.models import Product
 from app.extensions import db
 from app.ledger.models import LedgerAccount, LedgerEntry, LedgerLine

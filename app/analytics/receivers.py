@@ -16,8 +16,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app.analytics.calendar import buckets_of, local_day
 from app.analytics.models import BreakdownRollup, LedgerRollup, OrderRollup
+from app.calendar import buckets_of, local_day
 from app.catalog.models import Product
 from app.db import conflict_insert, utcnow
 from app.extensions import db

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app.analytics.calendar import utc_bounds
+from app.calendar import utc_bounds
 from app.disbursements.models import Disbursement, DisbursementStatus
 from app.dispatch.models import CodCollection, CodStatus
 from app.extensions import db

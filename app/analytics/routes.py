@@ -9,7 +9,6 @@ from flask import Response, stream_with_context
 from app import spreadsheets
 from app.analytics import dashboard as dashboard_figures
 from app.analytics import reconciliation
-from app.analytics.calendar import periods
 from app.analytics.finance import FIGURES, financial_report
 from app.analytics.sales import analytics
 from app.analytics.schemas import (
@@ -23,6 +22,7 @@ from app.analytics.schemas import (
 )
 from app.api import Blueprint, envelope_schema
 from app.auth.access import requires
+from app.calendar import periods
 
 blp = Blueprint(
     "analytics",

@@ -7,11 +7,11 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import distinct, func, select
 
-from app.analytics.calendar import utc_bounds
 from app.analytics.models import BreakdownRollup, OrderRollup
 from app.analytics.queries import sums, sums_by_period, top
 from app.analytics.receivers import PAYMENT_COMPLETED
 from app.auth.models import SupplierProfile
+from app.calendar import utc_bounds
 from app.cart.models import CartItem
 from app.catalog.models import Category, Product
 from app.extensions import db

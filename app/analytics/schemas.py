@@ -7,8 +7,8 @@ from datetime import timedelta
 import marshmallow as ma
 from marshmallow import validate
 
-from app.analytics.calendar import INTERVALS, MAX_DAYS, today
 from app.api import OrderedRange
+from app.calendar import INTERVALS, MAX_DAYS, today
 from app.fields import Money, Timestamp
 
 DEFAULT_DAYS = 30

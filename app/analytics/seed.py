@@ -14,9 +14,9 @@ from datetime import datetime, time, timedelta
 
 from sqlalchemy import select
 
-from app.analytics.calendar import NAIROBI, today
 from app.analytics.rebuild import rebuild
 from app.auth.models import User, UserRole
+from app.calendar import NAIROBI, today
 from app.catalog.models import Product
 from app.db import utcnow
 from app.delivery.models import DeliveryZone

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Date, cast, func, literal_column, select
+from sqlalchemy import ColumnElement, func, select
 
+from app.calendar import day_start, month_start, next_month, sql_local_day, today, week_start
 from app.catalog.models import Category, Product
 from app.catalog.visibility import current_dialect
 from app.errors import ValidationFailed
@@ -32,7 +32,6 @@ from app.pagination import Page, paginate
 from app.settings import setting
 from app.signals import supplier_returns_asked
 
-NAIROBI = ZoneInfo("Africa/Nairobi")
 DEFAULT_DAYS = 30
 SOLD = (OrderStatus.DELIVERED, OrderStatus.RETURNED)
 RATE_PLACES = Decimal("0.0001")
@@ -47,20 +46,16 @@ class Range:
 
     @property
     def start(self) -> datetime:
-        return datetime.combine(self.first, time.min, tzinfo=NAIROBI).astimezone(UTC)
+        return day_start(self.first)
 
     @property
     def end(self) -> datetime:
-        return datetime.combine(self.last + timedelta(days=1), time.min, NAIROBI).astimezone(UTC)
-
-
-def nairobi_today() -> date:
-    return datetime.now(NAIROBI).date()
+        return day_start(self.last + timedelta(days=1))
 
 
 def day_range(params: dict[str, Any], default_days: int = DEFAULT_DAYS) -> Range:
     """``from``/``to`` as given; the missing ends: the last ``default_days`` days to today."""
-    last = params.get("to") or max(nairobi_today(), params.get("from") or date.min)
+    last = params.get("to") or max(today(), params.get("from") or date.min)
     first = params.get("from") or last - timedelta(days=default_days - 1)
     return Range(first, last)
 
@@ -211,22 +206,14 @@ def _breakdown(row) -> dict[str, Any]:
 MAX_ANALYTICS_DAYS = 732
 
 
-def _nairobi_day(column) -> ColumnElement:
-    """The Nairobi calendar day of a UTC timestamp column, in SQL."""
-    if current_dialect() == "postgresql":
-        return cast(func.timezone("Africa/Nairobi", column), Date)
-    # SQLite stores the UTC time as text; Nairobi is UTC+3 all year.
-    return func.date(column, literal_column("'+3 hours'"))
-
-
 def _as_date(value) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
 PERIOD_STARTS: dict[str, Callable[[date], date]] = {
     "day": lambda day: day,
-    "week": lambda day: day - timedelta(days=day.weekday()),  # weeks start on Monday
-    "month": lambda day: day.replace(day=1),
+    "week": week_start,  # weeks start on Monday
+    "month": month_start,
 }
 
 
@@ -235,7 +222,7 @@ def _next_period(start: date, interval: str) -> date:
         return start + timedelta(days=1)
     if interval == "week":
         return start + timedelta(days=7)
-    return (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return next_month(start)
 
 
 @dataclass
@@ -267,7 +254,7 @@ def analytics(supplier_id: int, params: dict[str, Any]) -> Analytics:
     if (span.last - span.first).days >= MAX_ANALYTICS_DAYS:
         raise ValidationFailed(details={"from": [f"A range is at most {MAX_ANALYTICS_DAYS} days."]})
     interval = params["interval"]
-    day = _nairobi_day(Order.delivered_at).label("day")
+    day = sql_local_day(Order.delivered_at, current_dialect()).label("day")
     days = db.session.execute(
         select(day, *_figures())
         .select_from(OrderItem)

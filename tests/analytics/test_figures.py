@@ -12,9 +12,9 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from app.analytics.calendar import today, utc_bounds
 from app.analytics.finance import LEDGER_FIGURES, Term
 from app.auth.models import UserRole
+from app.calendar import today, utc_bounds
 from app.extensions import db
 from app.ledger.models import LedgerAccount, LedgerEntry, LedgerLine
 from app.ledger.operations import sum_to_cents

@@ -6,7 +6,7 @@ import csv
 import io
 from decimal import Decimal
 
-from app.analytics.calendar import today
+from app.calendar import today
 from app.extensions import db
 from app.payments.models import Outcome, PaymentProvider, ProviderEvent
 from tests.factories.catalog import ProductFactory

@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import select
 
 from app.analytics import queries
-from app.analytics.calendar import DAY, MONTH, WEEK, cover, local_day, periods, today
 from app.analytics.models import ROLLUPS, BreakdownRollup
 from app.analytics.queries import exact, top
 from app.analytics.rebuild import rebuild
 from app.analytics.receivers import MEASURES, add, key_columns
+from app.calendar import DAY, MONTH, WEEK, cover, local_day, periods, today
 from app.extensions import db
 from app.orders.models import OrderStatus
 from tests.factories.catalog import ProductFactory
@@ -85,7 +85,7 @@ def test_cover_uses_whole_months_and_weeks():
 
 
 def _end(grain, start):
-    from app.analytics.calendar import bucket_end
+    from app.calendar import bucket_end
 
     return bucket_end(grain, start)
 

@@ -41,8 +41,8 @@ def test_seed_fills_the_dashboard_and_is_idempotent(
     kept = snapshot()
     from datetime import timedelta
 
-    from app.analytics.calendar import today
     from app.analytics.rebuild import rebuild
+    from app.calendar import today
 
     rebuild(today() - timedelta(days=100), today())
     db.session.commit()
